@@ -1,0 +1,77 @@
+# Course companion: build the book, run the tests.
+#   make book    set up .venv + offline web assets, build the book (notebooks executed)
+#   make serve   serve _build/html on http://127.0.0.1:8000
+#   make test    set up the same way, then run the whole test suite (pytest)
+#                (extra pytest arguments: make test PYTEST_ARGS="-k book")
+#   make clean   remove build outputs and caches (keeps .venv and book/_vendor)
+#   make distclean   also remove .venv and book/_vendor
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+VPY       := $(VENV)/bin/python
+# Reinstall only when what defines the environment changes (the editable install
+# of cnn_core follows source edits by itself).
+VENV_STAMP := $(VENV)/.installed
+VENV_DEPS  := requirements.txt pyproject.toml
+VENDOR     := book/_vendor
+VENDOR_STAMP := $(VENDOR)/.versions
+BOOTSTRAP_PY := $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+HOST := 127.0.0.1
+PORT := 8000
+HTML := _build/html
+
+.PHONY: help book serve test clean distclean venv assets
+
+help:
+	@echo "make book    build the book (sets up .venv and offline assets first)"
+	@echo "make test    run all tests: unit tests + notebooks (nbval) + book build"
+	@echo "make serve   serve the built book on http://$(HOST):$(PORT)"
+	@echo "make clean   remove _build and caches; make distclean also removes .venv, $(VENDOR)"
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): $(VENV_DEPS)
+	@test -n "$(BOOTSTRAP_PY)" || { echo "error: need python3.11 (or python3) on PATH" >&2; exit 1; }
+	@test -x $(VPY) || { echo "creating $(VENV) with $(BOOTSTRAP_PY)"; $(BOOTSTRAP_PY) -m venv $(VENV); }
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -r requirements.txt
+	$(VPY) -m pip install --quiet -e .
+	@touch $@
+
+assets: $(VENDOR_STAMP)
+
+$(VENDOR_STAMP): scripts/fetch_web_assets.sh
+	bash scripts/fetch_web_assets.sh $(VENDOR)
+
+# --all: re-read (and so re-execute) every page on every build, so the book always
+# reflects the current cnn_core and -W reports warnings of unchanged pages too.
+book: $(VENV_STAMP) $(VENDOR_STAMP)
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going --all
+	@echo
+	@echo "Book built: $(abspath $(HTML)/index.html)"
+	@if [ -t 0 ]; then \
+	    read -r -p "Serve it on http://$(HOST):$(PORT) now? [y/N] " answer; \
+	    case "$$answer" in [yY]*) $(MAKE) --no-print-directory serve ;; \
+	        *) echo "Later: make serve" ;; esac; \
+	else \
+	    echo "To serve it on http://$(HOST):$(PORT): make serve"; \
+	fi
+
+serve:
+	@test -f $(HTML)/index.html || { echo "no built book in $(HTML); run: make book" >&2; exit 1; }
+	@echo "Serving $(abspath $(HTML)) on http://$(HOST):$(PORT) (Ctrl-C to stop)"
+	cd $(HTML) && $(BOOTSTRAP_PY) -m http.server $(PORT) --bind $(HOST)
+
+# Extra pytest arguments, e.g. make test PYTEST_ARGS="-k book -x"
+PYTEST_ARGS ?=
+test: $(VENV_STAMP) $(VENDOR_STAMP)
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf _build .pytest_cache
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -print0 | xargs -0 rm -rf
+
+distclean: clean
+	rm -rf $(VENV) $(VENDOR) *.egg-info

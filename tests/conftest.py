@@ -1,0 +1,67 @@
+"""Shared fixtures for the test suite.
+
+``built_book`` builds the Jupyter Book once per test session (notebooks executed,
+``-W -n --keep-going``) into a temporary folder and returns the HTML directory,
+so the build test and later browser tests share one build.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BUILD_TIMEOUT_S = 1800
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass
+class BookBuild:
+    returncode: int
+    log: str
+    html_dir: Path
+
+
+def _jupyter_book_cmd() -> list[str]:
+    # The console script next to the running interpreter (the project's .venv).
+    exe = Path(sys.executable).with_name("jupyter-book")
+    if exe.exists():
+        return [str(exe)]
+    return [sys.executable, "-c", "from jupyter_book.cli.main import main; main()"]
+
+
+@pytest.fixture(scope="session")
+def book_build(tmp_path_factory) -> BookBuild:
+    """Run the full book build once; never fails itself, tests inspect the result."""
+    out = tmp_path_factory.mktemp("book")
+    cmd = _jupyter_book_cmd() + [
+        "build", str(REPO_ROOT), "--path-output", str(out),
+        "-W", "-n", "--keep-going", "--all",
+    ]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    try:
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                              timeout=BUILD_TIMEOUT_S)
+        rc, log = proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        rc, log = -1, f"timed out after {BUILD_TIMEOUT_S}s\n{exc.stdout or ''}{exc.stderr or ''}"
+    html_dir = out / "_build" / "html"
+    # MyST-NB writes the traceback of a failed notebook to reports/*.err.log: show it.
+    for report in sorted((html_dir / "reports").rglob("*.err.log")):
+        log += f"\n--- {report.relative_to(html_dir)} ---\n{report.read_text(errors='replace')}"
+    return BookBuild(returncode=rc, log=_ANSI.sub("", log), html_dir=html_dir)
+
+
+@pytest.fixture(scope="session")
+def built_book(book_build: BookBuild) -> Path:
+    """Path of the built book's HTML directory (``.../_build/html``); fails if the build failed."""
+    if book_build.returncode != 0:
+        pytest.fail(f"book build failed (exit {book_build.returncode}); "
+                    "its log is in the failure of test_book_builds_without_warnings", pytrace=False)
+    return book_build.html_dir
