@@ -1,0 +1,82 @@
+"""Sequential: layers applied in order; backward runs them in reverse (backprop)."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from .layers import Layer
+
+
+class Sequential(Layer):
+    """A network as a list of layers: forward o_l = layer_l(o_{l-1}), backward in reverse.
+
+    ``params`` and ``grads`` are flat views keyed "<index>.<name>" (e.g. "0.W"),
+    the same arrays the layers hold, so an optimiser updates the layers in place.
+    """
+
+    def __init__(self, layers: Iterable[Layer]) -> None:  # no Layer.__init__: params live in the layers
+        self.layers = list(layers)
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layer {i} is {layer!r}, not a cnn_core layer")
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
+        return dy
+
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
+        for layer in self.layers:
+            input_shape = layer.output_shape(input_shape)
+        return tuple(input_shape)
+
+    def trace(self, input_shape: Sequence[int]) -> list[tuple[str, tuple[int, ...], int]]:
+        """(layer, output shape for one sample, parameters) for every layer, without running it.
+
+        Raises ValueError naming the layer where a shape does not fit.
+        """
+        rows, shape = [], tuple(input_shape)
+        for i, layer in enumerate(self.layers):
+            try:
+                shape = tuple(layer.output_shape(shape))
+            except ValueError as err:
+                raise ValueError(f"layer {i} {layer!r} cannot take input of shape {shape}: {err}") from err
+            rows.append((repr(layer), shape, layer.num_params()))
+        return rows
+
+    def summary(self, input_shape: Sequence[int]) -> None:
+        """Print a table of each layer's output shape (D, H, W) and parameter count."""
+        print(self.summary_table(input_shape))
+
+    def summary_table(self, input_shape: Sequence[int]) -> str:
+        """The table that summary prints, as a string."""
+        rows = self.trace(input_shape)
+        width = max(len(r[0]) for r in [("input", (), 0), *rows])
+        lines = [f"{'layer':<{width}}  {'output (D, H, W)':<18}{'params':>12}",
+                 f"{'input':<{width}}  {str(tuple(input_shape)):<18}{'':>12}"]
+        lines += [f"{name:<{width}}  {str(shape):<18}{n:>12,}" for name, shape, n in rows]
+        lines.append(f"{'total':<{width}}  {'':<18}{self.num_params():>12,}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
+        return f"Sequential([\n{inner}\n])"
+
+
+def num_params(layer_or_model: Layer) -> int:
+    """The number of learned numbers (weights and biases) in a layer or model."""
+    return layer_or_model.num_params()

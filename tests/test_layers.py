@@ -1,0 +1,109 @@
+"""Every layer's backward against central finite differences (float64, rel. error < 1e-6)."""
+import numpy as np
+import pytest
+
+import cnn_core as cc
+from cnn_core import check_layer
+
+GRADCHECK_CASES = [
+    (lambda: cc.Conv2D(3, 4, 3, stride=1, padding=0, rng=0), (2, 3, 7, 7)),
+    (lambda: cc.Conv2D(3, 2, 3, stride=2, padding=1, rng=1), (2, 3, 7, 9)),    # stride 2, padding, non-square
+    (lambda: cc.Conv2D(2, 3, 5, stride=1, padding=2, rng=2), (1, 2, 6, 5)),
+    (lambda: cc.MaxPool2D(2), (2, 3, 6, 8)),
+    (lambda: cc.MaxPool2D(3, stride=2), (2, 2, 7, 9)),
+    (lambda: cc.AvgPool2D(2), (2, 3, 6, 8)),
+    (lambda: cc.AvgPool2D(3, stride=1), (1, 2, 5, 7)),
+    (lambda: cc.L2Pool2D(2), (2, 3, 6, 8)),
+    (lambda: cc.L2Pool2D(3, stride=2), (1, 2, 7, 9)),
+    (lambda: cc.ReLU(), (3, 2, 4, 5)),
+    (lambda: cc.Sigmoid(), (4, 6)),
+    (lambda: cc.Flatten(), (2, 3, 4, 5)),
+    (lambda: cc.Linear(6, 4, rng=3), (5, 6)),
+    (lambda: cc.Sequential([cc.Conv2D(2, 3, 3, padding=1, rng=4), cc.ReLU(), cc.MaxPool2D(2),
+                            cc.Flatten(), cc.Linear(3 * 3 * 4, 5, rng=5)]), (2, 2, 6, 8)),
+]
+
+
+@pytest.mark.parametrize("make, shape", GRADCHECK_CASES,
+                         ids=[f"{type(make()).__name__}-{i}" for i, (make, _) in enumerate(GRADCHECK_CASES)])
+def test_backward_matches_numerical_gradient(make, shape):
+    layer = make()
+    x = np.random.default_rng(42).standard_normal(shape)
+    errors = check_layer(layer, x)
+    assert set(errors) == {"x", *layer.params}
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_gradient_check_catches_a_broken_backward():
+    """The check can fail: a conv whose weight gradient is off by 1% is caught."""
+    layer = cc.Conv2D(2, 2, 3, rng=0)
+    original = layer.backward
+
+    def broken(dy):
+        dx = original(dy)
+        layer.grads["W"] *= 1.01
+        return dx
+
+    layer.backward = broken
+    errors = check_layer(layer, np.random.default_rng(0).standard_normal((1, 2, 5, 5)))
+    assert errors["W"] > 1e-3 and errors["x"] < 1e-6
+
+
+def test_conv_param_shapes_and_count():
+    conv = cc.Conv2D(3, 10, 5, stride=1, padding=2)
+    assert conv.params["W"].shape == (10, 3, 5, 5) and conv.params["b"].shape == (10,)
+    assert cc.num_params(conv) == 760
+    assert conv.forward(np.zeros((2, 3, 32, 32))).shape == (2, 10, 32, 32)
+    assert conv.output_shape((3, 32, 32)) == (10, 32, 32)
+
+
+def test_layers_without_parameters_have_empty_dicts():
+    for layer in [cc.ReLU(), cc.Flatten(), cc.MaxPool2D(2), cc.AvgPool2D(2), cc.L2Pool2D(2)]:
+        assert layer.params == {} and layer.grads == {} and cc.num_params(layer) == 0
+
+
+def test_pool_stride_defaults_to_kernel_size():
+    assert cc.MaxPool2D(3).stride == 3
+    assert cc.MaxPool2D(2).forward(np.zeros((1, 4, 32, 32))).shape == (1, 4, 16, 16)
+
+
+def test_linear_shapes():
+    fc = cc.Linear(3072, 10)
+    assert fc.params["W"].shape == (10, 3072)
+    assert fc.forward(np.zeros((4, 3072))).shape == (4, 10)
+
+
+def test_he_initialisation_scale_and_seed():
+    a, b = cc.Conv2D(16, 32, 3, rng=7), cc.Conv2D(16, 32, 3, rng=7)
+    np.testing.assert_array_equal(a.params["W"], b.params["W"])
+    assert abs(a.params["W"].std() - np.sqrt(2 / (16 * 9))) < 0.01
+    assert not np.array_equal(a.params["W"], cc.Conv2D(16, 32, 3, rng=8).params["W"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_end_to_end(dtype):
+    net = cc.Sequential([cc.Conv2D(1, 2, 3, padding=1, rng=0, dtype=dtype), cc.ReLU(), cc.MaxPool2D(2),
+                         cc.Flatten(), cc.Linear(2 * 4 * 4, 3, rng=1, dtype=dtype)])
+    x = np.random.default_rng(0).standard_normal((2, 1, 8, 8)).astype(dtype)
+    out = net.forward(x)
+    dx = net.backward(np.ones_like(out))
+    assert out.dtype == dtype and dx.dtype == dtype
+    assert all(g.dtype == dtype for g in net.grads.values())
+
+
+@pytest.mark.parametrize("layer, x, match", [
+    (cc.Conv2D(3, 4, 3), np.zeros((1, 1, 7, 7)), r"Conv2D expects input depth D=3 \(axis 1 of \(N, D, H, W\)\), got 1"),
+    (cc.Conv2D(3, 4, 3), np.zeros((3, 7, 7)), r"Conv2D expects a 4-D input \(N, D, H, W\), got shape \(3, 7, 7\)"),
+    (cc.Conv2D(1, 1, 3, stride=3), np.zeros((1, 1, 7, 7)), r"\(7 \+ 2\*0 - 3\) / 3 \+ 1 = 2.33"),
+    (cc.Linear(10, 2), np.zeros((1, 12)), r"Linear expects in_features=10 .*got 12"),
+    (cc.Linear(12, 2), np.zeros((1, 3, 2, 2)), r"add a Flatten\(\) before it"),
+    (cc.MaxPool2D(2), np.zeros((1, 1, 5, 5)), "does not fit"),
+])
+def test_bad_input_messages(layer, x, match):
+    with pytest.raises(ValueError, match=match):
+        layer.forward(x)
+
+
+def test_backward_before_forward_says_so():
+    with pytest.raises(RuntimeError, match="before forward"):
+        cc.Conv2D(1, 1, 3).backward(np.zeros((1, 1, 5, 5)))

@@ -1,0 +1,83 @@
+"""The lecture's formulas, checked against the numbers the slides work out by hand."""
+import pytest
+
+from cnn_core import (conv_num_params, conv_output_shape, linear_num_params, output_size,
+                      receptive_field, same_padding)
+
+
+@pytest.mark.parametrize("stride, expected", [(1, 5), (2, 3)])
+def test_lecture_7x7_input_3x3_filter(stride, expected):
+    assert output_size(7, 3, stride) == expected
+
+
+def test_stride_3_does_not_fit_and_the_message_teaches():
+    with pytest.raises(ValueError) as err:
+        output_size(7, 3, stride=3)
+    msg = str(err.value)
+    assert "does not fit" in msg
+    assert "(7 + 2*0 - 3) / 3 + 1 = 2.33" in msg          # the formula with the numbers, as on the slide
+    assert "stride S=2 fits" in msg and "padding P=1 fits with stride 3" in msg   # what to do instead
+    assert output_size(7, 3, stride=2) == 3 and output_size(7, 3, stride=3, padding=1) == 3  # the hints are true
+
+
+def test_padding_one_keeps_7x7():
+    assert output_size(7, 3, stride=1, padding=1) == 7
+
+
+@pytest.mark.parametrize("f, p", [(3, 1), (5, 2), (7, 3)])
+def test_same_padding_rule(f, p):
+    assert same_padding(f) == p
+    assert output_size(32, f, 1, same_padding(f)) == 32
+
+
+def test_same_padding_rejects_even_filter():
+    with pytest.raises(ValueError, match="even filter F=4"):
+        same_padding(4)
+
+
+def test_examples_time_32x32x3_ten_5x5_filters():
+    assert conv_output_shape((3, 32, 32), out_channels=10, kernel_size=5, stride=1, padding=2) == (10, 32, 32)
+    assert conv_num_params(5, 3, 1) == 5 * 5 * 3 + 1 == 76
+    assert conv_num_params(5, 3, 10) == 760
+
+
+def test_fully_connected_vs_shared_filter():
+    # FC from 32x32x3 to 28x28 (no bias) vs one 5x5x3 filter shared everywhere
+    assert linear_num_params(32 * 32 * 3, 28 * 28, bias=False) == 2_408_448
+    assert conv_num_params(5, 3, 1, bias=False) == 75
+
+
+def test_shrinking_without_padding():
+    sizes = [32]
+    for _ in range(2):
+        sizes.append(output_size(sizes[-1], 5))
+    assert sizes == [32, 28, 24]
+
+
+def test_non_square_input():
+    assert conv_output_shape((3, 32, 20), 4, 4, stride=2, padding=1) == (4, 16, 10)
+
+
+@pytest.mark.parametrize("args, match", [
+    ((0, 3), "input size N must be >= 1"),
+    ((7, 0), "filter size F must be >= 1"),
+    ((7, 3, 0), "stride S must be >= 1"),
+    ((7, 3, 1, -1), "padding P must be >= 0"),
+    ((5, 7), r"filter F=7 is larger than the padded input N \+ 2P = 5 \+ 2\*0 = 5.*P >= 1"),
+])
+def test_bad_sizes_are_named(args, match):
+    with pytest.raises(ValueError, match=match):
+        output_size(*args)
+
+
+def test_non_integer_size_is_a_type_error():
+    with pytest.raises(TypeError, match="whole number"):
+        output_size(7.5, 3)
+
+
+def test_receptive_field_grows_with_depth():
+    assert receptive_field([]) == 1
+    assert receptive_field([(3, 1)]) == 3
+    assert receptive_field([(3, 1)] * 2) == 5          # two 3x3 convs see 5x5
+    assert receptive_field([(3, 1)] * 3) == 7
+    assert receptive_field([(3, 1), (2, 2), (3, 1)]) == 8   # pooling doubles the step of later layers
