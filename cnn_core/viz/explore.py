@@ -1,0 +1,161 @@
+"""One plotting function, two explorers: a live ipywidgets one for a running
+notebook, and a kernel-free HTML one for the online book.
+
+A chapter writes ``render(**values) -> Figure`` once and a dict of controls,
+``{"stride": [1, 2, 3], "padding": [0, 1]}``. Then
+
+* ``explore(render, controls)`` gives ipywidgets sliders/dropdowns (needs a kernel);
+* ``html_explorer(render, controls)`` pre-renders every combination and
+  switches between the pictures with plain HTML/JS controls (no kernel needed);
+* ``animate(fig, update, frames)`` turns a figure into a JS animation with
+  play / step / speed buttons (matplotlib's ``to_jshtml``).
+
+If ``render`` raises ``ValueError`` for a combination (a stride that does not
+fit, say), both explorers show the error message instead of a picture.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import itertools
+import json
+from collections.abc import Callable, Sequence
+
+import matplotlib.pyplot as plt
+
+Render = Callable[..., "plt.Figure"]
+
+
+def fig_to_data_uri(fig: "plt.Figure", dpi: int = 80) -> str:
+    """A figure as a base64 PNG data URI (and the figure closed)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+class HTML:
+    """Raw HTML that Jupyter and the book display as such."""
+
+    def __init__(self, data: str) -> None:
+        self.data = data
+
+    def _repr_html_(self) -> str:
+        return self.data
+
+    def __repr__(self) -> str:
+        return f"<HTML explorer, {len(self.data):,} characters>"
+
+
+def _label(value) -> str:
+    return value if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def html_explorer(render: Render, controls: dict[str, Sequence], *, describe: Callable[..., str] | None = None,
+                  initial: dict | None = None, dpi: int = 80, title: str = "") -> HTML:
+    """Pre-render render(**values) for every combination of control values and return
+    HTML with one slider (numbers) or dropdown (strings) per control that swaps them.
+
+    describe(**values) gives the caption and the image's alt text.
+    """
+    names = list(controls)
+    states = {}
+    for combo in itertools.product(*(range(len(controls[n])) for n in names)):
+        values = {n: controls[n][i] for n, i in zip(names, combo)}
+        caption = describe(**values) if describe else ", ".join(f"{n} = {_label(v)}" for n, v in values.items())
+        try:
+            state = {"img": fig_to_data_uri(render(**values), dpi), "text": caption, "error": ""}
+        except ValueError as err:
+            plt.close("all")
+            state = {"img": "", "text": caption, "error": str(err)}
+        states[",".join(map(str, combo))] = state
+    uid = "cnnx-" + hashlib.sha1(json.dumps([title, names, list(states)]).encode()).hexdigest()[:10]
+    start = [controls[n].index(initial[n]) if initial and n in initial else 0 for n in names]
+    rows = []
+    for n, s in zip(names, start):
+        vals = controls[n]
+        if all(isinstance(v, str) for v in vals):
+            opts = "".join(f'<option value="{i}"{" selected" if i == s else ""}>{html.escape(v)}</option>'
+                           for i, v in enumerate(vals))
+            widget = f'<select data-name="{n}" aria-label="{html.escape(n)}">{opts}</select>'
+        else:
+            widget = (f'<input type="range" data-name="{n}" min="0" max="{len(vals) - 1}" value="{s}" step="1" '
+                      f'aria-label="{html.escape(n)}">')
+        labels = json.dumps([_label(v) for v in vals])
+        rows.append(f'<label style="display:flex;gap:.6em;align-items:center;margin:.2em 0">'
+                    f'<span style="min-width:7em">{html.escape(n)}</span>{widget}'
+                    f'<output data-labels=\'{labels}\' style="min-width:3em;font-weight:bold"></output></label>')
+    first = states[",".join(map(str, start))]
+    states_json = json.dumps(states).replace("</", "<\\/")  # safe inside <script>
+    heading = f'<div style="font-weight:bold;margin-bottom:.3em">{html.escape(title)}</div>' if title else ""
+    hidden = "" if first["img"] else ";display:none"
+    return HTML(f"""
+<div id="{uid}" class="cnn-explorer" style="border:1px solid #ccc;border-radius:6px;padding:.6em;margin:.8em 0;max-width:100%">
+{heading}
+<div class="cnn-controls">{''.join(rows)}</div>
+<div class="cnn-caption" role="status" style="margin:.4em 0">{html.escape(first['text'])}</div>
+<div class="cnn-error" style="color:#b00020;font-family:monospace;white-space:pre-wrap">{html.escape(first['error'])}</div>
+<img class="cnn-image" src="{first['img']}" alt="{html.escape(first['text'])}" style="max-width:100%;height:auto{hidden}">
+<script type="application/json" class="cnn-states">{states_json}</script>
+<script>
+(function() {{
+  var root = document.getElementById("{uid}");
+  var states = JSON.parse(root.querySelector(".cnn-states").textContent);
+  var inputs = root.querySelectorAll("[data-name]");
+  function show() {{
+    var key = Array.prototype.map.call(inputs, function(el) {{ return el.value; }}).join(",");
+    var s = states[key];
+    Array.prototype.forEach.call(inputs, function(el) {{
+      var out = el.parentNode.querySelector("output");
+      out.textContent = JSON.parse(out.dataset.labels)[+el.value];
+    }});
+    var img = root.querySelector(".cnn-image");
+    img.style.display = s.img ? "" : "none";
+    if (s.img) {{ img.src = s.img; img.alt = s.text; }}
+    root.querySelector(".cnn-caption").textContent = s.text;
+    root.querySelector(".cnn-error").textContent = s.error;
+  }}
+  Array.prototype.forEach.call(inputs, function(el) {{ el.addEventListener("input", show); }});
+  show();
+}})();
+</script>
+</div>""")
+
+
+def explore(render: Render, controls: dict[str, Sequence], *, describe: Callable[..., str] | None = None,
+            initial: dict | None = None):
+    """Live ipywidgets explorer (needs a running kernel) with the same controls as html_explorer."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    def widget(name, values):
+        value = initial[name] if initial and name in initial else values[0]
+        if all(isinstance(v, str) for v in values):
+            return w.Dropdown(options=list(values), value=value, description=name)
+        return w.SelectionSlider(options=list(values), value=value, description=name, continuous_update=False)
+
+    def show(**values):
+        if describe:
+            print(describe(**values))
+        try:
+            fig = render(**values)
+        except ValueError as err:
+            plt.close("all")
+            print(f"ValueError: {err}")
+            return
+        display(fig)
+        plt.close(fig)
+
+    return w.interactive(show, **{n: widget(n, v) for n, v in controls.items()})
+
+
+def animate(fig: "plt.Figure", update: Callable[[int], object], frames: int, interval: int = 600) -> HTML:
+    """A JS animation (play, step, speed controls) of update(frame) over the figure; no kernel needed."""
+    from matplotlib.animation import FuncAnimation
+
+    anim = FuncAnimation(fig, update, frames=frames, interval=interval)
+    out = anim.to_jshtml(default_mode="once")
+    plt.close(fig)
+    return HTML(out)

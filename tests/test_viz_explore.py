@@ -1,0 +1,78 @@
+"""The shared explorers: the kernel-free HTML one and the sliding-window figures."""
+import json
+import re
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from cnn_core import output_size  # noqa: E402
+from cnn_core.viz.explore import animate, explore, html_explorer  # noqa: E402
+from cnn_core.viz.sliding import conv_animation, conv_step_figure  # noqa: E402
+
+
+def render(n, stride):
+    out = output_size(n, 3, stride)
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.set_title(str(out))
+    return fig
+
+
+def states_of(html):
+    return json.loads(re.search(r'class="cnn-states">(.*?)</script>', html, re.S).group(1))
+
+
+def test_html_explorer_prerenders_every_combination_and_errors():
+    h = html_explorer(render, {"n": [5, 7], "stride": [1, 2, 3]},
+                      describe=lambda n, stride: f"{n}x{n}, stride {stride}")._repr_html_()
+    states = states_of(h)
+    assert sorted(states) == [f"{i},{j}" for i in range(2) for j in range(3)]
+    assert states["1,1"]["img"].startswith("data:image/png;base64,") and states["1,1"]["error"] == ""
+    assert states["1,2"]["img"] == "" and "does not fit" in states["1,2"]["error"]   # 7, 3, stride 3
+    assert states["0,1"]["text"] == "5x5, stride 2"
+    assert h.count('type="range"') == 2
+    assert plt.get_fignums() == []          # every pre-rendered figure was closed
+
+
+def test_html_explorer_dropdown_and_initial_state():
+    h = html_explorer(lambda kind: render(7, 1), {"kind": ["max", "avg"]}, initial={"kind": "avg"})._repr_html_()
+    assert '<option value="1" selected>avg</option>' in h
+
+
+def test_live_explorer_has_the_same_controls():
+    w = explore(render, {"n": [5, 7], "stride": [1, 2]})
+    assert [c.description for c in w.children[:2]] == ["n", "stride"]
+    assert list(w.children[1].options) == [1, 2]
+    plt.close("all")
+
+
+def test_animate_gives_js_controls():
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1])
+    h = animate(fig, lambda i: line.set_ydata([0, i]), 3)._repr_html_()
+    assert h.count("<img") >= 1 and "anim" in h and "frames" in h.lower()
+
+
+def test_conv_step_figure_labels_and_value():
+    x = np.arange(49, dtype=float).reshape(7, 7)
+    w = np.ones((3, 3))
+    fig = conv_step_figure(x, w, stride=2, padding=0, step=4)   # output (1, 1) of a 3x3 output
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["input 7×7", "filter 3×3", "output 3×3  (stride 2)"]
+    window_sum = x[2:5, 2:5].sum()
+    assert fig._suptitle.get_text() == f"output[1, 1] = sum(window ∘ filter) = {window_sum:g}"
+    plt.close(fig)
+
+
+def test_conv_step_figure_refuses_a_stride_that_does_not_fit():
+    with pytest.raises(ValueError, match="does not fit"):
+        conv_step_figure(np.zeros((7, 7)), np.ones((3, 3)), stride=3)
+    plt.close("all")
+
+
+def test_conv_animation_has_one_frame_per_output():
+    h = conv_animation(np.zeros((5, 5)), np.ones((3, 3)), stride=1)._repr_html_()
+    assert len(re.findall(r"frames\[\d+\] = ", h)) == 9
