@@ -66,11 +66,13 @@ def conv_output_shape(
 ) -> tuple[int, int, int]:
     """(D1, H1, W1) -> (D2, H2, W2) with D2 = K and H2, W2 from output_size."""
     d, h, w = input_shape
-    return (
-        out_channels,
-        output_size(h, kernel_size, stride, padding),
-        output_size(w, kernel_size, stride, padding),
-    )
+    sizes = []
+    for axis, n in (("height H1", h), ("width W1", w)):
+        try:
+            sizes.append(output_size(n, kernel_size, stride, padding))
+        except ValueError as err:
+            raise ValueError(f"{axis}={n}: {err}") from None
+    return (out_channels, *sizes)
 
 
 def conv_num_params(kernel_size: int, in_channels: int, out_channels: int, bias: bool = True) -> int:

@@ -81,3 +81,8 @@ def test_receptive_field_grows_with_depth():
     assert receptive_field([(3, 1)] * 2) == 5          # two 3x3 convs see 5x5
     assert receptive_field([(3, 1)] * 3) == 7
     assert receptive_field([(3, 1), (2, 2), (3, 1)]) == 8   # pooling doubles the step of later layers
+
+
+def test_non_square_error_names_the_axis():
+    with pytest.raises(ValueError, match=r"^width W1=451: filter does not fit"):
+        conv_output_shape((3, 300, 451), 8, 2, stride=2)

@@ -48,6 +48,8 @@ def draw_grid(ax: plt.Axes, values: np.ndarray, *, title: str, padding: int = 0,
     ax.set_ylim(h + 0.1, -0.1)
     ax.set_aspect("equal")
     ax.axis("off")
+    ax.set_xticks([])  # no tick labels to measure on every redraw of an animation
+    ax.set_yticks([])
     ax.set_title(title, fontsize=10)
 
 
