@@ -22,12 +22,13 @@ HOST := 127.0.0.1
 PORT := 8000
 HTML := _build/html
 
-.PHONY: help book serve test clean distclean venv assets
+.PHONY: help book serve test clean distclean venv assets homework
 
 help:
 	@echo "make book    build the book (sets up .venv and offline assets first)"
 	@echo "make test    run all tests: unit tests + notebooks (nbval) + book build"
 	@echo "make serve   serve the built book on http://$(HOST):$(PORT)"
+	@echo "make homework  regenerate the homework student versions (homework/release/)"
 	@echo "make clean   remove _build and caches; make distclean also removes .venv, $(VENDOR)"
 
 venv: $(VENV_STAMP)
@@ -66,6 +67,9 @@ serve:
 
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k book -x"
 PYTEST_ARGS ?=
+homework: $(VENV_STAMP)
+	$(VPY) homework/hw.py generate
+
 test: $(VENV_STAMP) $(VENDOR_STAMP)
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
