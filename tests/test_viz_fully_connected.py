@@ -1,0 +1,79 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from cnn_core import data  # noqa: E402
+from cnn_core.viz import fully_connected as F  # noqa: E402
+
+
+def test_moving_average_by_hand():
+    np.testing.assert_allclose(F.moving_average([1, 2, 3, 4], 2), [1.5, 2.5, 3.5])
+    with pytest.raises(ValueError, match="window"):
+        F.moving_average([1, 2], 3)
+
+
+def test_fc_cost_lecture_numbers():
+    assert F.fc_cost(32, 32, 3, 1) == (3073, 3073 * 4 / 1e6)
+    assert F.fc_cost(32, 32, 3, 784, bias=False)[0] == 2_408_448
+    assert F.fc_cost(200, 200, 3, 1, bias=False)[0] == 120_000
+    assert F.fc_cost(32, 32, 3, 784, bias=False, bytes_per_value=8)[1] == pytest.approx(19.267584)
+
+
+def test_updates_per_epoch_and_digits_count():
+    assert F.updates_per_epoch(4) == 337 and F.updates_per_epoch(256) == 6 and F.updates_per_epoch(1347) == 1
+    assert len(data.load_digits()[0]) == F.DIGITS_TRAIN
+
+
+def test_render_params_and_description():
+    fig = F.render_params(32, 784)
+    assert "2,409,232 params" in [t.get_text() for t in fig.axes[0].texts]
+    plt.close(fig)
+    text = F.describe_params(200, 1)
+    assert "120,000 inputs" in text and "120,001 parameters" in text and "76 parameters" in text
+
+
+def test_show_stretch_layout():
+    img = np.zeros((4, 4, 3), dtype=np.uint8)
+    img[..., 1] = 255
+    fig = F.show_stretch(img)
+    strip = fig.axes[-1]
+    column = strip.images[0].get_array()
+    assert column.shape == (1, 48)
+    assert column[0, :16].max() == 0 and column[0, 16:32].min() == 255   # R block, then G block
+    assert "48 x 1" in strip.get_title()
+    plt.close(fig)
+
+
+def test_training_explorer_uses_cached_runs(monkeypatch):
+    calls = []
+
+    def fake(lr, width, batch):
+        calls.append((lr, width, batch))
+        return {"epoch": [1, 2], "loss": [2.0, 1.0], "val_accuracy": [0.5, 0.75]}
+
+    monkeypatch.setattr("cnn_core.mlp.train_digits_mlp", fake)
+    F.training_history.cache_clear()
+    try:
+        fig = F.render_training(0.5, 3)
+        assert len(fig.axes[1].lines) == len(F.BATCH_SIZES)
+        plt.close(fig)
+        assert "batch 4: 75%" in F.describe_training(0.5, 3)
+        assert sorted(calls) == [(0.5, 3, b) for b in F.BATCH_SIZES]   # each run once, then cached
+    finally:
+        F.training_history.cache_clear()
+
+
+def test_small_figures_have_titles():
+    fig = F.plot_backprop(np.linspace(1, 0.1, 200), [0, 100, 200], [0.5, 0.9, 0.95], window=50)
+    assert all(ax.get_title() for ax in fig.axes)
+    plt.close(fig)
+    fig = F.plot_timings([1, 8], [0.001, 0.008], [0.0005, 0.0006])
+    assert "2x" in [t.get_text() for t in fig.axes[0].texts]
+    plt.close(fig)
+    W = np.arange(2 * 64, dtype=float).reshape(2, 64)
+    fig = F.show_hidden_weights({"a": W, "b": -W}, n=2)
+    assert len(fig.axes) == 4
+    plt.close(fig)
