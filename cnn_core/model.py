@@ -39,6 +39,9 @@ class Sequential(Layer):
             dy = layer.backward(dy)
         return dy
 
+    def num_params(self) -> int:
+        return sum(layer.num_params() for layer in self.layers)
+
     def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         for layer in self.layers:
             input_shape = layer.output_shape(input_shape)

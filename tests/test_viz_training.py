@@ -1,0 +1,136 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import cnn_core as cc  # noqa: E402
+from cnn_core.architectures import typical_architecture  # noqa: E402
+from cnn_core.data import load_digits  # noqa: E402
+from cnn_core.viz import training as T  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X_tr, y_tr, X_te, y_te = load_digits(dtype=np.float32)
+    return X_tr[:200], y_tr[:200], X_te[:100], y_te[:100]
+
+
+def small_cnn():
+    return typical_architecture(1, 2, 0, input_shape=(1, 8, 8), filters=4, dtype=np.float32, rng=0)
+
+
+def test_confusion_matrix_by_hand():
+    C = T.confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2], n_classes=3)
+    assert C.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    fig = T.plot_confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2], n_classes=3)
+    assert fig.axes[0].get_title().endswith("4/6 right")
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["1", "1", "1", "1", "2"]
+
+
+def test_learning_curves_one_or_several_runs():
+    h = {"epoch": [1, 2], "loss": [1.0, 0.5], "accuracy": [0.5, 0.8], "val_loss": [0.9, 0.6],
+         "val_accuracy": [0.6, 0.7]}
+    fig = T.plot_learning_curves(h)
+    assert len(fig.axes[0].lines) == 2 and list(fig.axes[1].lines[1].get_ydata()) == [0.6, 0.7]
+    fig = T.plot_learning_curves({"CNN": h, "MLP": {k: v for k, v in h.items() if not k.startswith("val")}})
+    assert [line.get_label() for line in fig.axes[1].lines] == ["CNN train", "CNN test", "MLP train"]
+
+
+def test_plot_filters_layouts():
+    W = np.arange(8 * 9, dtype=float).reshape(8, 1, 3, 3)
+    fig = T.plot_filters(W)
+    ax = fig.axes[0]
+    shown = ax.images[0].get_array()
+    assert shown.shape == (3, 8 * 4 - 1)                    # 8 filters of 3x3 with 1-pixel gaps
+    assert np.array_equal(shown[:, 4:7], W[1, 0]) and np.isnan(np.ma.filled(shown, np.nan)[0, 3])
+    assert [t.get_text() for t in ax.get_xticklabels()][3] == "filter 3"
+    W = np.arange(4 * 3 * 9, dtype=float).reshape(4, 3, 3, 3)
+    fig = T.plot_filters(W)
+    shown = fig.axes[0].images[0].get_array()
+    assert shown.shape == (4 * 4 - 1, 3 * 4 - 1)
+    assert np.array_equal(shown[4:7, 8:11], W[1, 2])        # row = filter 1, column = input map 2
+    assert "(4, 3, 3, 3)" in fig.axes[0].get_title()
+
+
+def test_mosaic_and_layer_outputs():
+    m = T._mosaic(np.arange(3 * 2 * 2, dtype=float).reshape(3, 2, 2), cols=2)
+    assert m.shape == (5, 5)
+    assert m[0, 0] == 0 and m[0, 3] == 4 and m[3, 0] == 8 and np.isnan(m[2]).all() and np.isnan(m[3:, 3:]).all()
+    net = small_cnn()
+    outs = T.layer_outputs(net, np.ones((2, 1, 8, 8), dtype=np.float32))
+    assert [o.shape for _, o in outs][:3] == [(2, 4, 8, 8)] * 2 + [(2, 4, 4, 4)]
+    assert outs[-1][0] == "7: Linear(32, 10)"
+
+
+def test_plot_activation_maps_and_explorer(digits):
+    X, y = digits[2], digits[3]
+    net = small_cnn()
+    fig = T.plot_activation_maps(net, X[0], label=int(y[0]))
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles[2:] == ["layer 1: ReLU(): 4 activation maps of 8x8",
+                          "layer 2: MaxPool2D(kernel_size=2, stride=2): 4 activation maps of 4x4",
+                          "layer 4: ReLU(): 8 activation maps of 4x4",
+                          "layer 5: MaxPool2D(kernel_size=2, stride=2): 8 activation maps of 2x2"]
+    probs = fig.axes[1].patches
+    assert sum(p.get_height() for p in probs) == pytest.approx(1.0, abs=1e-5)
+    render = T.activation_explorer(net, X, y)
+    fig = render(digit=3, example=2)
+    assert fig.axes[0].get_title().endswith("label 3")
+    i = np.flatnonzero(y == 3)[1]
+    assert np.array_equal(fig.axes[0].images[0].get_array(), X[i, 0])
+
+
+def test_misclassified_and_digits():
+    X = np.zeros((5, 1, 8, 8))
+    fig = T.plot_misclassified(X, np.array([1, 2, 3, 4, 5]), np.array([1, 0, 3, 0, 0]), max_n=2)
+    assert fig._suptitle.get_text().startswith("3 misclassified test digits")
+    assert [ax.get_title() for ax in fig.axes if ax.images] == ["2 -> 0", "4 -> 0"]
+
+
+def test_shift_accuracy(digits):
+    X_tr, y_tr, X_te, y_te = digits
+    net = small_cnn()
+    grid = T.shift_accuracy(net, X_te, y_te, shifts=(-1, 0, 1))
+    assert grid.shape == (3, 3)
+    assert grid[1, 1] == cc.evaluate(net, X_te, y_te)[1]
+    assert grid[0, 2] == cc.evaluate(net, cc.data.shift(X_te, -1, 1), y_te)[1]
+    fig = T.plot_shift_robustness({"a": grid, "b": grid}, X_te[0], shifts=(-1, 0, 1))
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["right -1", "right +0", "right +1"]
+    assert fig.axes[3].texts[4].get_text() == f"{grid[1, 1]:.2f}"
+
+
+def test_learning_rate_explorer_trains_once_per_setting(digits):
+    explorer = T.LearningRateExplorer(small_cnn, digits, epochs=2)
+    fig = explorer(lr=0.05, lr_decay=0.5)
+    assert "lr=0.05" in fig._suptitle.get_text()
+    run = explorer.runs[(0.05, 0.5)]
+    assert len(run["val_accuracy"]) == 2
+    explorer(lr=0.05, lr_decay=0.5)
+    assert explorer.runs[(0.05, 0.5)] is run and len(explorer.runs) == 1
+    text = explorer.describe(lr=0.05, lr_decay=0.5)
+    assert text.endswith(f"after epoch 2: {run['val_accuracy'][-1]:.3f}.")
+
+
+def test_probabilities_rows_sum_to_one(digits):
+    p = T.probabilities(small_cnn(), digits[2])
+    assert p.shape == (100, 10) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
+
+
+def test_shift_summary_and_markdown():
+    acc = np.arange(25, dtype=float).reshape(5, 5) / 100      # acc[dy, dx] for shifts -2..2
+    s = T.shift_summary(acc)
+    assert s["unshifted"] == 0.12
+    assert s["1 px left/right"] == pytest.approx((0.11 + 0.13) / 2)
+    assert s["2 px up/down"] == pytest.approx((0.02 + 0.22) / 2)
+    assert s["every shift"] == pytest.approx((acc.sum() - 0.12) / 24)
+    text = T.shift_markdown({"A": acc, "B": 1 - acc})
+    assert text.splitlines()[0] == "| test digits | A | B |"
+    assert "| unshifted | 0.120 | 0.880 |" in text and len(text.splitlines()) == 2 + 6
