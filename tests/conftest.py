@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("MPLBACKEND", "Agg")  # figures render off-screen in every test
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_TIMEOUT_S = 1800
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -65,3 +67,11 @@ def built_book(book_build: BookBuild) -> Path:
         pytest.fail(f"book build failed (exit {book_build.returncode}); "
                     "its log is in the failure of test_book_builds_without_warnings", pytrace=False)
     return book_build.html_dir
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close every matplotlib figure a test left open."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")

@@ -1,18 +1,10 @@
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from cnn_core import architectures as A  # noqa: E402
-from cnn_core.viz import architecture as V  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from cnn_core import architectures as A
+from cnn_core.viz import architecture as V
 
 
 def test_plot_summary_draws_the_summary_table_with_aligned_bars():

@@ -3,19 +3,12 @@ import matplotlib
 import numpy as np
 import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.text import Annotation  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.text import Annotation
 
-from cnn_core.connectivity import connections, conv_weight_index  # noqa: E402
-from cnn_core.filters import apply_filter  # noqa: E402
-from cnn_core.viz import connectivity as vc  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from cnn_core.connectivity import connections, conv_weight_index
+from cnn_core.filters import apply_filter
+from cnn_core.viz import connectivity as vc
 
 
 def arrows(ax):

@@ -2,23 +2,15 @@
 import json
 import re
 
-import matplotlib
 import numpy as np
 import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from cnn_core import data  # noqa: E402
-from cnn_core.filters import KERNELS, color_filter_bank  # noqa: E402
-from cnn_core.viz import convolution as cv  # noqa: E402
-from cnn_core.viz.explore import html_explorer  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from cnn_core import data
+from cnn_core.filters import KERNELS, color_filter_bank
+from cnn_core.viz import convolution as cv
+from cnn_core.viz.explore import html_explorer
 
 
 def titles(fig):

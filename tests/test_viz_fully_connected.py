@@ -1,12 +1,10 @@
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from cnn_core import data  # noqa: E402
-from cnn_core.viz import fully_connected as F  # noqa: E402
+from cnn_core import data
+from cnn_core.viz import fully_connected as F
 
 
 def test_moving_average_by_hand():

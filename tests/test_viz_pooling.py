@@ -1,22 +1,14 @@
 """Pooling figures: the slide's 4x4 example, the max-pool gradient, real maps, the explorer."""
-import matplotlib
 import numpy as np
 import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from cnn_core.viz.pooling import (controls, describe, edge_maps, example_map,  # noqa: E402
+from cnn_core.viz.pooling import (controls, describe, edge_maps, example_map,
                                   invariance_figure, pool_backward_figure, pool_example_figure,
                                   pool_maps_figure, render)
 
 SLIDE = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]])
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def texts(ax):

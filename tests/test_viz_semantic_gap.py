@@ -1,11 +1,9 @@
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from cnn_core import transforms as T  # noqa: E402
-from cnn_core.viz import semantic_gap as gap  # noqa: E402
+from cnn_core import transforms as T
+from cnn_core.viz import semantic_gap as gap
 
 
 def test_scene_pictures_share_the_cat_shape():

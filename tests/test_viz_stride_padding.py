@@ -6,20 +6,13 @@ import matplotlib
 import numpy as np
 import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.collections import PathCollection  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.collections import PathCollection
+from matplotlib.patches import Rectangle
 
-from cnn_core import output_size  # noqa: E402
-from cnn_core.viz.stride_padding import (BAR, HANG_COLOR, controls, describe, grid_figure,  # noqa: E402
+from cnn_core import output_size
+from cnn_core.viz.stride_padding import (BAR, HANG_COLOR, controls, describe, grid_figure,
                                          render, shrinking_figure, slide_animation, volume_figure)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def bars(ax):

@@ -1,20 +1,12 @@
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-import cnn_core as cc  # noqa: E402
-from cnn_core.architectures import typical_architecture  # noqa: E402
-from cnn_core.data import load_digits  # noqa: E402
-from cnn_core.viz import training as T  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+import cnn_core as cc
+from cnn_core.architectures import typical_architecture
+from cnn_core.data import load_digits
+from cnn_core.viz import training as T
 
 
 @pytest.fixture(scope="module")
