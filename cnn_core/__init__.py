@@ -12,6 +12,11 @@ from .shapes import (conv_num_params, conv_output_shape, linear_num_params, outp
                      receptive_field, same_padding)
 from .train import SGD, evaluate, fit, predict
 
+# Chapter-sized modules, reachable as cnn_core.<module> (numpy-only imports; data loads lazily).
+from . import architectures, connectivity, data, filters, mlp, transforms, windows  # noqa: E402
+from .connectivity import conv_matrix, receptive_field_mask  # noqa: E402
+from .filters import apply_filter  # noqa: E402
+
 __all__ = [
     "output_size", "conv_output_shape", "conv_num_params", "linear_num_params", "same_padding",
     "receptive_field", "conv2d_naive", "conv2d_backward_naive", "conv2d_forward", "conv2d_backward",
@@ -19,4 +24,6 @@ __all__ = [
     "Layer", "Conv2D", "MaxPool2D", "AvgPool2D", "L2Pool2D", "ReLU", "Sigmoid", "Flatten", "Linear",
     "softmax", "softmax_cross_entropy", "mse_loss", "Sequential", "num_params",
     "SGD", "fit", "evaluate", "predict", "rel_error", "numerical_gradient", "check_layer",
+    "conv_matrix", "receptive_field_mask", "apply_filter",
+    "architectures", "connectivity", "data", "filters", "mlp", "transforms", "windows",
 ]

@@ -25,7 +25,7 @@ import numpy as np
 
 from .layers import Conv2D, Flatten, Layer, Linear, MaxPool2D, ReLU, RngLike, as_rng
 from .model import Sequential
-from .shapes import _check_int, conv_num_params, linear_num_params, output_size, same_padding
+from .shapes import check_whole_number, conv_num_params, linear_num_params, output_size, same_padding
 
 
 # --------------------------------------------------------------- weightless layers
@@ -111,13 +111,13 @@ def typical_architecture(N: int | Sequence[int], M: int, Q: int, *, input_shape:
     Raises ValueError naming the block, the layer and the sizes when a layer does not fit,
     e.g. too many 2x2 pools for the image size.
     """
-    M, Q = _check_int("M (number of blocks)", M, 0), _check_int("Q (number of hidden FC layers)", Q, 0)
-    convs = [_check_int("N (convs per block)", n, 1) for n in _per_block("N", N, M, f"M={M}")]
+    M, Q = check_whole_number("M (number of blocks)", M, 0), check_whole_number("Q (number of hidden FC layers)", Q, 0)
+    convs = [check_whole_number("N (convs per block)", n, 1) for n in _per_block("N", N, M, f"M={M}")]
     pools = [bool(p) for p in _per_block("pool", pool, M, f"M={M}")]
     if isinstance(filters, (int, np.integer)):
         filters = [int(filters) * 2 ** m for m in range(M)]
-    filters = [_check_int("filters", k, 1) for k in _per_block("filters", filters, M, f"M={M}")]
-    units = [_check_int("fc_units", u, 1) for u in _per_block("fc_units", fc_units, Q, f"Q={Q}")]
+    filters = [check_whole_number("filters", k, 1) for k in _per_block("filters", filters, M, f"M={M}")]
+    units = [check_whole_number("fc_units", u, 1) for u in _per_block("fc_units", fc_units, Q, f"Q={Q}")]
     padding = same_padding(kernel_size) if padding is None else padding
     gen = as_rng(rng)
 

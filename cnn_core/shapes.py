@@ -12,7 +12,7 @@ import operator
 from collections.abc import Sequence
 
 
-def _check_int(name: str, value: int, minimum: int) -> int:
+def check_whole_number(name: str, value: int, minimum: int) -> int:
     """Return value as an int, or raise if it is not a whole number >= minimum."""
     try:
         value = operator.index(value)
@@ -30,10 +30,10 @@ def output_size(n: int, f: int, stride: int = 1, padding: int = 0) -> int:
     padded input, or when (N + 2P - F) is not a multiple of S (the lecture's
     "7x7 input, 3x3 filter, stride 3: doesn't fit!").
     """
-    n = _check_int("input size N", n, 1)
-    f = _check_int("filter size F", f, 1)
-    stride = _check_int("stride S", stride, 1)
-    padding = _check_int("padding P", padding, 0)
+    n = check_whole_number("input size N", n, 1)
+    f = check_whole_number("filter size F", f, 1)
+    stride = check_whole_number("stride S", stride, 1)
+    padding = check_whole_number("padding P", padding, 0)
     span = n + 2 * padding - f
     if span < 0:
         raise ValueError(
@@ -87,7 +87,7 @@ def linear_num_params(in_features: int, out_features: int, bias: bool = True) ->
 
 def same_padding(f: int) -> int:
     """The padding (F - 1) / 2 that keeps the size at stride 1 (F=3 -> 1, F=5 -> 2, F=7 -> 3)."""
-    f = _check_int("filter size F", f, 1)
+    f = check_whole_number("filter size F", f, 1)
     if f % 2 == 0:
         raise ValueError(f"(F - 1) / 2 = {(f - 1) / 2} is not whole for an even filter F={f}: use an odd F")
     return (f - 1) // 2
@@ -100,8 +100,8 @@ def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
     """
     r, jump = 1, 1
     for f, s in layers:
-        f = _check_int("filter size F", f, 1)
-        s = _check_int("stride S", s, 1)
+        f = check_whole_number("filter size F", f, 1)
+        s = check_whole_number("stride S", s, 1)
         r += (f - 1) * jump
         jump *= s
     return r

@@ -14,14 +14,14 @@ import numpy as np
 
 from .data import shift
 from .functional import pool2d_forward
-from .shapes import _check_int, output_size
+from .shapes import check_whole_number, output_size
 
 
 def window_starts(n: int, f: int, stride: int = 1, padding: int = 0) -> list[int]:
     """Start of every window position that fits along one axis, in padded coordinates:
     0, S, 2S, ..., up to N + 2P - F. Raises output_size's ValueError when F > N + 2P."""
-    n, f = _check_int("input size N", n, 1), _check_int("filter size F", f, 1)
-    stride, padding = _check_int("stride S", stride, 1), _check_int("padding P", padding, 0)
+    n, f = check_whole_number("input size N", n, 1), check_whole_number("filter size F", f, 1)
+    stride, padding = check_whole_number("stride S", stride, 1), check_whole_number("padding P", padding, 0)
     span = n + 2 * padding - f
     if span < 0:
         output_size(n, f, stride, padding)   # raises the explanatory ValueError
