@@ -2,16 +2,14 @@
 import json
 import re
 
-import matplotlib
 import numpy as np
 import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from cnn_core import output_size  # noqa: E402
-from cnn_core.viz.explore import animate, explore, html_explorer  # noqa: E402
-from cnn_core.viz.sliding import conv_animation, conv_step_figure  # noqa: E402
+from cnn_core import output_size
+from cnn_core.viz.explore import animate, explore, html_explorer
+from cnn_core.viz.sliding import conv_animation, conv_step_figure
 
 
 def render(n, stride):
@@ -37,6 +35,15 @@ def test_html_explorer_prerenders_every_combination_and_errors():
     assert plt.get_fignums() == []          # every pre-rendered figure was closed
 
 
+def test_html_explorer_is_accessible_and_self_contained():
+    h = html_explorer(render, {"n": [5, 7], "stride": [1, 2]}, describe=lambda n, stride: f"{n}x{n} s{stride}",
+                      title="Stride")._repr_html_()
+    assert 'aria-label="stride"' in h and 'role="status"' in h        # named controls, announced caption
+    assert 'alt="5x5 s1"' in h and "max-width:100%" in h               # alt text = caption; scales down
+    assert "document.currentScript" in h                               # binds to its own explorer
+    assert "http://" not in h and "https://" not in h                   # nothing to fetch
+
+
 def test_html_explorer_dropdown_and_initial_state():
     h = html_explorer(lambda kind: render(7, 1), {"kind": ["max", "avg"]}, initial={"kind": "avg"})._repr_html_()
     assert '<option value="1" selected>avg</option>' in h
@@ -54,6 +61,22 @@ def test_animate_gives_js_controls():
     (line,) = ax.plot([0, 1])
     h = animate(fig, lambda i: line.set_ydata([0, i]), 3)._repr_html_()
     assert h.count("<img") >= 1 and "anim" in h and "frames" in h.lower()
+
+
+def test_animate_works_offline_and_has_alt_text():
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1])
+    ax.set_title("input 5×5")
+    fig.suptitle("sliding window")
+    h = animate(fig, lambda i: line.set_ydata([0, i]), 3)._repr_html_()
+    assert "http://" not in h and "https://" not in h     # matplotlib links Font Awesome from a CDN
+    assert '<i class="fa' not in h                        # icons replaced by glyphs that need no font
+    buttons = dict(re.findall(r'<button title="([^"]+)"[^>]*>\s*(.*?)</button>', h, re.S))
+    assert buttons["Next frame"] == "\u25b7" and buttons["Play"] == "\u25b6" and len(buttons) == 9
+    assert 'alt="Animation, 3 frames: sliding window | input 5×5"' in h
+    fig2, ax2 = plt.subplots()
+    h2 = animate(fig2, lambda i: None, 2, alt="a <b> & c")._repr_html_()
+    assert 'alt="a &lt;b&gt; &amp; c"' in h2
 
 
 def test_conv_step_figure_labels_and_value():

@@ -21,6 +21,7 @@ import html
 import io
 import itertools
 import json
+import re
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
@@ -101,7 +102,9 @@ def html_explorer(render: Render, controls: dict[str, Sequence], *, describe: Ca
 <script type="application/json" class="cnn-states">{states_json}</script>
 <script>
 (function() {{
-  var root = document.getElementById("{uid}");
+  // This script's own explorer (robust if the same explorer appears twice on a page).
+  var me = document.currentScript, box = me && me.parentNode;
+  var root = box && box.classList && box.classList.contains("cnn-explorer") ? box : document.getElementById("{uid}");
   var states = JSON.parse(root.querySelector(".cnn-states").textContent);
   var inputs = root.querySelectorAll("[data-name]");
   function show() {{
@@ -151,11 +154,48 @@ def explore(render: Render, controls: dict[str, Sequence], *, describe: Callable
     return w.interactive(show, **{n: widget(n, v) for n, v in controls.items()})
 
 
-def animate(fig: "plt.Figure", update: Callable[[int], object], frames: int, interval: int = 600) -> HTML:
-    """A JS animation (play, step, speed controls) of update(frame) over the figure; no kernel needed."""
+# matplotlib's to_jshtml draws its buttons with Font Awesome 4 icons from a CDN
+# stylesheet: offline (or on a page without that font) the buttons are blank.
+# Plain Unicode glyphs need no font download; title/aria-label name each button.
+_ANIM_GLYPHS = {
+    "fa-minus": "\u2212",                      # Decrease speed
+    "fa-fast-backward": "\u21e4",              # First frame (not U+23EE: missing from common fonts)
+    "fa-step-backward": "\u25c1",              # Previous frame
+    "fa-play fa-flip-horizontal": "\u25c0",    # Play backwards
+    "fa-pause": "\u275a\u275a",                # Pause
+    "fa-play": "\u25b6",                       # Play
+    "fa-step-forward": "\u25b7",               # Next frame
+    "fa-fast-forward": "\u21e5",               # Last frame
+    "fa-plus": "+",                             # Increase speed
+}
+_FA_LINK = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">\s*')
+_FA_ICON = re.compile(r'<i class="fa (fa-[a-z-]+(?: fa-flip-horizontal)?)"></i>')
+_ANIM_IMG = re.compile(r'<img id="(_anim_img[0-9a-f]+)">')
+
+
+def figure_description(fig: "plt.Figure") -> str:
+    """The figure's titles joined, e.g. "input 7×7 | filter 3×3 | output 3×3" (for alt text)."""
+    parts = [fig.get_suptitle()] + [ax.get_title() for ax in fig.axes]
+    return " | ".join(p for p in parts if p.strip())
+
+
+def animate(fig: "plt.Figure", update: Callable[[int], object], frames: int, interval: int = 600,
+            alt: str | None = None) -> HTML:
+    """A JS animation (play, step, speed controls) of update(frame) over the figure; no kernel needed.
+
+    Works offline (no icon font from a CDN: the buttons are Unicode glyphs) and the
+    frame image carries alt text: ``alt``, or else "Animation, N frames: <the figure's titles>".
+    """
     from matplotlib.animation import FuncAnimation
 
     anim = FuncAnimation(fig, update, frames=frames, interval=interval)
     out = anim.to_jshtml(default_mode="once")
+    if alt is None:
+        titles = figure_description(fig)
+        alt = f"Animation, {frames} frames" + (f": {titles}" if titles else "")
     plt.close(fig)
+    out = _FA_LINK.sub("", out)
+    out = _FA_ICON.sub(lambda m: _ANIM_GLYPHS.get(m.group(1), "\u2022"), out)
+    out = _ANIM_IMG.sub(lambda m: f'<img id="{m.group(1)}" alt="{html.escape(alt)}" '
+                                  f'style="max-width:100%;height:auto">', out)
     return HTML(out)
