@@ -43,6 +43,11 @@ def test_shape_profiles_and_param_split():
     lenet_h = ax_h.lines[0].get_ydata()
     assert list(lenet_h) == [32, 28, 28, 14, 10, 10, 5]
     assert list(ax_d.lines[1].get_ydata())[-1] == 512
+    # two nets on top of each other stay distinguishable: another style, another width
+    first, second = ax_h.lines[:2]
+    assert first.get_linestyle() != second.get_linestyle()
+    assert first.get_linewidth() > second.get_linewidth()
+    assert [t.get_text() for t in ax_h.get_yticklabels()][:2] == ["8", "16"]
     fig = V.plot_param_split({"a": (25, 75), "b": (90, 10)})
     shares = [round(p.get_width(), 2) for p in fig.axes[0].patches]
     assert shares == [0.25, 0.75, 0.9, 0.1]

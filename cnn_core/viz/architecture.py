@@ -88,16 +88,24 @@ def describe_builder(N: int = 2, M: int = 2, Q: int = 1, filters: int = 8, input
 
 
 def plot_shape_profiles(nets: dict[str, tuple[Sequential, Sequence[int]]]) -> plt.Figure:
-    """Spatial size H and depth D of the output of every conv and pool layer, one line per net:
-    the volumes get smaller in space and deeper as the nets go on."""
+    """Spatial size H and depth D of the output of every conv, ReLU and pool layer, one line per
+    net: the volumes get smaller in space and deeper as the nets go on. Lines get thinner and change
+    style from net to net, so that nets with the same sizes (AlexNet, ZF Net) stay visible."""
     fig, (ax_h, ax_d) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for name, (net, input_shape) in nets.items():
+    styles = ("-", "--", "-.", ":")
+    for i, (name, (net, input_shape)) in enumerate(nets.items()):
         shapes = [tuple(input_shape)] + [s for _, s, _ in net.trace(input_shape) if len(s) == 3]
         steps = np.arange(len(shapes))
-        ax_h.plot(steps, [s[1] for s in shapes], marker="o", ms=3, label=name)
-        ax_d.plot(steps, [s[0] for s in shapes], marker="o", ms=3, label=name)
+        look = dict(marker="o", ms=3, label=name, ls=styles[i % len(styles)],
+                    lw=max(3.2 - 0.5 * i, 1.5))
+        ax_h.plot(steps, [s[1] for s in shapes], **look)
+        ax_d.plot(steps, [s[0] for s in shapes], **look)
     for ax, what in ((ax_h, "spatial size H (= W)"), (ax_d, "depth D (number of activation maps)")):
         ax.set_yscale("log", base=2)
+        low, high = ax.get_ylim()
+        ticks = [2 ** k for k in range(12) if low <= 2 ** k <= high]
+        ax.set_yticks(ticks, [str(t) for t in ticks])   # 4, 8, ..., 256 rather than 2^k
+        ax.minorticks_off()
         ax.set_xlabel("layer (input = 0; conv, ReLU and pool layers)")
         ax.set_ylabel(what)
         ax.set_title(what + " along the net", fontsize=10)
