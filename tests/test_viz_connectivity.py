@@ -65,6 +65,8 @@ def test_conv_matrix_picture():
     t = titles(fig)
     assert "9×25 matrix (S=1, P=0): 81 nonzeros, 9 distinct weights" in t[1]
     assert "225 distinct weights" in t[3]
+    numbers = sorted(int(x.get_text()) for x in fig.axes[3].texts)
+    assert numbers == list(range(1, 226))                         # every dense entry its own parameter
     assert fig.axes[1].images[0].get_array().shape == (9, 25)
     # stride 2, padding 1: 7 taps land on the image per axis (2 + 3 + 2), 7 * 7 = 49 nonzeros
     assert "9×25 matrix (S=2, P=1): 49 nonzeros, 9 distinct" in vc.plot_conv_matrix(5, 3, 2, 1).axes[1].get_title()

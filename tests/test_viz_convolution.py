@@ -52,6 +52,8 @@ def test_volume_figure_labels_sizes_and_the_dot_product():
     fig6 = cv.volume_figure(img, bank)
     texts6 = [t.get_text() for t in fig6.axes[0].texts]
     assert "6 activation maps, stacked\n28×28×6" in texts6 and "6 filters, each 5×5×3" in texts6
+    assert "one number at (10, 12) of filter 1 (blue):" in fig6.axes[0].get_title()   # which map the number is in
+    assert "of filter 1" not in fig.axes[0].get_title()
 
 
 def test_activation_maps_figure_one_map_per_filter():
@@ -97,7 +99,9 @@ def test_static_explorer_prerenders_every_state():
 def test_filters_grid_edges_and_depth_modes():
     img = cv.small_photo("chelsea", 90)
     fig = cv.filters_grid_figure(img, ["box blur", "sharpen"], ncols=2)
-    assert titles(fig)[:3] == [f"input {img.shape[0]}×{img.shape[1]}", "box blur", "sharpen"]
+    h, w = img.shape
+    assert titles(fig)[:3] == [f"input {h}×{w}", f"box blur\n3×3 filter → {h - 2}×{w - 2}",
+                               f"sharpen\n3×3 filter → {h - 2}×{w - 2}"]
     fig = cv.edges_figure(img)
     assert titles(fig)[1] == f"vertical edges (Sobel) {img.shape[0] - 2}×{img.shape[1] - 2}"
     strength = fig.axes[3].images[0].get_array()
@@ -137,3 +141,24 @@ def test_kernel_playground_loads_presets_and_reacts_to_edits():
     assert np.array_equal(ui.current_kernel(), KERNELS["sharpen"])
     grid.children[4].value = 9.0
     assert ui.current_kernel()[1, 1] == 9.0
+
+
+@pytest.mark.parametrize("stride, padding, show_values", [(1, 0, True), (2, 1, True), (2, 1, False)])
+def test_animation_frames_equal_a_fresh_drawing_of_that_step(stride, padding, show_values):
+    """The stepper draws once, then only moves the windows and fills the output: any
+    sequence of steps must give the picture a fresh figure of that step gives."""
+    from cnn_core.viz.sliding import _conv_stepper, conv_step_figure
+
+    x, w = np.arange(49.0).reshape(7, 7) % 5, KERNELS["vertical edge (Sobel)"]
+    fig = conv_step_figure(x, w, stride, padding, 0, show_values=show_values)
+    update = _conv_stepper(fig, fig.axes, x, w, stride, padding, 0.0, show_values)
+    for step in (0, update.frames - 1, 2):             # forward, to the end, and back again
+        update(step)
+        fresh = conv_step_figure(x, w, stride, padding, step, show_values=show_values)
+        fig.canvas.draw()
+        fresh.canvas.draw()
+        assert np.array_equal(np.asarray(fig.canvas.buffer_rgba()), np.asarray(fresh.canvas.buffer_rgba()))
+        visible = [t.get_text() for t in fig.axes[2].texts if t.get_visible()]
+        assert len(visible) == (step + 1 if show_values else 0)   # outputs computed so far
+        plt.close(fresh)
+    plt.close(fig)

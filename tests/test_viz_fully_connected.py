@@ -75,3 +75,15 @@ def test_small_figures_have_titles():
     fig = F.show_hidden_weights({"a": W, "b": -W}, n=2)
     assert len(fig.axes) == 4
     plt.close(fig)
+
+
+def test_hidden_weights_all_zero_row_is_white_not_blue():
+    W = np.zeros((2, 64))
+    W[1, 5] = -3.0                                      # neuron 1 changed, neuron 0 did not
+    fig = F.show_hidden_weights({"a": W}, n=2)
+    zero, changed = fig.axes[0].images[0], fig.axes[1].images[0]
+    assert zero.get_clim() == (-1.0, 1.0)               # 0 sits mid-scale: white, not the bottom colour
+    assert np.allclose(zero.to_rgba(zero.get_array())[..., :3], zero.to_rgba(np.zeros(1))[0, :3])
+    assert changed.get_clim() == (-3.0, 3.0)
+    assert fig.axes[0].get_title() == "neuron 0: all 0" and fig.axes[1].get_title() == "neuron 1"
+    plt.close(fig)

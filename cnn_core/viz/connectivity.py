@@ -221,13 +221,18 @@ def plot_conv_matrix(input_size: int = 5, kernel_size: int = 3, stride: int = 1,
     if dense:
         axes[1, 0].axis("off")
         ax = axes[1, 1]
-        im = ax.imshow(dense_weight_index(n_in, n_out), cmap="turbo", aspect="equal", interpolation="nearest")
-        fig.colorbar(im, ax=ax, label="parameter number", fraction=0.03, pad=0.01)
+        number = dense_weight_index(n_in, n_out)
+        # pale colours in a scrambled order (neighbours differ), and each entry numbered
+        shade = np.random.default_rng(0).permutation(number.size).reshape(number.shape)
+        ax.imshow(shade, cmap="Pastel1", aspect="equal", interpolation="nearest")
+        if number.size <= 400:                         # numbers while they stay readable
+            for o, i in np.ndindex(number.shape):
+                ax.text(i, o, str(number[o, i] + 1), ha="center", va="center", fontsize=5.5)
         ax.set_xticks([]), ax.set_yticks([])
         ax.set_xlabel(f"input pixel: {n_in} columns")
         ax.set_ylabel(f"output: {n_out} rows")
         ax.set_title(f"fully connected {n_out}×{n_in} matrix: {n_out * n_in} entries, "
-                     f"{n_out * n_in} distinct weights (one colour each)", fontsize=10)
+                     f"{n_out * n_in} distinct weights (numbered 1 to {n_out * n_in})", fontsize=10)
     fig.tight_layout()
     return fig
 

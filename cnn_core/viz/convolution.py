@@ -166,7 +166,8 @@ def volume_figure(image: np.ndarray, filters: np.ndarray, position: tuple[int, i
     label = f"filter {f}×{f}×{d}" if k == 1 else f"{k} filters, each {f}×{f}×{d}"
     ax.text(x_in - 2, fy + s * f / 2, label, ha="right", va="center", fontsize=10)
     value = float(np.sum(bank[0] * image[r:r + f, c:c + f, :]) + bias)
-    ax.set_title(f"one number at ({r}, {c}): $w^T x + b$ = {value:.3f}, a {f}·{f}·{d} = {f * f * d}-dimensional "
+    which = "" if k == 1 else " of filter 1 (blue)"
+    ax.set_title(f"one number at ({r}, {c}){which}: $w^T x + b$ = {value:.3f}, a {f}·{f}·{d} = {f * f * d}-dimensional "
                  f"dot product + bias", fontsize=10)
     ax.set_xlim(-1, x_out + w2 + (k - 1) * map_gap * _OBLIQUE[0] + 2)
     ax.set_ylim(-7, fy + s * f + (d - 1) * gap * 0.5 * _OBLIQUE[1] + 1)
@@ -240,7 +241,8 @@ def filters_grid_figure(img: np.ndarray, names: Sequence[str], ncols: int = 3) -
     _off(axes[0])
     for ax, name in zip(axes[1:], names):
         w = KERNELS[name]
-        show_map(ax, apply_filter(img, w), is_signed(w), name)
+        out = apply_filter(img, w)
+        show_map(ax, out, is_signed(w), f"{name}\n{w.shape[0]}×{w.shape[1]} filter → {out.shape[0]}×{out.shape[1]}")
     for ax in axes[n:]:
         _off(ax)
     fig.tight_layout()

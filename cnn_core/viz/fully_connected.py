@@ -238,16 +238,21 @@ def plot_histories(histories: dict[str, dict[str, list[float]]]) -> "plt.Figure"
 
 def show_hidden_weights(rows: dict[str, np.ndarray], shape: tuple[int, int] = (8, 8), n: int = 8,
                         title: str = "hidden-layer weights as 8x8 pictures (red +, blue -)") -> "plt.Figure":
-    """The weights W[k, :] of the first n hidden neurons drawn as images of ``shape``, one row per model."""
+    """The weights W[k, :] of the first n hidden neurons drawn as images of ``shape``, one row per model.
+
+    Each panel is scaled to its own largest |weight| (white = 0); an all-zero row (e.g. the
+    change of a neuron that training never updated) is drawn white and titled "all 0".
+    """
     fig, axes = plt.subplots(len(rows), n, figsize=(1.25 * n, 1.5 * len(rows)), squeeze=False)
     for i, (label, W) in enumerate(rows.items()):
         for k in range(n):
             ax = axes[i, k]
-            v = np.abs(W[k]).max()
-            ax.imshow(W[k].reshape(shape), cmap="RdBu_r", vmin=-v, vmax=v, interpolation="nearest")
+            v = float(np.abs(W[k]).max())
+            ax.imshow(W[k].reshape(shape), cmap="RdBu_r", vmin=-(v or 1.0), vmax=v or 1.0,
+                      interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"neuron {k}", fontsize=7)
+            ax.set_title(f"neuron {k}" + ("" if v else ": all 0"), fontsize=7)
         axes[i, 0].set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

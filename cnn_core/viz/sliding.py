@@ -78,15 +78,27 @@ def _conv_stepper(fig, axes, x, w, stride, padding, bias, show_values):
                        stride, padding)[0, 0]
     xp = pad(x[None, None], padding)[0, 0]
 
+    drawn: dict[str, list] = {}   # the artists that change from step to step, once drawn
+
     def update(step: int):
         r, c = divmod(step, w2)
         done = np.arange(h2 * w2).reshape(h2, w2) <= step
-        pad_note = f", padded by P={padding}" if padding else ""
-        draw_grid(axes[0], xp, padding=padding, show_values=show_values, window=(r * stride, c * stride, f),
-                  title=f"input {n_h}×{n_w}{pad_note}")
-        draw_grid(axes[1], w, show_values=True, color="#f7d4d4", title=f"filter {f}×{f}")
-        draw_grid(axes[2], out, show_values=show_values, filled=done, color=OUT_COLOR,
-                  window=(r, c, 1), title=f"output {h2}×{w2}  (stride {stride})")
+        if not drawn:   # the first call draws the three panels; later calls only move and fill
+            pad_note = f", padded by P={padding}" if padding else ""
+            draw_grid(axes[0], xp, padding=padding, show_values=show_values, window=(0, 0, f),
+                      title=f"input {n_h}×{n_w}{pad_note}")
+            draw_grid(axes[1], w, show_values=True, color="#f7d4d4", title=f"filter {f}×{f}")
+            draw_grid(axes[2], out, show_values=show_values, color=OUT_COLOR, window=(0, 0, 1),
+                      title=f"output {h2}×{w2}  (stride {stride})")
+            drawn["windows"] = [axes[0].patches[-1], axes[2].patches[-1]]
+            drawn["cells"] = list(axes[2].patches[:h2 * w2])        # row-major, as draw_grid adds them
+            drawn["texts"] = list(axes[2].texts)                    # one per cell when values are shown
+        drawn["windows"][0].set_xy((c * stride, r * stride))
+        drawn["windows"][1].set_xy((c, r))
+        for cell, text, on in zip(drawn["cells"], drawn["texts"] or [None] * done.size, done.ravel()):
+            cell.set_facecolor(OUT_COLOR if on else "white")       # outputs not computed yet stay blank
+            if text is not None:
+                text.set_visible(bool(on))
         fig.suptitle(f"output[{r}, {c}] = sum(window ∘ filter){' + b' if bias else ''} = {out[r, c]:g}",
                      fontsize=11)
         return []
