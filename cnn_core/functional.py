@@ -10,8 +10,10 @@ Each operation comes twice:
   * ``*_naive``: Python loops that read like the lecture ("slide the filter
     over the image, take dot products"). For teaching and for testing.
   * the fast version the layers use: ``*_forward(...) -> (out, cache)`` and
-    ``*_backward(dout, cache) -> grads``, im2col-style with stride tricks and
-    one matrix product, no Python loop over pixels or batch items.
+    ``*_backward(dout, cache) -> grads``. Convolution: im2col (every window
+    becomes a column of a matrix) and one matrix product per pass; pooling:
+    one whole-array step per window offset. The only Python loops run over
+    the F*F offsets of the window, never over pixels or batch items.
 The convolution is a cross-correlation (the filter is not flipped), exactly as
 in the deep-learning frameworks.
 """
@@ -21,7 +23,6 @@ import math
 import threading
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .shapes import output_size
 
@@ -115,7 +116,10 @@ def conv2d_backward_naive(
 # touching each new page (a "page fault") can cost more than the arithmetic on
 # it. So each thread keeps a few scratch buffers and reuses them; their content
 # is undefined until written. Only temporaries live there: what a kernel
-# returns, or keeps for the backward pass, is always a fresh array.
+# returns is always a fresh array. One shortcut: conv2d_backward reuses the
+# column matrix that conv2d_forward left in scratch memory if no other
+# convolution on this thread has overwritten it since (as for the last layer
+# before the loss); otherwise it rebuilds it from x.
 
 _scratch = threading.local()
 
@@ -141,11 +145,13 @@ def free_workspace() -> None:
 # convolution is one matrix product, (K, D*F*F) @ (D*F*F, number of windows).
 # Row (d, i, j) of that matrix holds, for every window, the input pixel at
 # offset (i, j) of the window in channel d. So the matrix is built one kernel
-# offset at a time: F*F copies, each moving a whole shifted picture.
+# offset at a time: F*F copies, each moving a whole shifted picture. A last row
+# of ones makes the bias one more weight (out = [W | b] @ [cols; 1]), so the
+# same products also add the bias and, in backward, sum up db.
 #
 # Layout: channels first and the batch inside, xp[d, n, row, col], so that the
-# product's columns run over (image, output pixel) and one product covers the
-# batch.
+# matrix columns run over (image, output pixel) and one product covers the
+# whole batch.
 #
 # The flat-row trick (stride 1). Store each padded image row after row, as one
 # flat row of Hp*Wp numbers. Output pixel (r, c) reads, at kernel offset (i, j),
@@ -156,36 +162,47 @@ def free_workspace() -> None:
 # millions of short strided ones. A spare zero row at the bottom keeps the last
 # junk columns' slices inside the buffer. For stride S > 1 the pixels of one
 # offset are S apart, so that path copies strided windows (no junk columns).
+#
+# Backward: the weight gradient is again one product with the columns. The
+# input gradient is the product W^T @ G sent back to the pixels: either all F*F
+# kernel offsets by shifted adds (col2im), or, for stride 1, the F column
+# offsets inside a second product and only the F row offsets as adds (fewer,
+# cheaper passes unless there are many more filters than input channels).
 
 
-def _im2col(x: np.ndarray, f: int, stride: int, padding: int, h2: int, w2: int, dtype):
-    """Columns of the zero-padded x, as a (D*F*F, N*H2*row) scratch matrix.
+def _im2col(x: np.ndarray, f: int, stride: int, padding: int, h2: int, w2: int, dtype, owner=None):
+    """Columns of the zero-padded x plus a row of ones, a (D*F*F + 1, N*H2*row) scratch matrix.
 
-    cols[(d, i, j), (n, r, c)] = xp[n, d, r*S + i, c*S + j]. Returns (cols, row):
-    row = Wp for stride 1 (the flat-row trick: columns c >= W2 are junk) and
-    row = W2 for stride > 1.
+    cols[(d, i, j), (n, r, c)] = xp[n, d, r*S + i, c*S + j], cols[-1] = 1. Returns
+    (cols, row): row = Wp for stride 1 (the flat-row trick: columns c >= W2 are
+    junk) and row = W2 for stride > 1. ``owner`` records whose columns these are.
     """
     n, d, h, wd = x.shape
     hp, wp = h + 2 * padding, wd + 2 * padding
     flat = stride == 1
+    row = wp if flat else w2
+    m = n * h2 * row                           # number of columns (windows, junk included)
+    _scratch.cols_owner = owner
     # zero-padded copy of x, channels first; stride 1 gets a spare zero row
     xp = _workspace("xp", (d, n, hp + flat, wp), dtype)
     xp.fill(0)
     xp[:, :, padding:padding + h, padding:padding + wd] = x.transpose(1, 0, 2, 3)
+    cols = _workspace("cols", (d * f * f + 1, m), dtype)
+    cols[-1] = 1
     if flat:
-        length = h2 * wp                       # outputs per image, junk columns included
+        length = h2 * wp                       # columns per image
         rows = xp.reshape(d, n, (hp + 1) * wp)
-        cols = _workspace("cols", (d, f * f, n, length), dtype)
+        dst = cols[:-1].reshape(d, f * f, n, length)
         for i in range(f):
             for j in range(f):
                 start = i * wp + j
-                cols[:, i * f + j] = rows[:, :, start:start + length]
-        return cols.reshape(d * f * f, n * length), wp
-    cols = _workspace("cols", (d, f, f, n, h2, w2), dtype)
-    for i in range(f):
-        for j in range(f):
-            cols[:, i, j] = xp[:, :, i:i + stride * (h2 - 1) + 1:stride, j:j + stride * (w2 - 1) + 1:stride]
-    return cols.reshape(d * f * f, n * h2 * w2), w2
+                dst[:, i * f + j] = rows[:, :, start:start + length]
+    else:
+        dst = cols[:-1].reshape(d, f, f, n, h2, w2)
+        for i in range(f):
+            for j in range(f):
+                dst[:, i, j] = xp[:, :, i:i + stride * (h2 - 1) + 1:stride, j:j + stride * (w2 - 1) + 1:stride]
+    return cols, row
 
 
 def conv2d_forward(
@@ -194,55 +211,81 @@ def conv2d_forward(
     """Fast convolution as one matrix product (im2col):
 
         out[n, k, r, c] = sum over (d, i, j) of w[k, d, i, j] * xp[n, d, r*S + i, c*S + j] + b[k]
-        i.e.  out = W @ cols + b,  W = w as a (K, D*F*F) matrix, cols from _im2col.
+        i.e.  out = [W | b] @ [cols; 1],  W = w as a (K, D*F*F) matrix, cols from _im2col.
 
-    The cache keeps x itself; the backward pass rebuilds the columns (cheaper
-    than keeping a matrix F*F times the size of x).
+    The cache keeps x itself (do not change it in place before backward), not
+    the columns, a matrix F*F times the size of x.
     """
     _check_conv_args(x, w, b)
     n, d, h, wd = x.shape
     k, _, f, _ = w.shape
     h2, w2 = output_size(h, f, stride, padding), output_size(wd, f, stride, padding)
     dtype = np.result_type(x, w)
-    cols, row = _im2col(x, f, stride, padding, h2, w2, dtype)
+    token = object()                           # tells backward whether the columns are still in scratch
+    cols, row = _im2col(x, f, stride, padding, h2, w2, dtype, owner=token)
+    wb = np.empty((k, d * f * f + 1), dtype=dtype)      # [W | b]
+    wb[:, :-1] = w.reshape(k, -1)
+    wb[:, -1] = 0 if b is None else b
     res = _workspace("res", (k, cols.shape[1]), dtype)
-    np.matmul(w.reshape(k, d * f * f).astype(dtype, copy=False), cols, out=res)
-    if b is not None:
-        res += b[:, None]
-    # (K, N, H2, row) -> (N, K, H2, W2): move the batch axis first, crop the junk columns
+    np.matmul(wb, cols, out=res)
+    # (K, N, H2, row) -> (N, K, H2, W2): batch axis first, junk columns cropped
     out = np.empty((n, k, h2, w2), dtype=dtype)
     out[...] = res.reshape(k, n, h2, row)[:, :, :, :w2].transpose(1, 0, 2, 3)
-    return out, (x, w, stride, padding)
+    return out, (x, w, stride, padding, token)
 
 
 def conv2d_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients (dx, dw, db) of conv2d_forward, with G = dout as a (K, N*H2*row) matrix:
 
-        db = sum of dout over (n, r, c),   dw = G @ cols^T,   dcols = W^T @ G,
+        [dw | db] = G @ [cols; 1]^T          (the row of ones sums up db)
+        dx: each pixel gets w[k, d, i, j] * G[k, window] from every window that
+            read it; see _dx_col2im and _dx_row_offsets.
 
-    and col2im: each row (d, i, j) of dcols is added back to the positions it
-    was copied from, one shifted add per kernel offset (F*F adds in all).
-    Junk columns (stride 1) get zero gradient, so they add nothing.
+    Junk columns (stride 1) get zero gradient, so they send nothing back.
     """
-    x, w, stride, padding = cache
+    x, w, stride, padding, token = cache
     n, d, h, wd = x.shape
     k, _, f, _ = w.shape
     _, _, h2, w2 = dout.shape
-    hp, wp = h + 2 * padding, wd + 2 * padding
     dtype = np.result_type(dout, x, w)
-    db = dout.sum(axis=(0, 2, 3)).astype(dtype, copy=False)
-    cols, row = _im2col(x, f, stride, padding, h2, w2, dtype)
-    g = _workspace("res", (k, n, h2, row), dtype)
-    if row != w2:                               # junk columns must carry zero gradient
-        g[:, :, :, w2:] = 0
-    g[:, :, :, :w2] = dout.transpose(1, 0, 2, 3)
-    g = g.reshape(k, n * h2 * row)
-    dw = (g @ cols.T).reshape(w.shape)
-    dcols = cols                                # the columns are no longer needed: reuse their buffer
-    np.matmul(w.reshape(k, d * f * f).T.astype(dtype, copy=False), g, out=dcols)
-    dxp = _workspace("xp", (d, n, hp + (stride == 1), wp), dtype)
+    if getattr(_scratch, "cols_owner", None) is token and dtype == np.result_type(x, w):
+        row = wd + 2 * padding if stride == 1 else w2   # forward's columns are still in scratch
+        cols = _workspace("cols", (d * f * f + 1, n * h2 * row), dtype)
+    else:
+        cols, row = _im2col(x, f, stride, padding, h2, w2, dtype)
+    _scratch.cols_owner = None                 # the columns get overwritten below
+    m = n * h2 * row
+    # G, with junk columns set to zero and F-1 zeros in front (_dx_row_offsets reads them)
+    g_buf = _workspace("res", (k, f - 1 + m), dtype)
+    g_buf[:, :f - 1] = 0
+    g4 = g_buf[:, f - 1:].reshape(k, n, h2, row)
+    g4[:, :, :, w2:] = 0
+    g4[:, :, :, :w2] = dout.transpose(1, 0, 2, 3)
+    g = g_buf[:, f - 1:]
+    dwb = g @ cols.T                           # (K, D*F*F + 1): [dw | db]
+    dw, db = dwb[:, :-1].reshape(w.shape), dwb[:, -1].copy()
+    wt = w.astype(dtype, copy=False)
+    if stride == 1 and k <= 2 * d * f:         # copies K*F rows of G, versus D*F*F rows of adds
+        dxp = _dx_row_offsets(g_buf, wt, x.shape, padding, h2)
+    else:
+        dxp = _dx_col2im(g, wt, x.shape, stride, padding, h2, w2)
+    dx = np.empty((n, d, h, wd), dtype=dtype)
+    dx[...] = dxp[:, :, padding:padding + h, padding:padding + wd].transpose(1, 0, 2, 3)
+    return dx, dw, db
+
+
+def _dx_col2im(g, w, x_shape, stride, padding, h2, w2):
+    """Padded input gradient (D, N, Hp, Wp) by col2im: dcols = W^T @ G, then row
+    (d, i, j) of dcols is added back where it was copied from, one shifted add
+    per kernel offset (F*F adds of flat-row slices for stride 1)."""
+    n, d, h, wd = x_shape
+    k, _, f, _ = w.shape
+    hp, wp = h + 2 * padding, wd + 2 * padding
+    dcols = _workspace("cols", (d * f * f, g.shape[1]), g.dtype)   # the columns' buffer, free now
+    np.matmul(w.reshape(k, -1).T, g, out=dcols)
+    dxp = _workspace("xp", (d, n, hp + (stride == 1), wp), g.dtype)
     dxp.fill(0)
-    if stride == 1:                             # flat rows: offset (i, j) is one contiguous slice
+    if stride == 1:
         length = h2 * wp
         rows = dxp.reshape(d, n, -1)
         dcols = dcols.reshape(d, f * f, n, length)
@@ -255,9 +298,35 @@ def conv2d_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndar
         for i in range(f):
             for j in range(f):
                 dxp[:, :, i:i + stride * (h2 - 1) + 1:stride, j:j + stride * (w2 - 1) + 1:stride] += dcols[:, i, j]
-    dx = np.empty((n, d, h, wd), dtype=dtype)
-    dx[...] = dxp[:, :, padding:padding + h, padding:padding + wd].transpose(1, 0, 2, 3)
-    return dx, dw, db
+    return dxp[:, :, :hp]
+
+
+def _dx_row_offsets(g_buf, w, x_shape, padding, h2):
+    """Padded input gradient (D, N, Hp, Wp) for stride 1, with the column offsets
+    j inside a matrix product and only the F row offsets i left as adds:
+
+        R[(d, i), q] = sum over (k, j) of w[k, d, i, j] * G[k, q - j]
+        dx[d, p]     = sum over i of R[(d, i), p - i*Wp]          (flat positions)
+
+    The shifted copies G[k, q - j] are F contiguous slices of the flat rows of G
+    (the junk columns and the F-1 leading zeros supply the zeros at the edges).
+    Cheaper than col2im's F*F adds unless K is large next to D*F.
+    """
+    n, d, h, wd = x_shape
+    k, _, f, _ = w.shape
+    hp, wp = h + 2 * padding, wd + 2 * padding
+    m = g_buf.shape[1] - (f - 1)
+    gj = _workspace("cols", (k, f, m), g_buf.dtype)    # the columns' buffer, free now
+    for j in range(f):
+        gj[:, j] = g_buf[:, f - 1 - j:f - 1 - j + m]
+    r = _workspace("dcols", (d, f, n, h2 * wp), g_buf.dtype)
+    np.matmul(w.transpose(1, 2, 0, 3).reshape(d * f, k * f), gj.reshape(k * f, m), out=r.reshape(d * f, m))
+    dxp = _workspace("xp", (d, n, hp + 1, wp), g_buf.dtype)
+    dxp.fill(0)
+    rows = dxp.reshape(d, n, -1)
+    for i in range(f):
+        rows[:, :, i * wp:i * wp + h2 * wp] += r[:, i]
+    return dxp[:, :, :hp]
 
 
 # ---------------------------------------------------------------- pooling, naive
@@ -317,52 +386,99 @@ def pool2d_backward_naive(
 
 
 # ---------------------------------------------------------------- pooling, fast
+#
+# Pooling works on each activation map alone, so no matrix product is needed:
+# loop over the F*F offsets (i, j) of the window instead of over the pixels.
+# The view a[:, :, i::S, j::S] (cut to H2 x W2) holds, for every window at
+# once, its element at offset (i, j); a running max, sum, or sum of squares
+# over the F*F views gives every window's result.
+
+
+def _window_views(a: np.ndarray, f: int, stride: int, h2: int, w2: int) -> list[np.ndarray]:
+    """The F*F strided views v[i*F + j][n, d, r, c] = a[n, d, r*S + i, c*S + j], r < H2, c < W2."""
+    return [a[:, :, i:i + stride * (h2 - 1) + 1:stride, j:j + stride * (w2 - 1) + 1:stride]
+            for i in range(f) for j in range(f)]
 
 
 def pool2d_forward(
     x: np.ndarray, kernel_size: int, stride: int | None = None, mode: str = "max"
 ) -> tuple[np.ndarray, tuple]:
-    """Fast pooling over (N, D, H, W): all windows as one strided view, reduced at once."""
+    """Fast pooling over (N, D, H, W), one step per window offset (i, j):
+
+        max:  out = max over (i, j) of v_ij
+        avg:  out = sum of v_ij / F^2
+        l2:   out = sqrt(sum of v_ij^2)
+
+    The cache keeps x and out themselves (no copies): change neither in place
+    before the backward pass.
+    """
     _check_pool_args(x, mode)
     stride = kernel_size if stride is None else stride
     f = kernel_size
     n, d, h, wd = x.shape
     h2, w2 = output_size(h, f, stride), output_size(wd, f, stride)
-    windows = sliding_window_view(x, (f, f), axis=(2, 3))[:, :, ::stride, ::stride]
-    windows = windows.reshape(n, d, h2, w2, f * f)
+    views = _window_views(x, f, stride, h2, w2)
     if mode == "max":
-        arg = windows.argmax(axis=-1)
-        out = np.take_along_axis(windows, arg[..., None], axis=-1)[..., 0]
-        saved = arg
-    elif mode == "avg":
-        out = windows.mean(axis=-1)
-        saved = None
+        out = views[0].copy()
+        for v in views[1:]:
+            np.maximum(out, v, out=out)
     else:
-        out = np.sqrt(np.einsum("...i,...i->...", windows, windows))
-        saved = windows
+        dtype = np.result_type(x.dtype, 1.0)
+        out = np.empty((n, d, h2, w2), dtype=dtype)
+        if mode == "avg":
+            out[...] = views[0]
+            for v in views[1:]:
+                out += v
+            out *= 1.0 / (f * f)
+        else:
+            np.multiply(views[0], views[0], out=out)
+            for v in views[1:]:
+                out += v * v
+            np.sqrt(out, out=out)
+    saved = None if mode == "avg" else x
     return out, (x.shape, x.dtype, f, stride, mode, saved, out)
 
 
 def pool2d_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
-    """Gradient of pool2d_forward: per window, dlocal[i] = dout * d out / d x_i, then
-    each window's F*F gradients are added back into place (F*F strided adds)."""
+    """Gradient of pool2d_forward, sent back through the same F*F views of dx:
+
+        max:  dx_ij += dout where x_ij = out and no earlier offset was (the first maximum)
+        avg:  dx_ij += dout / F^2
+        l2:   dx_ij += dout * x_ij / out   (0 where out = 0)
+
+    When the windows tile the input (stride = F) every element of dx is in
+    exactly one view, so the views are written instead of added to.
+    """
     x_shape, dtype, f, stride, mode, saved, out = cache
     n, d, h2, w2 = dout.shape
+    tiled = stride == f
+    dx = (np.empty if tiled else np.zeros)(x_shape, dtype=np.result_type(dtype, dout))
+    views = _window_views(dx, f, stride, h2, w2)
     if mode == "max":
-        dlocal = np.zeros((n, d, h2, w2, f * f), dtype=dout.dtype)
-        np.put_along_axis(dlocal, saved[..., None], dout[..., None], axis=-1)
+        free = None                          # windows whose maximum has not been found yet
+        for v, xv in zip(views, _window_views(saved, f, stride, h2, w2)):
+            hit = xv == out                  # this offset holds its window's maximum ...
+            if free is None:
+                free = ~hit
+            else:
+                hit &= free                  # ... and no earlier offset did (ties: first one wins)
+                free ^= hit
+            if tiled:
+                np.multiply(dout, hit, out=v)
+            else:
+                v += dout * hit
     elif mode == "avg":
-        dlocal = np.broadcast_to((dout / (f * f))[..., None], (n, d, h2, w2, f * f))
+        g = dout / (f * f)
+        for v in views:
+            if tiled:
+                v[...] = g
+            else:
+                v += g
     else:
-        scale = np.divide(dout, out, out=np.zeros_like(dout, dtype=np.result_type(dout, out)), where=out > 0)
-        dlocal = saved * scale[..., None]
-    dlocal = dlocal.reshape(n, d, h2, w2, f, f)
-    if stride == f:  # windows tile the input: one reshape puts every gradient in place
-        dx = np.zeros(x_shape, dtype=np.result_type(dtype, dout))
-        dx[:, :, :h2 * f, :w2 * f] = dlocal.transpose(0, 1, 2, 4, 3, 5).reshape(n, d, h2 * f, w2 * f)
-        return dx
-    dx = np.zeros(x_shape, dtype=np.result_type(dtype, dout))
-    for i in range(f):
-        for j in range(f):
-            dx[:, :, i:i + stride * h2:stride, j:j + stride * w2:stride] += dlocal[..., i, j]
+        g = np.divide(dout, out, out=np.zeros(dout.shape, dtype=np.result_type(dout, out)), where=out > 0)
+        for v, xv in zip(views, _window_views(saved, f, stride, h2, w2)):
+            if tiled:
+                np.multiply(g, xv, out=v)
+            else:
+                v += g * xv
     return dx
