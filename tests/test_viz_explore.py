@@ -59,7 +59,14 @@ def test_live_explorer_has_the_same_controls():
 def test_animate_gives_js_controls():
     fig, ax = plt.subplots()
     (line,) = ax.plot([0, 1])
-    h = animate(fig, lambda i: line.set_ydata([0, i]), 3)._repr_html_()
+    fig.suptitle("frame 0")
+
+    def update(i):
+        line.set_ydata([0, i])
+        fig.suptitle(f"frame {i}")            # narrates one frame: not part of the alt text
+        ax.set_title(f"input 5×5, step {i}")  # titles as drawn before the animation are used
+
+    h = animate(fig, update, 3)._repr_html_()
     assert h.count("<img") >= 1 and "anim" in h and "frames" in h.lower()
 
 
@@ -67,13 +74,19 @@ def test_animate_works_offline_and_has_alt_text():
     fig, ax = plt.subplots()
     (line,) = ax.plot([0, 1])
     ax.set_title("input 5×5")
-    fig.suptitle("sliding window")
-    h = animate(fig, lambda i: line.set_ydata([0, i]), 3)._repr_html_()
+    fig.suptitle("frame 0")
+
+    def update(i):
+        line.set_ydata([0, i])
+        fig.suptitle(f"frame {i}")            # narrates one frame: not part of the alt text
+        ax.set_title(f"input 5×5, step {i}")  # titles as drawn before the animation are used
+
+    h = animate(fig, update, 3)._repr_html_()
     assert "http://" not in h and "https://" not in h     # matplotlib links Font Awesome from a CDN
     assert '<i class="fa' not in h                        # icons replaced by glyphs that need no font
     buttons = dict(re.findall(r'<button title="([^"]+)"[^>]*>\s*(.*?)</button>', h, re.S))
     assert buttons["Next frame"] == "\u25b7" and buttons["Play"] == "\u25b6" and len(buttons) == 9
-    assert 'alt="Animation, 3 frames: sliding window | input 5×5"' in h
+    assert 'alt="Animation, 3 frames: input 5×5"' in h
     fig2, ax2 = plt.subplots()
     h2 = animate(fig2, lambda i: None, 2, alt="a <b> & c")._repr_html_()
     assert 'alt="a &lt;b&gt; &amp; c"' in h2

@@ -173,26 +173,21 @@ _FA_ICON = re.compile(r'<i class="fa (fa-[a-z-]+(?: fa-flip-horizontal)?)"></i>'
 _ANIM_IMG = re.compile(r'<img id="(_anim_img[0-9a-f]+)">')
 
 
-def figure_description(fig: "plt.Figure") -> str:
-    """The figure's titles joined, e.g. "input 7×7 | filter 3×3 | output 3×3" (for alt text)."""
-    parts = [fig.get_suptitle()] + [ax.get_title() for ax in fig.axes]
-    return " | ".join(p for p in parts if p.strip())
-
-
 def animate(fig: "plt.Figure", update: Callable[[int], object], frames: int, interval: int = 600,
             alt: str | None = None) -> HTML:
     """A JS animation (play, step, speed controls) of update(frame) over the figure; no kernel needed.
 
     Works offline (no icon font from a CDN: the buttons are Unicode glyphs) and the
-    frame image carries alt text: ``alt``, or else "Animation, N frames: <the figure's titles>".
+    frame image carries alt text: ``alt``, or else "Animation, N frames: <the panel titles>",
+    read before the frames are drawn (the suptitle usually narrates one frame, so it is left out).
     """
     from matplotlib.animation import FuncAnimation
 
+    if alt is None:
+        titles = " | ".join(t for t in (ax.get_title() for ax in fig.axes) if t.strip())
+        alt = f"Animation, {frames} frames" + (f": {titles}" if titles else "")
     anim = FuncAnimation(fig, update, frames=frames, interval=interval)
     out = anim.to_jshtml(default_mode="once")
-    if alt is None:
-        titles = figure_description(fig)
-        alt = f"Animation, {frames} frames" + (f": {titles}" if titles else "")
     plt.close(fig)
     out = _FA_LINK.sub("", out)
     out = _FA_ICON.sub(lambda m: _ANIM_GLYPHS.get(m.group(1), "\u2022"), out)
