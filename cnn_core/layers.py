@@ -7,9 +7,12 @@ axis, so a network's shapes can be traced without running it.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import functional as fn
+from .inputs import array, as_float, check_shape, describe, whole
 from .shapes import conv_output_shape, output_size
 
 RngLike = int | np.random.Generator | None
@@ -17,12 +20,28 @@ RngLike = int | np.random.Generator | None
 
 def as_rng(rng: RngLike) -> np.random.Generator:
     """A numpy Generator from a seed, a Generator, or None (fresh entropy)."""
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    if rng is None or isinstance(rng, np.random.Generator):
+        return np.random.default_rng(rng) if rng is None else rng
+    whole("rng", rng, 0, example="rng=0 (a seed), rng=np.random.default_rng(0) or rng=None")
+    return np.random.default_rng(rng)
+
+
+def float_dtype(dtype, where: str = "") -> np.dtype:
+    """dtype as a numpy floating-point dtype, or a TypeError that says which ones work."""
+    prefix = f"{where}: " if where else ""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise TypeError(f"{prefix}dtype must be a floating-point type such as np.float32 or np.float64, "
+                        f"got {describe(dtype)}")
+    return dt
 
 
 def he_normal(shape: tuple[int, ...], fan_in: int, rng: RngLike = None, dtype=np.float64) -> np.ndarray:
     """He/Kaiming initialisation for ReLU nets: N(0, 2 / fan_in)."""
-    return (as_rng(rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
+    return (as_rng(rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(float_dtype(dtype))
 
 
 class Layer:
@@ -57,6 +76,17 @@ class Layer:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward: run forward(x) first")
         return self.cache
 
+    def _input(self, x, like=None) -> np.ndarray:
+        """x as a float array (integers converted, see cnn_core.inputs), or an error naming the layer."""
+        return as_float(array(f"{type(self).__name__}.forward", "x", x), like)
+
+    def _upstream(self, dy, shape: tuple, like) -> np.ndarray:
+        """dy checked against the shape forward returned, as a float array."""
+        where = f"{type(self).__name__}.backward"
+        dy = array(where, "dy", dy, str(tuple(shape)))
+        check_shape(where, "dy", dy, shape, "the shape of the output of the last forward")
+        return as_float(dy, like)
+
 
 def _check_input(layer: str, x: np.ndarray, ndim: int, axis: int, expected: int, meaning: str) -> None:
     """Raise a ValueError that says what shape was expected and what came."""
@@ -71,6 +101,20 @@ def _check_input(layer: str, x: np.ndarray, ndim: int, axis: int, expected: int,
         )
 
 
+def _sample_shape(layer: str, input_shape, ndim: int | None = 3) -> tuple[int, ...]:
+    """input_shape (one sample, no batch axis) as a tuple of whole numbers, or a clear error."""
+    layout = "(D, H, W)" if ndim == 3 else "(features,) or (D, H, W)"
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        raise TypeError(f"{layer}.output_shape: input_shape must be a tuple {layout} for one sample "
+                        f"(no batch axis), got {describe(input_shape)}") from None
+    if ndim is not None and len(shape) != ndim:
+        raise ValueError(f"{layer}.output_shape: input_shape must be {layout} for one sample (no batch axis), "
+                         f"got {shape}" + ("; drop the batch axis: x.shape[1:]" if len(shape) == ndim + 1 else ""))
+    return tuple(whole(f"input_shape[{i}]", n, 1, f"{layer}.output_shape") for i, n in enumerate(shape))
+
+
 class Conv2D(Layer):
     """K filters of size F x F x D, stride S, zero padding P.
 
@@ -81,22 +125,33 @@ class Conv2D(Layer):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
                  padding: int = 0, *, rng: RngLike = None, dtype=np.float64) -> None:
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        ex = "Conv2D(3, 8, kernel_size=3, stride=1, padding=1)"
+        self.in_channels = whole("in_channels (input depth D)", in_channels, 1, "Conv2D", ex)
+        self.out_channels = whole("out_channels (number of filters K)", out_channels, 1, "Conv2D", ex)
+        self.kernel_size = whole("kernel_size (filter size F)", kernel_size, 1, "Conv2D", ex)
+        self.stride = whole("stride S", stride, 1, "Conv2D", ex)
+        self.padding = whole("padding P", padding, 0, "Conv2D", ex)
+        dtype = float_dtype(dtype, "Conv2D")
+        in_channels, out_channels, kernel_size = self.in_channels, self.out_channels, self.kernel_size
         fan_in = in_channels * kernel_size * kernel_size
         self.params["W"] = he_normal((out_channels, in_channels, kernel_size, kernel_size), fan_in, rng, dtype)
         self.params["b"] = np.zeros(out_channels, dtype=dtype)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = array("Conv2D.forward", "x", x)
         _check_input("Conv2D", x, 4, 1, self.in_channels, "input depth D")
         out, self.cache = fn.conv2d_forward(x, self.params["W"], self.params["b"], self.stride, self.padding)
         return out
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        dx, self.grads["W"], self.grads["b"] = fn.conv2d_backward(dy, self._saved())
+        cache = self._saved()
+        h2, w2 = fn._conv_sizes("Conv2D.backward", cache.x, self.kernel_size, self.stride, self.padding)
+        dy = self._upstream(dy, (len(cache.x), self.out_channels, h2, w2), cache.x)
+        dx, self.grads["W"], self.grads["b"] = fn.conv2d_backward(dy, cache)
         return dx
 
     def output_shape(self, input_shape):
+        input_shape = _sample_shape("Conv2D", input_shape)
         if input_shape[0] != self.in_channels:
             raise ValueError(f"Conv2D expects input depth D={self.in_channels}, got shape {tuple(input_shape)}")
         return conv_output_shape(input_shape, self.out_channels, self.kernel_size, self.stride, self.padding)
@@ -111,18 +166,22 @@ class _Pool2D(Layer):
 
     def __init__(self, kernel_size: int, stride: int | None = None) -> None:
         super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
+        name, ex = type(self).__name__, f"{type(self).__name__}(2) or {type(self).__name__}(3, stride=2)"
+        self.kernel_size = whole("kernel_size (window size F)", kernel_size, 1, name, ex)
+        self.stride = self.kernel_size if stride is None else whole("stride S", stride, 1, name, ex)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = self._input(x)
+        _check_input(type(self).__name__, x, 4, 1, x.shape[1] if x.ndim == 4 else 0, "depth D")
         out, self.cache = fn.pool2d_forward(x, self.kernel_size, self.stride, self.mode)
         return out
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        return fn.pool2d_backward(dy, self._saved())
+        cache = self._saved()
+        return fn.pool2d_backward(self._upstream(dy, cache.out.shape, cache.dtype), cache)
 
     def output_shape(self, input_shape):
-        d, h, w = input_shape
+        d, h, w = _sample_shape(type(self).__name__, input_shape)
         f, s = self.kernel_size, self.stride
         return (d, output_size(h, f, s), output_size(w, f, s))
 
@@ -149,22 +208,27 @@ class ReLU(Layer):
     """max(0, x), elementwise; its derivative is 1 where x > 0, else 0."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.cache = x > 0
-        return x * self.cache
+        x = self._input(x)
+        self.cache = ~(x <= 0)             # as in PyTorch, a NaN passes its gradient through
+        return np.maximum(x, 0)            # ReLU(-inf) = 0, ReLU(NaN) = NaN
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        return dy * self._saved()
+        mask = self._saved()
+        dy = self._upstream(dy, mask.shape, None)
+        return np.where(mask, dy, dy.dtype.type(0))     # not dy * mask: inf * 0 would be NaN
 
 
 class Sigmoid(Layer):
     """1 / (1 + exp(-x)); its derivative is s(1 - s)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = self._input(x)
         self.cache = 0.5 * (1.0 + np.tanh(0.5 * x))  # stable for large |x|
         return self.cache
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         s = self._saved()
+        dy = self._upstream(dy, s.shape, s)
         return dy * s * (1.0 - s)
 
 
@@ -172,14 +236,20 @@ class Flatten(Layer):
     """(N, D, H, W) -> (N, D*H*W): the lecture's "stretch 32x32x3 to 3072 x 1"."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = self._input(x)
+        if x.ndim < 2:
+            raise ValueError(f"Flatten.forward: x must have a batch axis and at least one more, (N, ...), "
+                             f"got {x.ndim}-D shape {x.shape}; for one sample use x[None]")
         self.cache = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))   # (not -1: N may be 0)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        return dy.reshape(self._saved())
+        shape = self._saved()
+        dy = self._upstream(dy, (shape[0], math.prod(shape[1:])), None)
+        return dy.reshape(shape)
 
     def output_shape(self, input_shape):
-        return (int(np.prod(input_shape)),)
+        return (math.prod(_sample_shape("Flatten", input_shape, ndim=None)),)
 
 
 class Linear(Layer):
@@ -187,22 +257,28 @@ class Linear(Layer):
 
     def __init__(self, in_features: int, out_features: int, *, rng: RngLike = None, dtype=np.float64) -> None:
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
+        ex = "Linear(64, 10)"
+        in_features = self.in_features = whole("in_features", in_features, 1, "Linear", ex)
+        out_features = self.out_features = whole("out_features", out_features, 1, "Linear", ex)
+        dtype = float_dtype(dtype, "Linear")
         self.params["W"] = he_normal((out_features, in_features), in_features, rng, dtype)
         self.params["b"] = np.zeros(out_features, dtype=dtype)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = self._input(x, self.params["W"])
         _check_input("Linear", x, 2, 1, self.in_features, "in_features")
         self.cache = x
-        return x @ self.params["W"].T + self.params["b"]
+        return fn.matmul(x, self.params["W"].T) + self.params["b"]
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         x = self._saved()
-        self.grads["W"] = dy.T @ x
+        dy = self._upstream(dy, (len(x), self.out_features), x)
+        self.grads["W"] = fn.matmul(dy.T, x)
         self.grads["b"] = dy.sum(axis=0)
-        return dy @ self.params["W"]
+        return fn.matmul(dy, self.params["W"])
 
     def output_shape(self, input_shape):
+        input_shape = _sample_shape("Linear", input_shape, ndim=None)
         if tuple(input_shape) != (self.in_features,):
             raise ValueError(
                 f"Linear expects {self.in_features} input features, got shape {tuple(input_shape)}"

@@ -16,8 +16,14 @@ class Sequential(Layer):
     """
 
     def __init__(self, layers: Iterable[Layer]) -> None:  # no Layer.__init__: params live in the layers
+        if isinstance(layers, Layer) or not isinstance(layers, Iterable):
+            raise TypeError(f"Sequential takes a list of layers, got {layers!r}; "
+                            f"e.g. Sequential([Conv2D(1, 8, 3), ReLU(), Flatten(), Linear(8 * 6 * 6, 10)])")
         self.layers = list(layers)
         for i, layer in enumerate(self.layers):
+            if isinstance(layer, type) and issubclass(layer, Layer):
+                raise TypeError(f"layer {i} is the class {layer.__name__}, not a layer: "
+                                f"call it to make one, e.g. {layer.__name__}()")
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {i} is {layer!r}, not a cnn_core layer")
 
@@ -30,13 +36,21 @@ class Sequential(Layer):
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        for layer in self.layers:
-            x = layer.forward(x)
+        for i, layer in enumerate(self.layers):
+            try:
+                x = layer.forward(x)
+            except (ValueError, TypeError) as err:
+                err.add_note(f"(in Sequential.forward, layer {i}: {layer!r})")
+                raise
         return x
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
-            dy = layer.backward(dy)
+        for i in range(len(self.layers) - 1, -1, -1):
+            try:
+                dy = self.layers[i].backward(dy)
+            except (ValueError, TypeError, RuntimeError) as err:
+                err.add_note(f"(in Sequential.backward, layer {i}: {self.layers[i]!r})")
+                raise
         return dy
 
     def num_params(self) -> int:

@@ -8,19 +8,18 @@ stride S, zero padding P on each side, K filters, input depth D1.
 """
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
+
+import numpy as np
 
 
 def check_whole_number(name: str, value: int, minimum: int) -> int:
-    """Return value as an int, or raise if it is not a whole number >= minimum."""
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be a whole number, got {value!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
+    """Return value as an int, or raise if it is not a whole number >= minimum.
+
+    Bools are refused too (``stride=True`` is a mistake, not a stride of 1).
+    """
+    from .inputs import whole
+    return whole(name, value, minimum)
 
 
 def output_size(n: int, f: int, stride: int = 1, padding: int = 0) -> int:
@@ -65,7 +64,13 @@ def conv_output_shape(
     input_shape: Sequence[int], out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0
 ) -> tuple[int, int, int]:
     """(D1, H1, W1) -> (D2, H2, W2) with D2 = K and H2, W2 from output_size."""
-    d, h, w = input_shape
+    try:
+        d, h, w = input_shape
+    except (TypeError, ValueError):
+        raise ValueError(f"input_shape must be (D1, H1, W1), one sample without the batch axis, "
+                         f"got {input_shape!r}") from None
+    check_whole_number("input depth D1", d, 1)
+    out_channels = check_whole_number("out_channels K", out_channels, 1)
     sizes = []
     for axis, n in (("height H1", h), ("width W1", w)):
         try:
@@ -77,12 +82,23 @@ def conv_output_shape(
 
 def conv_num_params(kernel_size: int, in_channels: int, out_channels: int, bias: bool = True) -> int:
     """(F * F * D1 + 1) * K: each of the K filters spans the full input depth, plus one bias."""
-    return (kernel_size * kernel_size * in_channels + int(bias)) * out_channels
+    f = check_whole_number("kernel_size F", kernel_size, 1)
+    d = check_whole_number("in_channels D1", in_channels, 1)
+    k = check_whole_number("out_channels K", out_channels, 1)
+    return (f * f * d + int(_flag("bias", bias))) * k
 
 
 def linear_num_params(in_features: int, out_features: int, bias: bool = True) -> int:
     """A fully connected layer: one weight per (input, output) pair, plus a bias per output."""
-    return (in_features + int(bias)) * out_features
+    n_in = check_whole_number("in_features", in_features, 1)
+    n_out = check_whole_number("out_features", out_features, 1)
+    return (n_in + int(_flag("bias", bias))) * n_out
+
+
+def _flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return bool(value)
 
 
 def same_padding(f: int) -> int:
@@ -99,9 +115,14 @@ def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
     r_0 = 1, r_l = r_{l-1} + (F_l - 1) * (product of the strides before layer l).
     """
     r, jump = 1, 1
-    for f, s in layers:
-        f = check_whole_number("filter size F", f, 1)
-        s = check_whole_number("stride S", s, 1)
+    for i, layer in enumerate(layers):
+        try:
+            f, s = layer
+        except (TypeError, ValueError):
+            raise ValueError(f"layers[{i}] must be a pair (F, S) (filter size, stride), got {layer!r}; "
+                             f"e.g. receptive_field([(3, 1), (2, 2)])") from None
+        f = check_whole_number(f"filter size F of layers[{i}]", f, 1)
+        s = check_whole_number(f"stride S of layers[{i}]", s, 1)
         r += (f - 1) * jump
         jump *= s
     return r

@@ -1,4 +1,4 @@
-"""Training: minibatch SGD with momentum, fit / evaluate / predict, a progress bar.
+"""Training: minibatch SGD with momentum, fit / evaluate / predict, a progress line per epoch.
 
 "How do we learn the filters? Essentially the same as FC NNs: SGD/backprop."
 For each minibatch: forward, loss, backward, then for every parameter
@@ -6,12 +6,14 @@ For each minibatch: forward, loss, backward, then for every parameter
 """
 from __future__ import annotations
 
+import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from .inputs import array, describe, positive_number, whole
 from .layers import Layer
 from .losses import mse_loss, softmax_cross_entropy
 
@@ -19,81 +21,128 @@ LossFn = Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]
 LOSSES: dict[str, LossFn] = {"cross_entropy": softmax_cross_entropy, "mse": mse_loss}
 
 
+def _model(where: str, model) -> Layer:
+    if not isinstance(model, Layer):
+        raise TypeError(f"{where}: model must be a cnn_core layer or Sequential (with forward, backward, params, "
+                        f"grads), got {describe(model)}")
+    return model
+
+
 class SGD:
     """Stochastic gradient descent with (heavy-ball) momentum; momentum=0 is plain SGD."""
 
     def __init__(self, model: Layer, lr: float = 0.05, momentum: float = 0.9) -> None:
-        if lr <= 0 or not 0 <= momentum < 1:
-            raise ValueError(f"need lr > 0 and 0 <= momentum < 1, got lr={lr}, momentum={momentum}")
-        self.model, self.lr, self.momentum = model, lr, momentum
+        self.model = _model("SGD", model)
+        self.lr = positive_number("SGD", "lr", lr)
+        self.momentum = positive_number("SGD", "momentum", momentum, inclusive=True, maximum=1)
         self.velocity = {k: np.zeros_like(p) for k, p in model.params.items()}
 
     def step(self) -> None:
         """Update every parameter in place from the gradients of the last backward."""
         grads = self.model.grads
         for k, p in self.model.params.items():
+            if k not in grads:
+                raise RuntimeError(f"SGD.step: no gradient for parameter {k!r}: run model.backward(dout) "
+                                   f"after model.forward(x) before each step")
             v = self.velocity[k]
             v *= self.momentum
             v -= self.lr * grads[k]
             p += v
 
 
-class ProgressBar:
-    """One line per epoch: redrawn in place in a terminal or a notebook, printed once in a log."""
-
-    def __init__(self, total: int, prefix: str = "", enabled: bool = True) -> None:
-        self.total, self.prefix, self.enabled = total, prefix, enabled
-        self.handle = None
-        self.mode = _output_mode() if enabled else "off"
-
-    def update(self, done: int, suffix: str = "", final: bool = False) -> None:
-        if self.mode == "off" or (self.mode == "log" and not final):
-            return
-        filled = int(20 * done / max(self.total, 1))
-        text = f"{self.prefix} [{'#' * filled}{'.' * (20 - filled)}] {done}/{self.total} {suffix}"
-        if self.mode == "notebook":
-            from IPython.display import display
-            view = _BarView(text, done, self.total)
-            if self.handle is None:
-                self.handle = display(view, display_id=True)
-            else:
-                self.handle.update(view)
-        elif self.mode == "terminal":
-            sys.stdout.write("\r" + text + ("\n" if final else ""))
-            sys.stdout.flush()
-        else:
-            print(text)
+def batches(n: int, batch_size: int, order: np.ndarray | None = None) -> Iterator[np.ndarray]:
+    """Index arrays of consecutive minibatches over range(n) (or over `order`); the last may be short."""
+    order = np.arange(n) if order is None else order
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
 
 
-class _BarView:
-    def __init__(self, text: str, done: int, total: int) -> None:
-        self.text, self.done, self.total = text, done, total
+# ---------------------------------------------------------------- progress: one tqdm line per epoch
+#
+# In a terminal, tqdm redraws the line in place; in Jupyter, tqdm.notebook shows
+# a progress widget (one per epoch, so a built book keeps one line per epoch);
+# in a log (output not a terminal, e.g. CI) nothing is redrawn: one finished
+# line per epoch is printed.
 
-    def __repr__(self) -> str:
-        return self.text
-
-    def _repr_html_(self) -> str:
-        import html
-        return (f'<progress value="{self.done}" max="{self.total}" style="width:12em"></progress> '
-                f"<code>{html.escape(self.text)}</code>")
+BAR_FORMAT = "{desc} [{bar:20}] {n_fmt}/{total_fmt} {postfix[0]}"
+NOTEBOOK_BAR_FORMAT = "{desc} {bar} {n_fmt}/{total_fmt} {postfix[0]}"
+BAR_CHARS = ".#"                       # tqdm's ascii bar: '.' to do, '#' done
 
 
 def _output_mode() -> str:
+    """'notebook' in a Jupyter kernel, 'terminal' if stdout is a terminal, else 'log'."""
     try:
         from IPython import get_ipython
         if get_ipython() is not None and hasattr(get_ipython(), "kernel"):
             return "notebook"
     except ImportError:
         pass
-    return "terminal" if sys.stdout.isatty() else "log"
+    isatty = getattr(sys.stdout, "isatty", None)
+    return "terminal" if isatty is not None and isatty() else "log"
+
+
+class EpochBar:
+    """The progress line of one epoch (tqdm), shown according to _output_mode()."""
+
+    def __init__(self, total: int, desc: str, enabled: bool = True) -> None:
+        self.total, self.desc, self.start = total, desc, time.perf_counter()
+        self.mode = _output_mode() if enabled else "off"
+        self.bar = None
+        if self.mode == "notebook":
+            try:
+                from tqdm.notebook import tqdm as notebook_tqdm
+                self.bar = notebook_tqdm(total=total, desc=desc, bar_format=NOTEBOOK_BAR_FORMAT, postfix=[""])
+            except ImportError:          # no ipywidgets: a text line instead
+                self.mode = "terminal"
+        if self.mode == "terminal":
+            from tqdm import tqdm
+            size = shutil.get_terminal_size((100, 24))    # a terminal that reports 0 x 0: 100 x 24
+            self.bar = tqdm(total=total, desc=desc, bar_format=BAR_FORMAT, ascii=BAR_CHARS, postfix=[""],
+                            file=sys.stdout, leave=True, ncols=size.columns, nrows=size.lines)
+
+    def update(self, done: int, text: str = "") -> None:
+        """done of total minibatches finished; text (the running loss) goes after the count."""
+        if self.bar is not None:
+            self.bar.postfix[0] = text
+            self.bar.update(done - self.bar.n)
+
+    def close(self, text: str = "") -> None:
+        """The epoch's final line (in a log, the only one)."""
+        if self.bar is not None:
+            self.bar.postfix[0] = text
+            self.bar.update(self.total - self.bar.n)
+            self.bar.close()
+        elif self.mode == "log":
+            from tqdm import tqdm
+            print(tqdm.format_meter(self.total, self.total, time.perf_counter() - self.start, prefix=self.desc,
+                                    ascii=BAR_CHARS, bar_format=BAR_FORMAT, postfix=[text]), flush=True)
+
+
+# ---------------------------------------------------------------- checks
 
 
 def _loss_fn(loss: str | LossFn) -> LossFn:
     if callable(loss):
         return loss
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)} or a function, got {loss!r}")
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)} or a function (out, y) -> (loss, dout), "
+                         f"got {loss!r}")
     return LOSSES[loss]
+
+
+def _data(where: str, X, y, x_name: str = "X", y_name: str = "y") -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) as arrays with the same number of examples, at least one."""
+    X = array(where, x_name, X, "(N, ...)")
+    y = array(where, y_name, y, "(N,) labels or (N, ...) targets")
+    if X.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"{where}: {x_name} and {y_name} need a first axis of examples, got shapes "
+                         f"{X.shape} and {y.shape}")
+    if len(X) != len(y):
+        raise ValueError(f"{where}: {x_name} and {y_name} must have the same number of examples, got "
+                         f"{len(X)} and {len(y)} ({x_name}.shape={X.shape}, {y_name}.shape={y.shape})")
+    if len(X) == 0:
+        raise ValueError(f"{where}: {x_name} has no examples (shape {X.shape}): need at least one")
+    return X, y
 
 
 def _accuracy(out: np.ndarray, y: np.ndarray) -> float:
@@ -106,18 +155,28 @@ def _accuracy(out: np.ndarray, y: np.ndarray) -> float:
 def evaluate(model: Layer, X: np.ndarray, y: np.ndarray, loss: str | LossFn = "cross_entropy",
              batch_size: int = 256) -> tuple[float, float]:
     """(mean loss, accuracy) of the model on (X, y), in batches."""
+    model = _model("evaluate", model)
+    X, y = _data("evaluate", X, y)
+    batch_size = whole("batch_size", batch_size, 1, "evaluate")
     loss_fn, total, out_all = _loss_fn(loss), 0.0, []
-    for start in range(0, len(X), batch_size):
-        out = model.forward(X[start:start + batch_size])
-        total += loss_fn(out, y[start:start + batch_size])[0] * len(out)
+    for idx in batches(len(X), batch_size):
+        out = model.forward(X[idx])
+        total += loss_fn(out, y[idx])[0] * len(out)
         out_all.append(out)
     out = np.concatenate(out_all)
     return total / len(X), _accuracy(out, y)
 
 
 def predict(model: Layer, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """The predicted class (index of the largest output) of every example."""
-    return np.concatenate([model.forward(X[s:s + batch_size]).argmax(axis=1) for s in range(0, len(X), batch_size)])
+    """The predicted class (index of the largest output) of every example (an empty X gives an empty array)."""
+    model = _model("predict", model)
+    given, X = X, array("predict", "X", X, "(N, ...)")
+    if X.ndim == 0:
+        raise ValueError(f"predict: X needs a first axis of examples, (N, ...), got {describe(given)}")
+    batch_size = whole("batch_size", batch_size, 1, "predict")
+    if len(X) == 0:
+        return model.forward(X).argmax(axis=1)
+    return np.concatenate([model.forward(X[idx]).argmax(axis=1) for idx in batches(len(X), batch_size)])
 
 
 def fit(model: Layer, X: np.ndarray, y: np.ndarray, *, epochs: int = 10, batch_size: int = 32,
@@ -130,20 +189,31 @@ def fit(model: Layer, X: np.ndarray, y: np.ndarray, *, epochs: int = 10, batch_s
     same model initialisation -> same numbers) and multiplies lr by ``lr_decay``
     afterwards. History keys: epoch, loss, accuracy (running means over the
     epoch's minibatches), val_loss, val_accuracy (if validation is given), seconds.
+    ``progress`` shows one line per epoch (tqdm): redrawn in a terminal, a widget
+    in Jupyter, printed once when finished in a log.
     """
-    if len(X) != len(y):
-        raise ValueError(f"X and y must have the same number of examples, got {len(X)} and {len(y)}")
+    model = _model("fit", model)
+    X, y = _data("fit", X, y)
+    epochs = whole("epochs", epochs, 0, "fit", "fit(model, X, y, epochs=10)")
+    batch_size = whole("batch_size", batch_size, 1, "fit", "fit(model, X, y, batch_size=32)")
+    positive_number("fit", "lr_decay", lr_decay)
+    seed = whole("seed", seed, 0, "fit")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"fit: progress must be True or False, got {describe(progress)}")
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError(f"fit: validation must be a pair (X_val, y_val) or None, got {describe(validation)}")
+        validation = _data("fit", *validation, x_name="validation X", y_name="validation y")
     loss_fn, rng, opt = _loss_fn(loss), np.random.default_rng(seed), SGD(model, lr, momentum)
     history: dict[str, list[float]] = {"epoch": [], "loss": [], "accuracy": [], "seconds": []}
     if validation is not None:
         history.update(val_loss=[], val_accuracy=[])
     n_batches = -(-len(X) // batch_size)
     for epoch in range(1, epochs + 1):
+        bar = EpochBar(n_batches, f"epoch {epoch}/{epochs}", progress)
         start, order = time.perf_counter(), rng.permutation(len(X))
-        bar = ProgressBar(n_batches, f"epoch {epoch}/{epochs}", progress)
         total_loss = total_correct = 0.0
-        for b in range(n_batches):
-            idx = order[b * batch_size:(b + 1) * batch_size]
+        for b, idx in enumerate(batches(len(X), batch_size, order)):
             out = model.forward(X[idx])
             value, dout = loss_fn(out, y[idx])
             model.backward(dout)
@@ -163,6 +233,6 @@ def fit(model: Layer, X: np.ndarray, y: np.ndarray, *, epochs: int = 10, batch_s
             history["val_accuracy"].append(val_acc)
             suffix += f" | val_loss {val_loss:.4f} val_acc {val_acc:.3f}"
         history["seconds"].append(time.perf_counter() - start)
-        bar.update(n_batches, suffix + f" ({history['seconds'][-1]:.2f}s)", final=True)
+        bar.close(suffix + f" ({history['seconds'][-1]:.2f}s)")
         opt.lr *= lr_decay
     return history
