@@ -1,32 +1,35 @@
 #!/usr/bin/env python3
-"""Instructor commands for the homework, wrapping nbgrader (offline, no server).
+"""Instructor commands for the homework: student versions, collecting, sandboxed grading, feedback.
 
-    python homework/hw.py generate [A ...]        student versions -> homework/release/<A>/<A>.ipynb
-    python homework/hw.py collect A SOURCE        submissions (a folder or .zip of <student>_<A>.ipynb)
-                                                  -> homework/submitted/<student>/<A>/ (nbgrader zip_collect)
-    python homework/hw.py grade A [--timeout S]   run every submission (per-cell timeout) -> gradebook.db,
-                                                  homework/grades/<A>.csv (one row per student, one column
-                                                  per check) and grades/gradebook.csv (nbgrader export)
-    python homework/hw.py feedback A              one HTML report per student -> homework/feedback/
-    python homework/hw.py samples A DEST          write the sample submissions of homework/samples/<A>/
-                                                  to DEST (a dry run of collect + grade)
+    python homework/hw.py generate [A ...]          student versions -> homework/release/<A>/<A>.ipynb (nbgrader)
+    python homework/hw.py collect A SOURCE [--roster CSV] [--due ISO-TIME]
+                                                    a folder or .zip (flat <student>_<A>.ipynb, one folder per
+                                                    student, Canvas or Moodle download) -> homework/submitted/<A>/
+    python homework/hw.py grade A [--student S ...] [--jobs N] [--timeout S]
+                                                    grade every collected notebook (or only S) in sandboxes ->
+                                                    homework/grades/<A>.csv, <A>_lms.csv, homework/feedback/<A>/
+    python homework/hw.py feedback A                write the feedback pages again from the stored results
+    python homework/hw.py similarity A              copied code: homework/grades/<A>_similarity.{csv,html}
+    python homework/hw.py samples A DEST            the sample submissions of homework/samples/<A>/ -> DEST
 
-Assignments A: hw1_shapes, hw2_conv, hw3_pool, hw4_train. Run it with the Python of the
-environment that has nbgrader and cnn_core (the project's .venv). Everything happens inside the
-course folder that holds this file (use a copy of homework/ to rehearse without touching it).
+Assignments A: hw1_shapes, hw2_conv, hw3_pool, hw4_train. Run it with the project's .venv Python.
+``grade`` exits with status 1 when a student could not be graded (their row says why), 2 on a usage error.
+Everything happens inside the course folder that holds this file (copy homework/ to rehearse).
 """
 from __future__ import annotations
 
 import argparse
-import csv
+import functools
+import json
 import os
 import re
-import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 COURSE = Path(__file__).resolve().parent
+sys.path.insert(0, str(COURSE))
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
@@ -34,34 +37,20 @@ def assignments() -> list[str]:
     return sorted(p.name for p in (COURSE / "source").iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
-def _env() -> dict[str, str]:
-    """nbgrader and its kernels must run in this interpreter's environment: its bin first on PATH
-    (nbgrader calls `alembic`, the python3 kernelspec calls `python`), and cnn_core importable."""
+def nbgrader(*args: str) -> None:
+    """Run one nbgrader command in the course folder (its bin first on PATH: nbgrader runs alembic)."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    try:
-        import cnn_core
-        root = str(Path(cnn_core.__file__).resolve().parent.parent)
-    except ImportError:
-        root = str(COURSE.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [root, env.get("PYTHONPATH", "")] if p)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
-
-
-def nbgrader(*args: str, check: bool = True) -> int:
-    """Run one nbgrader command in the course folder; stop with its exit code if it fails (if check)."""
-    cmd = [sys.executable, "-m", "nbgrader", *args]
     print("$ nbgrader " + " ".join(args), flush=True)
-    proc = subprocess.run(cmd, cwd=COURSE, env=_env())
-    if proc.returncode and check:
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=COURSE, env=env)
+    if proc.returncode:
         sys.exit(f"nbgrader {args[0]} failed (exit {proc.returncode})")
-    return proc.returncode
 
 
 def _check_assignment(name: str) -> str:
     if name not in assignments():
-        sys.exit(f"unknown assignment {name!r}; choose from {', '.join(assignments())}")
+        print(f"unknown assignment {name!r}; choose from {', '.join(assignments())}", file=sys.stderr)
+        sys.exit(2)
     return name
 
 
@@ -79,51 +68,115 @@ def cmd_generate(args) -> None:
         print(f"student version: {COURSE / 'release' / name / (name + '.ipynb')}")
 
 
+@functools.cache
+def _sources() -> dict:
+    from grading import grade
+
+    return {k: v.cells for k, v in grade.load_assignments(COURSE).items()}
+
+
+def _identify(path: Path) -> str | None:
+    from grading import notebook
+
+    sources = _sources()
+    try:
+        return notebook.identify(notebook.read_submission(path), sources)
+    except (notebook.NotebookError, OSError):
+        return None
+
+
 def cmd_collect(args) -> None:
+    from grading import collect
+
     name = _check_assignment(args.assignment)
-    src = Path(args.source).resolve()
-    archive = COURSE / "downloaded" / name / "archive"
-    shutil.rmtree(COURSE / "downloaded" / name, ignore_errors=True)
-    shutil.rmtree(COURSE / "extracted" / name, ignore_errors=True)
-    archive.mkdir(parents=True)
-    if src.is_dir():
-        for path in sorted(src.rglob("*")):
-            if path.is_file() and path.suffix in (".ipynb", ".zip"):
-                shutil.copy2(path, archive / path.name)
-    elif src.suffix == ".zip":
-        shutil.copy2(src, archive / src.name)
-    else:
-        sys.exit(f"{src} is neither a folder nor a .zip")
-    nbgrader("zip_collect", name, "--force")
-    students = sorted(p.parent.parent.name for p in (COURSE / "submitted").glob(f"*/{name}/{name}.ipynb"))
-    print(f"collected {len(students)} submission(s) of {name}: {', '.join(students) or '-'}")
+    roster = collect.Roster.read(Path(args.roster)) if args.roster else None
+    due = datetime.fromisoformat(args.due) if args.due else None
+    if due is not None and due.tzinfo is None:
+        due = due.astimezone()          # a due time without a zone is in this machine's zone
+    result = collect.collect(Path(args.source), name, COURSE / "submitted" / name, roster=roster, due=due,
+                             identify=_identify)
+    late = sum(s.late for s in result.submissions)
+    print(f"collected {len(result.submissions)} submission(s) of {name} ({late} late) into "
+          f"{COURSE / 'submitted' / name}")
+    for s in result.skipped:
+        print(f"  skipped {s.origin}: {s.reason}")
+    if result.missing:
+        print(f"  missing ({len(result.missing)}): {', '.join(result.missing)}")
+
+
+def _collected(name: str) -> tuple[dict[str, Path], dict]:
+    folder = COURSE / "submitted" / name
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    return {p.stem: p for p in sorted(folder.glob("*.ipynb"))}, manifest
 
 
 def cmd_grade(args) -> None:
+    from grading import batch
+    from grading.sandbox import Limits
+
     name = _check_assignment(args.assignment)
-    extra = [f"--Execute.timeout={args.timeout}"] if args.timeout else []
-    # autograde exits non-zero when a notebook could not be run at all (e.g. its kernel died);
-    # the other submissions are graded anyway, and the table marks that one.
-    failed = nbgrader("autograde", name, "--force", *extra, check=False)
-    table = score_table(name)
-    out = COURSE / "grades" / f"{name}.csv"
-    out.parent.mkdir(exist_ok=True)
-    with out.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(table[0]) if table else ["student_id"])
-        writer.writeheader()
-        writer.writerows(table)
-    nbgrader("export", "--to", str(COURSE / "grades" / "gradebook.csv"))
-    print_table(table)
-    print(f"scores per question: {out}\ntotals of all assignments: {COURSE / 'grades' / 'gradebook.csv'}")
-    if failed:
-        print("note: nbgrader could not run some notebooks to the end (see the log above); they score 0")
+    submissions, manifest = _collected(name)
+    if args.student:
+        unknown = sorted(set(args.student) - set(submissions))
+        if unknown:
+            print(f"no collected submission of {name} for {', '.join(unknown)} (in {COURSE / 'submitted' / name})",
+                  file=sys.stderr)
+            sys.exit(2)
+        submissions = {s: submissions[s] for s in args.student}
+    if not submissions:
+        print(f"nothing to grade: no notebooks in {COURSE / 'submitted' / name}; run collect first", file=sys.stderr)
+        sys.exit(2)
+    batch.warn_without_isolation()
+    limits = Limits(memory=args.memory << 20)
+    results, summary = batch.grade_class(COURSE, name, submissions, jobs=args.jobs, timeout=args.timeout,
+                                         salt=args.salt, limits=limits, manifest=manifest,
+                                         progress=not args.quiet)
+    print(f"scores: {COURSE / 'grades' / (name + '.csv')}; for the LMS: {COURSE / 'grades' / (name + '_lms.csv')}; "
+          f"feedback: {COURSE / 'feedback' / name}/")
+    print(summary.text())
+    if summary.failed:
+        sys.exit(1)
 
 
 def cmd_feedback(args) -> None:
+    from grading import batch
+
     name = _check_assignment(args.assignment)
-    nbgrader("generate_feedback", name, "--force")
-    for path in sorted((COURSE / "feedback").glob(f"*/{name}/{name}.html")):
-        print(f"feedback for {path.parent.parent.name}: {path}")
+    for result in batch.results_of(COURSE, name):
+        print(f"feedback for {result['student']}: {batch.write_feedback(COURSE, result)}")
+
+
+def cmd_similarity(args) -> None:
+    from grading import grade, notebook, similarity
+
+    name = _check_assignment(args.assignment)
+    submissions, _ = _collected(name)
+    assignment = grade.load_assignments(COURSE)[name]
+    answer_ids = [c.grade_id for c in assignment.cells if c.kind == "answer"]
+
+    def answers(cells: list) -> str:
+        by_id = {}
+        for c in cells:
+            gid = ((c.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
+            if gid in answer_ids:
+                by_id.setdefault(gid, []).append(notebook._text(c.get("source")))
+        return "\n\n".join("\n".join(by_id.get(g, [])) for g in answer_ids)
+
+    codes = {}
+    for student, path in submissions.items():
+        try:
+            codes[student] = answers(notebook.read_submission(path))
+        except notebook.NotebookError:
+            continue
+    release = notebook.read_submission(COURSE / "release" / name / f"{name}.ipynb")
+    source = notebook.read_submission(COURSE / "source" / name / f"{name}.ipynb")
+    reference = solution_code(answers(source))
+    pairs = similarity.similarity_report(codes, COURSE / "grades" / f"{name}_similarity", reference=reference,
+                                         boilerplate=answers(release))
+    print(f"{len(pairs)} pair(s) above the threshold; report: {COURSE / 'grades' / (name + '_similarity')}/")
+    for pair in pairs:
+        print(f"  {pair}")
 
 
 def cmd_samples(args) -> None:
@@ -134,83 +187,6 @@ def cmd_samples(args) -> None:
         path = dest / f"{sample.stem}_{name}.ipynb"
         write_sample(name, sample, path)
         print(f"wrote {path}")
-
-
-# ---------------------------------------------------------------- scores
-
-
-def grade_cells(name: str) -> list[tuple[str, float]]:
-    """(grade_id, points) of the graded cells of an assignment, in notebook order."""
-    import nbformat
-
-    nb = nbformat.read(COURSE / "source" / name / f"{name}.ipynb", as_version=4)
-    cells = []
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade"):
-            cells.append((meta["grade_id"], float(meta.get("points", 0))))
-    return cells
-
-
-def _problems(student: str, name: str) -> str:
-    """'cell: ErrorName' for every graded cell that raised in the autograded notebook."""
-    import nbformat
-
-    path = COURSE / "autograded" / student / name / f"{name}.ipynb"
-    if not path.is_file():
-        return ("not graded: the notebook could not be run (its kernel died, e.g. os._exit or out of "
-                "memory; see the autograde log)")
-    nb = nbformat.read(path, as_version=4)
-    out = []
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade"):
-            errors = [o.get("ename", "error") for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            if errors:
-                out.append(f"{meta['grade_id']}: {errors[-1]}")
-    return "; ".join(out)
-
-
-def score_table(name: str) -> list[dict[str, object]]:
-    """One row per submitted student: the score of every graded cell, the total and the problems."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    cells = grade_cells(name)
-    rows = []
-    with Gradebook("sqlite:///" + str(COURSE / "gradebook.db")) as gb:
-        for student in sorted(gb.students, key=lambda s: s.id):
-            try:
-                submission = gb.find_submission(name, student.id)
-            except MissingEntry:
-                continue
-            scores = {g.name: g.score for nb in submission.notebooks for g in nb.grades}
-            row: dict[str, object] = {"student_id": student.id}
-            for grade_id, _ in cells:
-                row[grade_id] = _fmt(scores.get(grade_id, 0.0))
-            row["total"] = _fmt(sum(float(scores.get(g, 0.0)) for g, _ in cells))
-            row["max_total"] = _fmt(sum(p for _, p in cells))
-            row["problems"] = _problems(student.id, name)
-            rows.append(row)
-    return rows
-
-
-def _fmt(value: float) -> str:
-    value = float(value)
-    return str(int(value)) if value.is_integer() else f"{value:g}"
-
-
-def print_table(rows: list[dict[str, object]]) -> None:
-    if not rows:
-        print("no graded submissions")
-        return
-    keys = [k for k in rows[0] if k != "problems"]
-    widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in keys}
-    print("  ".join(k.ljust(widths[k]) for k in keys).rstrip())
-    for r in rows:
-        print("  ".join(str(r[k]).ljust(widths[k]) for k in keys).rstrip())
-    for r in rows:
-        if r["problems"]:
-            print(f"{r['student_id']}: {r['problems']}")
 
 
 # ---------------------------------------------------------------- sample submissions
@@ -261,17 +237,28 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("generate", help="make the student versions (release/)")
     p.add_argument("assignments", nargs="*")
     p.set_defaults(run=cmd_generate)
-    p = sub.add_parser("collect", help="take in submissions from a folder or .zip")
+    p = sub.add_parser("collect", help="take in submissions from a folder or .zip (flat, folders, Canvas, Moodle)")
     p.add_argument("assignment")
     p.add_argument("source")
+    p.add_argument("--roster", help="CSV with a student_id column (optional: name, email, canvas_id, moodle_id)")
+    p.add_argument("--due", help="due time, e.g. 2027-03-01T23:59+01:00; later submissions are marked late")
     p.set_defaults(run=cmd_collect)
-    p = sub.add_parser("grade", help="autograde all collected submissions, write the CSVs")
+    p = sub.add_parser("grade", help="grade the collected submissions in sandboxes; write CSVs and feedback")
     p.add_argument("assignment")
-    p.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
+    p.add_argument("--student", action="append", help="regrade only this student (repeatable)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel sandboxes (default: all cores)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds for one cell or one call of a student's function (default: assignments.toml)")
+    p.add_argument("--memory", type=int, default=3072, help="MiB of memory per sandbox (default 3072)")
+    p.add_argument("--salt", type=int, default=None, help="fix the random cases (default: fresh each run)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_grade)
-    p = sub.add_parser("feedback", help="HTML feedback per student")
+    p = sub.add_parser("feedback", help="write the feedback pages again from the stored results")
     p.add_argument("assignment")
     p.set_defaults(run=cmd_feedback)
+    p = sub.add_parser("similarity", help="flag submissions too similar to each other or to the solution")
+    p.add_argument("assignment")
+    p.set_defaults(run=cmd_similarity)
     p = sub.add_parser("samples", help="write the sample submissions")
     p.add_argument("assignment")
     p.add_argument("dest")

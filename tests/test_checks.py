@@ -1,4 +1,4 @@
-"""cnn_core.checks: right answers pass, typical mistakes get their teaching message.
+"""cnn_homework.checks: right answers pass, typical mistakes get their teaching message.
 
 The "student" functions here are cnn_core's reference kernels (held in closures, which
 the checks' reference blocker does not reach) and the same kernels with one typical
@@ -11,10 +11,10 @@ import pytest
 from matplotlib import pyplot as plt
 
 import cnn_core
-from cnn_core import checks
+from cnn_homework import checks
 from cnn_core import functional as F
 from cnn_core import shapes
-from cnn_core.checks import CheckFailure
+from cnn_homework.checks import CheckFailure
 from cnn_core.data import load_digits
 
 

@@ -1,8 +1,8 @@
-"""Sample submission for hw2_conv that kills its kernel. Expected: 0 of 10 points.
+"""Sample submission for hw2_conv that kills its process. Expected: 7 of 10 points.
 
-His vectorized-forward cell calls os._exit, so the kernel dies: nbgrader cannot run the
-notebook to the end and grades it 0 (the score table says why); the submissions graded after
-his (bob, carol) are not affected.
+His vectorized-forward cell calls os._exit, so the notebook's process dies there. The grader
+keeps the 7 points his earlier cells earned, restarts his process for the remaining check, and
+the feedback says which cell died; the submissions graded beside his are not affected.
 """
 
 # %% conv_forward_fast

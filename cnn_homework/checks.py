@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from . import functional as _fn
-from . import shapes as _shapes
-from .gradcheck import numerical_gradient, rel_error
+from cnn_core import functional as _fn
+from cnn_core import shapes as _shapes
+from cnn_core.gradcheck import numerical_gradient, rel_error
 
 __all__ = [
     "CheckFailure", "no_reference", "gradient_verdict",
@@ -42,6 +42,7 @@ __all__ = [
     "check_fc_num_params", "check_fc_vs_conv_answer", "check_receptive_field",
     "check_receptive_field_answer",
     "check_conv_forward", "check_conv_backward", "check_conv_fast", "check_gradient_errors",
+    "conv_gradient_errors", "pool_gradient_errors", "set_grading",
     "check_relu_forward", "check_relu_backward", "check_pool_forward", "check_pool_backward",
     "check_digits_model", "check_training", "check_accuracy", "check_learning_curves",
     "check_filter_plot", "check_first_layer_weights", "check_choice",
@@ -71,6 +72,7 @@ class CheckFailure(AssertionError):
             if value is not None:
                 lines.append(f"  {label + ':':<16}{value}")
         super().__init__("\n".join(lines))
+        _install_ipython_handler()
 
 
 def _without_check_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
@@ -107,6 +109,26 @@ def _install_ipython_handler() -> None:
     if shell is None or any(getattr(e, "__name__", "") != "CheckFailure" for e in shell.custom_exceptions):
         return  # not in IPython, or someone else's handler is installed: leave it alone
     shell.set_custom_exc((CheckFailure,), _show_check_failure)
+
+
+# ---------------------------------------------------------------- grading context
+
+_GRADING: dict[str, Any] = {}
+
+
+def set_grading(salt: int | None = None, cell_seconds: Mapping[str, float] | None = None) -> None:
+    """Called by the grader only, in its own process: ``salt`` makes every check draw fresh random
+    cases (same shapes, new numbers), ``cell_seconds`` are the wall-clock times it measured per cell
+    (a notebook's own timings are claims). ``set_grading()`` returns to the student-side behaviour."""
+    _GRADING.clear()
+    if salt is not None:
+        _GRADING["salt"] = int(salt)
+    if cell_seconds is not None:
+        _GRADING["cell_seconds"] = cell_seconds
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng([seed, _GRADING["salt"]] if "salt" in _GRADING else seed)
 
 
 def gradient_verdict(err: float) -> str:
@@ -547,7 +569,7 @@ CONV_CASES = [(1, 1, 7, 7, 1, 3, 1, 0), (1, 1, 7, 7, 1, 3, 2, 0), (1, 1, 7, 7, 1
 
 
 def _conv_inputs(cases: Sequence[tuple] | None, seed: int) -> list[tuple]:
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     return [_conv_case(rng, *c) for c in (CONV_CASES if cases is None else cases)]
 
 
@@ -667,7 +689,7 @@ def check_conv_backward(fn: Callable, cases: Sequence[tuple] | None = None, seed
     and with numerical gradients of L = sum(conv(x, w, b) * dout)."""
     __tracebackhide__ = True
     owner = getattr(fn, "__name__", "conv_backward")
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     inputs = _conv_inputs(cases, seed)
     report = {"dx": 0.0, "dw": 0.0, "db": 0.0}
     for x, w, b, s, p in inputs:
@@ -721,7 +743,7 @@ def check_conv_fast(fn: Callable, cases: Sequence[tuple] | None = None, seed: in
     __tracebackhide__ = True
     check_conv_forward(fn, cases, seed)
     owner = getattr(fn, "__name__", "conv_forward_fast")
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     x, w, b, s, p = _conv_case(rng, 4, 3, 16, 16, 8, 3, 1, 1)
 
     def seconds(f: Callable) -> float:
@@ -748,8 +770,13 @@ def check_conv_fast(fn: Callable, cases: Sequence[tuple] | None = None, seed: in
 
 
 def check_gradient_errors(errors: Mapping[str, float], names: Sequence[str] = ("dx", "dw", "db"),
-                          threshold: float = 1e-5) -> None:
-    """The student's own gradient check: errors[name] = rel_error(analytic, numerical) for each name."""
+                          threshold: float = 1e-5,
+                          measure: Callable[[], Mapping[str, float]] | None = None) -> None:
+    """The student's own gradient check: errors[name] = rel_error(analytic, numerical) for each name.
+
+    ``measure()`` repeats the same gradient check with the student's functions; the reported numbers
+    must agree with it within a factor of 10 (so typed-in numbers do not pass) and the measured
+    errors must be below ``threshold``."""
     __tracebackhide__ = True
     owner = "errors"
     if not isinstance(errors, Mapping):
@@ -762,25 +789,77 @@ def check_gradient_errors(errors: Mapping[str, float], names: Sequence[str] = ("
     missing = [n for n in names if n not in errors]
     if missing:
         raise CheckFailure(owner, f"has no entry for {missing}", expected=list(names), got=list(errors))
-    lines = []
     for name in names:
         err = errors[name]
         if not isinstance(err, numbers.Real):
             raise CheckFailure(owner, f"{name} is {type(err).__name__} {err!r}, not a number",
                                hint="rel_error(a, b) returns a float")
-        err = float(err)
-        if err == 0.0:
+        if float(err) == 0.0:
             raise CheckFailure(owner, f"{name} is exactly 0", got=0.0,
                                hint="an analytic and a numerical gradient never agree to the last bit: did you "
                                     "compare an array with itself? Compare your backward with "
                                     "numerical_gradient(loss, array)")
-        if not err < threshold:
-            raise CheckFailure(owner, f"{name}: relative error {err:.1e} is {gradient_verdict(err)}",
-                               expected=f"< {threshold:g}", got=f"{err:.1e}",
+    measured = dict(measure()) if measure is not None else {n: float(errors[n]) for n in names}
+    lines = []
+    for name in names:
+        err, real = float(errors[name]), float(measured[name])
+        if measure is not None and not (np.isfinite(err) and np.isfinite(real) and real > 0
+                                        and abs(np.log10(err) - np.log10(real)) <= 1.0):
+            raise CheckFailure(owner, f"{name}: the reported error {err:.1e} is not what your functions give",
+                               expected=f"about {real:.1e} (the same gradient check, run again on your "
+                                        "forward and backward)", got=f"{err:.1e}",
+                               hint="fill errors with the rel_error values your code computes; do not type "
+                                    "numbers in, and run the cells above again after changing your functions")
+        if not real < threshold:
+            raise CheckFailure(owner, f"{name}: relative error {real:.1e} is {gradient_verdict(real)}",
+                               expected=f"< {threshold:g}", got=f"{real:.1e}",
                                hint="your backward (or the loss you differentiate) is wrong: the loss must be "
                                     "sum(forward(...) * dout) with the same dout you pass to backward")
-        lines.append(f"{name} {err:.1e}")
-    _done(f"gradient check: {', '.join(lines)} ({gradient_verdict(max(float(errors[n]) for n in names)).split(' (')[0]})")
+        lines.append(f"{name} {real:.1e}")
+    worst = max(float(measured[n]) for n in names)
+    _done(f"gradient check: {', '.join(lines)} ({gradient_verdict(worst).split(' (')[0]})"
+          + (", re-measured" if measure is not None else ""))
+
+
+def conv_gradient_errors(forward: Callable, backward: Callable, x: np.ndarray, w: np.ndarray, b: np.ndarray,
+                         dout: np.ndarray, stride: int, padding: int) -> dict[str, float]:
+    """rel_error of backward's (dx, dw, db) against numerical gradients of sum(forward(...) * dout),
+    the gradient check of homework 2, computed with the given (the student's) functions."""
+    __tracebackhide__ = True
+    x, w, b = x.copy(), w.copy(), b.copy()
+    case = _describe(x=x, w=w, stride=stride, padding=padding)
+    owner = getattr(forward, "__name__", "forward")
+
+    def loss() -> float:
+        return float(np.sum(_as_array(owner, _call(owner, forward, (x, w, b, stride, padding), case),
+                                      "out", case) * dout))
+
+    grads = _call(getattr(backward, "__name__", "backward"), backward, (dout, x, w, stride, padding), case)
+    if not (isinstance(grads, (tuple, list)) and len(grads) == 3):
+        raise CheckFailure("backward", "must return (dx, dw, db)", case=case, got=type(grads).__name__)
+    return {name: rel_error(np.asarray(g, dtype=float), numerical_gradient(loss, arr))
+            for name, g, arr in zip(("dx", "dw", "db"), grads, (x, w, b))}
+
+
+def pool_gradient_errors(relu_forward: Callable, relu_backward: Callable, pool_forward: Callable,
+                         pool_backward: Callable, x: np.ndarray, dout_relu: np.ndarray,
+                         dout_pool: np.ndarray) -> dict[str, float]:
+    """The gradient check of homework 3 (ReLU and 2×2/stride-2 max, avg and L2 pooling) with the given
+    (the student's) functions."""
+    __tracebackhide__ = True
+    x = x.copy()
+    case = _describe(x=x)
+    errors = {"relu": rel_error(np.asarray(_call("relu_backward", relu_backward, (dout_relu, x), case), dtype=float),
+                                numerical_gradient(lambda: float(np.sum(np.asarray(
+                                    _call("relu_forward", relu_forward, (x,), case)) * dout_relu)), x))}
+    for mode in MODES:
+        def loss() -> float:
+            out = _call("pool_forward", pool_forward, (x, 2, 2, mode), case)
+            return float(np.sum(_as_array("pool_forward", out, "out", case) * dout_pool))
+
+        analytic = _call("pool_backward", pool_backward, (dout_pool, x, 2, 2, mode), case)
+        errors[mode] = rel_error(np.asarray(analytic, dtype=float), numerical_gradient(loss, x))
+    return errors
 
 
 # ---------------------------------------------------------------- HW3: ReLU and pooling
@@ -792,7 +871,7 @@ def check_relu_forward(fn: Callable[[np.ndarray], np.ndarray], seed: int = 3) ->
     """fn(x) must return max(0, x) elementwise, as a new array."""
     __tracebackhide__ = True
     owner = getattr(fn, "__name__", "relu_forward")
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     for shape in RELU_SHAPES:
         x = rng.standard_normal(shape)
         x.flat[0] = 0.0
@@ -817,7 +896,7 @@ def check_relu_backward(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], seed
     """fn(dout, x) must return dout where x > 0 and 0 elsewhere."""
     __tracebackhide__ = True
     owner = getattr(fn, "__name__", "relu_backward")
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     for shape in RELU_SHAPES:
         x, dout = rng.standard_normal(shape), rng.standard_normal(shape)
         case = _describe(dout=dout, x=x)
@@ -846,7 +925,7 @@ MODES = ("max", "avg", "l2")
 
 
 def _pool_inputs(cases, seed):
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     out = []
     for n, d, h, w, f, s in (POOL_CASES if cases is None else cases):
         # distinct values: no ties for max pooling, and away from 0 for L2's kink
@@ -958,7 +1037,7 @@ def check_pool_backward(fn: Callable, modes: Sequence[str] = MODES, cases: Seque
     cnn_core.pool2d_backward_naive and with numerical gradients."""
     __tracebackhide__ = True
     owner = getattr(fn, "__name__", "pool_backward")
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     inputs = _pool_inputs(cases, seed)
     report = {}
     for mode in modes:
@@ -993,8 +1072,8 @@ def check_digits_model(model: Any, input_shape: Sequence[int] = (1, 8, 8), n_cla
                        max_params: int = 50_000) -> None:
     """A cnn_core Sequential with at least one Conv2D that maps a digit (1, 8, 8) to 10 class scores."""
     __tracebackhide__ = True
-    from .layers import Conv2D, Linear, ReLU, Sigmoid
-    from .model import Sequential
+    from cnn_core.layers import Conv2D, Linear, ReLU, Sigmoid
+    from cnn_core.model import Sequential
 
     owner = "model"
     if not isinstance(model, Sequential):
@@ -1024,8 +1103,9 @@ def check_digits_model(model: Any, input_shape: Sequence[int] = (1, 8, 8), n_cla
     _done(f"model: {len(model.layers)} layers, {n:,} parameters, (1, 8, 8) -> ({n_classes},)")
 
 
-def check_training(history: Mapping[str, list], max_seconds: float = 30.0) -> None:
-    """fit's history with test accuracy per epoch, trained within the time budget."""
+def check_training(history: Mapping[str, list], max_seconds: float = 30.0, cell: str = "train") -> None:
+    """fit's history with test accuracy per epoch, trained within the time budget (when graded: the
+    time the grader measured for the answer cell ``cell``, not the history's own claim)."""
     __tracebackhide__ = True
     owner = "history"
     if not isinstance(history, Mapping) or "loss" not in history:
@@ -1038,6 +1118,9 @@ def check_training(history: Mapping[str, list], max_seconds: float = 30.0) -> No
         raise CheckFailure(owner, "the training loss became nan or inf",
                            hint="the learning rate is too large: try lr=0.05 (or smaller)")
     seconds = float(np.sum(history.get("seconds", [0.0])))
+    measured = _GRADING.get("cell_seconds", {}).get(cell)
+    if measured is not None:
+        seconds = max(seconds, float(measured))
     if seconds > max_seconds:
         raise CheckFailure(owner, f"training took {seconds:.0f} s", expected=f"at most {max_seconds:.0f} s",
                            hint="fewer epochs or fewer filters; the digits need only a small network")
@@ -1047,8 +1130,8 @@ def check_training(history: Mapping[str, list], max_seconds: float = 30.0) -> No
 def check_accuracy(model: Any, X: np.ndarray, y: np.ndarray, target: float = 0.93) -> None:
     """The model's accuracy on (X, y) must reach ``target``."""
     __tracebackhide__ = True
-    from .layers import Layer
-    from .train import evaluate
+    from cnn_core.layers import Layer
+    from cnn_core.train import evaluate
 
     if not isinstance(model, Layer):
         raise CheckFailure("model", f"is {type(model).__name__}, not a cnn_core model",
@@ -1129,7 +1212,7 @@ def _check_learning_curves(fig: Any, history: Mapping[str, list]) -> None:
 
 
 def _first_conv(model: Any, owner: str):
-    from .layers import Conv2D
+    from cnn_core.layers import Conv2D
 
     conv = next((layer for layer in getattr(model, "layers", []) if isinstance(layer, Conv2D)), None)
     if conv is None:
@@ -1212,5 +1295,3 @@ def check_choice(name: str, answer: Any, options: Mapping[str, str], correct: st
         raise CheckFailure(name, f"({key}) is not right", got=f"({key}) {options[key]}", hint=why)
     _done(f"{name}: answered ({key})" + (" correctly" if correct is not None else ""))
 
-
-_install_ipython_handler()

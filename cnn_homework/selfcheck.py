@@ -1,0 +1,186 @@
+"""Check a homework notebook before you submit it, the way the grader will see it.
+
+    python -m cnn_homework check hw2_conv.ipynb
+
+It checks that the file is a readable notebook of one of the assignments, with each answer cell
+once and every check cell in place; then runs it top to bottom in a fresh kernel (your file is
+not changed) and reports every public check. The grader runs the same checks and hidden ones on
+other cases, so passing here is necessary, not sufficient. Exit status: 0 all checks pass, 1 some
+do not (or a cell raised or did not finish), 2 the file cannot be used.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Assignment:
+    answers: tuple[str, ...]      # grade_ids of the cells a student fills in
+    checks: tuple[str, ...]       # grade_ids of the check cells
+
+
+# Kept equal to homework/source by tests/test_selfcheck.py.
+ASSIGNMENTS = {
+    "hw1_shapes": Assignment(
+        answers=("output_size", "fits", "conv_layer", "num_params", "fc_vs_conv", "receptive_field", "rf_numbers"),
+        checks=("check_output_size", "check_fits", "check_conv_layer", "check_num_params", "check_fc_vs_conv",
+                "check_receptive_field", "check_rf_numbers")),
+    "hw2_conv": Assignment(
+        answers=("conv_forward_naive", "conv_backward_naive", "gradcheck", "conv_forward_fast"),
+        checks=("check_conv_forward", "check_conv_backward", "check_gradcheck", "check_conv_fast")),
+    "hw3_pool": Assignment(
+        answers=("relu", "pool_forward", "pool_backward", "gradcheck"),
+        checks=("check_relu_forward", "check_relu_backward", "check_pool_forward_max", "check_pool_forward_avg",
+                "check_pool_forward_l2", "check_pool_backward_max", "check_pool_backward_avg",
+                "check_pool_backward_l2", "check_gradcheck")),
+    "hw4_train": Assignment(
+        answers=("model", "train", "curves", "filters", "first_layer_weights", "questions"),
+        checks=("check_model", "check_training", "check_accuracy", "check_curves", "check_filters",
+                "check_first_layer_weights", "check_q_loss", "check_q_gap", "check_q_edge", "check_q_lr")),
+}
+MAX_BYTES = 20 << 20      # the grader does not read larger notebooks
+
+
+class UnusableFile(Exception):
+    """The file cannot be graded at all; the message says why and what to do."""
+
+
+def _grade_id(cell: dict) -> str | None:
+    return ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
+
+
+def read_notebook(path: Path) -> dict:
+    """The notebook's JSON, or UnusableFile with the reason."""
+    if not path.is_file():
+        raise UnusableFile(f"{path} does not exist")
+    if path.suffix != ".ipynb":
+        raise UnusableFile(f"{path.name} is not a notebook (.ipynb): submit the .ipynb file you worked in")
+    if path.stat().st_size > MAX_BYTES:
+        raise UnusableFile(f"{path.name} is {path.stat().st_size >> 20} MB, over the grader's "
+                           f"{MAX_BYTES >> 20} MB: clear the outputs (Edit > Clear Outputs of All Cells) and save")
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UnusableFile(f"{path.name} is not a text file: submit the .ipynb itself, not a zip or PDF") from None
+    except json.JSONDecodeError as err:
+        raise UnusableFile(f"{path.name} is not a valid notebook (broken JSON at line {err.lineno}, column "
+                           f"{err.colno}): open your last good copy in Jupyter and save it again") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise UnusableFile(f"{path.name} is JSON but not a Jupyter notebook")
+    return nb
+
+
+def identify(nb: dict) -> str:
+    """The assignment whose answer cells the notebook has most of; UnusableFile if none."""
+    ids = {_grade_id(c) for c in nb["cells"] if isinstance(c, dict)}
+    hits = {name: len(ids & set(a.answers)) for name, a in ASSIGNMENTS.items()}
+    best = max(hits, key=hits.get)
+    if not hits[best]:
+        raise UnusableFile("this is not one of the homework notebooks (" + ", ".join(ASSIGNMENTS) + "): "
+                           "start from the notebook you downloaded from the book")
+    return best
+
+
+def structure(nb: dict, name: str, path: Path) -> list[str]:
+    """Problems in the notebook's cells and name, each with what the grader does about it."""
+    a = ASSIGNMENTS[name]
+    ids = [_grade_id(c) for c in nb["cells"] if isinstance(c, dict)]
+    problems = []
+    if name not in path.name:
+        problems.append(f"the file name {path.name!r} does not say which assignment it is: name it {name}.ipynb "
+                        "(or as your instructor asks)")
+    for gid in a.answers:
+        n = ids.count(gid)
+        if n == 0:
+            problems.append(f"the answer cell '{gid}' is missing (deleted?): its checks will fail; copy it back "
+                            "from a fresh download")
+        elif n > 1:
+            problems.append(f"the answer cell '{gid}' appears {n} times (a copied cell?): the grader runs all "
+                            "copies in order; delete the ones you do not mean")
+    for gid in a.checks:
+        if gid not in ids:
+            problems.append(f"the check cell '{gid}' is missing: the grader puts it back and grades it; "
+                            "it is not run here")
+    return problems
+
+
+@dataclass
+class CellReport:
+    grade_id: str
+    ok: bool
+    message: str = ""
+
+
+def _error_text(cell) -> str | None:
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return f"{out.get('ename')}: {out.get('evalue')}"
+    return None
+
+
+def run(path: Path, name: str, timeout: float) -> tuple[list[CellReport], list[str]]:
+    """Run a copy of the notebook in a fresh kernel; (one report per check cell, other problems)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.resolve().parent)}})
+    problems = []
+    try:
+        client.execute()
+    except CellTimeoutError:
+        problems.append(f"a cell did not finish within {timeout:g} s (an endless loop?): the cells after it did "
+                        "not run; the grader stops it too and gives no points for what depends on it")
+    except DeadKernelError:
+        problems.append("the notebook's Python process died (os._exit, a crash or too much memory): the cells "
+                        "after it did not run")
+    checks = set(ASSIGNMENTS[name].checks)
+    reports = []
+    for cell in nb.cells:
+        gid = _grade_id(cell)
+        if cell.cell_type != "code":
+            continue
+        error = _error_text(cell)
+        if gid in checks:
+            if not cell.get("execution_count") and not cell.get("outputs"):
+                reports.append(CellReport(gid, False, "did not run"))
+            else:
+                reports.append(CellReport(gid, error is None, error or ""))
+        elif error is not None:
+            problems.append(f"cell {gid or '(your own)'} raised {error.splitlines()[0] if error else ''}")
+    return reports, problems
+
+
+def _short(text: str, limit: int = 600) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text).strip()
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
+def check(path: str | Path, timeout: float = 120.0, out=print) -> int:
+    """The self-check; prints its report and returns the exit status (0, 1 or 2)."""
+    path = Path(path)
+    try:
+        nb = read_notebook(path)
+        name = identify(nb)
+    except UnusableFile as err:
+        out(f"✗ cannot be graded: {err}")
+        return 2
+    out(f"{path.name}: {name}")
+    problems = structure(nb, name, path)
+    start = time.monotonic()
+    reports, run_problems = run(path, name, timeout)
+    for r in reports:
+        out(f"  {'✓' if r.ok else '✗'} {r.grade_id}" + ("" if r.ok else ": " + _short(r.message).replace("\n", "\n    ")))
+    problems += run_problems
+    for p in problems:
+        out(f"  ! {p}")
+    passed = sum(r.ok for r in reports)
+    out(f"{passed} of {len(reports)} public checks pass ({time.monotonic() - start:.0f} s). The grader also runs "
+        "hidden checks on other cases.")
+    return 0 if passed == len(reports) == len(ASSIGNMENTS[name].checks) and not problems else 1

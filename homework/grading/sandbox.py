@@ -1,0 +1,387 @@
+"""One student's code in a box: bubblewrap, its own user, no network, limits, nothing left behind.
+
+On Linux with ``bwrap`` (Debian's ``bubblewrap``) a sandbox sees only the Python installation
+(read-only), the grading files (read-only: the runner and the student-side ``cnn_core``) and a
+small private ``/tmp``; it has no network, its own PID namespace, and limits on memory, CPU time,
+file size, open files and processes. Run as root, each grading process claims its own unused uid, so a
+fork bomb in one sandbox cannot starve another and every process of that uid is killed at the end.
+Without ``bwrap`` the code runs as a plain subprocess with the same resource limits and **no
+isolation** (``ISOLATION`` says which; the grader warns loudly).
+"""
+from __future__ import annotations
+
+import os
+import queue
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import wire
+
+GRADING_DIR = "/grading"            # where the runner and the student-side packages appear inside
+UID_BASE = int(os.environ.get("CNN_GRADING_UID_BASE", "61000"))   # first of the sandbox uids (unused ones)
+UID_COUNT = 256                     # sandbox uids tried: one per grading process, claimed with a lock file
+STDERR_CAP = 64_000                 # bytes of raw stderr kept
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory: int = 3 << 30           # bytes of address space
+    cpu_seconds: int = 900          # CPU time of the whole session (the wall-clock timeouts come first)
+    file_size: int = 64 << 20       # bytes one file may grow to (and the size of /tmp)
+    processes: int = 64             # processes and threads of the sandbox's uid
+    open_files: int = 256
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not run a request: it timed out, died, or broke the protocol."""
+
+
+class SandboxTimeout(SandboxError):
+    """``functions``: the student's functions that were running when time ran out (innermost last)."""
+
+    def __init__(self, message: str, functions: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.functions = list(functions)
+
+
+class SandboxDied(SandboxError):
+    pass
+
+
+def isolation() -> str:
+    """'bubblewrap' where every sandbox is isolated, else 'none'."""
+    return "bubblewrap" if sys.platform.startswith("linux") and shutil.which("bwrap") else "none"
+
+
+def _bind_sources() -> list[str]:
+    """Host folders the sandbox needs read-only: the Python installation and the environment."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             str(Path(sys.executable).resolve().parent.parent)}
+    paths = {os.path.realpath(p) for p in paths}
+    keep = []
+    for p in sorted(paths, key=len):
+        if p in ("/", "/usr") or p.startswith("/usr/") or any(p.startswith(k + "/") for k in keep):
+            continue
+        keep.append(p)
+    return keep
+
+
+def _env() -> dict[str, str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "USER": "student", "LANG": "C.UTF-8",
+           "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/.mpl", "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", "PYTHONPATH": f"{GRADING_DIR}/lib"}
+    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):   # some CPUs need these (see the env notes)
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+class Sandbox:
+    """A running runner.py in a sandbox; ``request`` sends one message and waits for the reply."""
+
+    def __init__(self, grading_files: Path, *, slot: int = 0, limits: Limits = Limits()) -> None:
+        self.grading_files = Path(grading_files)
+        self.slot, self.limits = slot, limits
+        self.uid = claim_uid() if os.geteuid() == 0 else None
+        self.proc: subprocess.Popen | None = None
+        self.isolation = isolation()
+        self._replies: queue.Queue = queue.Queue()
+        self._stderr = bytearray()
+        self._stage: tempfile.TemporaryDirectory | None = None
+
+    # -------------------------------------------------------------- life cycle
+
+    def start(self, timeout: float = 60.0) -> dict:
+        self.close()
+        _become_subreaper()
+        cmd = self._command()
+        where = self.grading_files if self.isolation == "none" else Path(GRADING_DIR)
+        runner = [os.path.abspath(sys.executable), "-s", str(where / "runner.py")]
+        env = _env() if self.isolation != "none" else {**_env(), "PYTHONPATH": str(self.grading_files / "lib"),
+                                                        "HOME": self._private_tmp(),
+                                                        "MPLCONFIGDIR": self._private_tmp() + "/.mpl"}
+        self.proc = subprocess.Popen(cmd + runner, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env if self.isolation == "none" else os.environ,
+                                     preexec_fn=self._limit, start_new_session=True,
+                                     cwd=self._private_tmp() if self.isolation == "none" else "/")
+        self._replies = queue.Queue()
+        threading.Thread(target=self._read_replies, args=(self.proc,), daemon=True).start()
+        threading.Thread(target=self._drain_stderr, args=(self.proc,), daemon=True).start()
+        hello = wire.decode(*self._wait(timeout, "starting Python"))
+        if not isinstance(hello, dict) or not hello.get("ready"):
+            raise SandboxDied(f"the sandbox did not start: {hello}")
+        return hello
+
+    def close(self) -> None:
+        """Kill the sandbox and everything it started."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if proc is not None:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                try:
+                    stream.close()
+                except Exception:  # noqa: BLE001
+                    pass
+        if self.uid is not None:
+            kill_uid(self.uid)
+        _reap_orphans()
+        if self._stage is not None:
+            self._stage.cleanup()
+            self._stage = None
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stderr_text(self) -> str:
+        text = bytes(self._stderr[:STDERR_CAP]).decode("utf-8", "replace")
+        return text + ("\n… (more output not kept)" if len(self._stderr) > STDERR_CAP else "")
+
+    # -------------------------------------------------------------- requests
+
+    def request(self, message: dict, timeout: float, tagged: Callable[[dict], Any] | None = None) -> dict:
+        """Send ``message``; return the reply, its tagged values built by ``tagged``.
+        Raises SandboxTimeout or SandboxDied."""
+        if not self.alive:
+            raise SandboxDied("the sandbox is not running")
+        tree, arrays = wire.encode({**message, "timeout": timeout})   # the runner's watchdog reports first
+        done = threading.Event()
+        failure: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                wire.write_message(self.proc.stdin, tree, arrays)
+            except BaseException as err:  # noqa: BLE001
+                failure.append(err)
+            finally:
+                done.set()
+
+        start = time.monotonic()
+        threading.Thread(target=send, daemon=True).start()
+        if not done.wait(timeout):
+            self.close()
+            raise SandboxTimeout(f"did not take the request within {timeout:g} s")
+        if failure:
+            code = self._exit_code()
+            self.close()
+            raise SandboxDied(f"the process had ended ({code})")
+        tree, arrays = self._wait(max(0.1, timeout - (time.monotonic() - start)), message.get("op", "request"))
+        try:
+            reply = wire.decode(tree, arrays, tagged)
+            if not isinstance(reply, dict):
+                raise wire.WireError(f"a reply must be a dict, not {type(reply).__name__}")
+        except Exception as err:  # noqa: BLE001 - whatever the sandbox wrote, it is not a valid reply
+            self.close()
+            raise SandboxDied(f"the process broke the grading channel: {err}") from None
+        if "hung" in reply:       # the runner's watchdog: time is up, and this is what was running
+            self.close()
+            functions = [str(f) for f in reply["hung"]] if isinstance(reply["hung"], list) else []
+            raise SandboxTimeout(f"did not finish within {timeout:g} s", functions)
+        reply["wall_seconds"] = time.monotonic() - start
+        return reply
+
+    def _wait(self, timeout: float, what: str) -> dict:
+        try:
+            item = self._replies.get(timeout=timeout)
+        except queue.Empty:
+            self.close()
+            raise SandboxTimeout(f"{what} did not finish within {timeout:g} s") from None
+        if isinstance(item, BaseException):
+            code = self._exit_code()
+            self.close()
+            if isinstance(item, EOFError):
+                raise SandboxDied(f"the process ended while {what} ({code})")
+            raise SandboxDied(f"the process broke the grading channel while {what}: {item}")
+        return item
+
+    def _exit_code(self) -> str:
+        if self.proc is None:
+            return "no process"
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "still running"
+        if code < 0:
+            name = signal.Signals(-code).name
+            why = {"SIGKILL": "killed: out of memory or a limit", "SIGSEGV": "crashed",
+                   "SIGXCPU": "CPU time limit", "SIGXFSZ": "file size limit"}.get(name, "signal")
+            return f"{name}, {why}"
+        return f"exit code {code}"
+
+    def _read_replies(self, proc: subprocess.Popen) -> None:
+        try:
+            while True:
+                message = wire.read_message(proc.stdout)
+                if message is None:
+                    self._replies.put(EOFError())
+                    return
+                self._replies.put(message)
+        except BaseException as err:  # noqa: BLE001 - malformed output from the sandbox
+            self._replies.put(err)
+
+    def _drain_stderr(self, proc: subprocess.Popen) -> None:
+        try:
+            while chunk := proc.stderr.read(65536):
+                if len(self._stderr) < STDERR_CAP + 1:
+                    self._stderr += chunk[: STDERR_CAP + 1 - len(self._stderr)]
+        except (OSError, ValueError):
+            pass
+
+    # -------------------------------------------------------------- the box
+
+    def _private_tmp(self) -> str:
+        if self._stage is None:
+            self._stage = tempfile.TemporaryDirectory(prefix="cnn-grading-")
+            os.chmod(self._stage.name, 0o755)
+            os.makedirs(os.path.join(self._stage.name, "tmp"), exist_ok=True)
+            if self.uid is not None:
+                os.chown(os.path.join(self._stage.name, "tmp"), self.uid, self.uid)
+        return os.path.join(self._stage.name, "tmp")
+
+    def _limit(self) -> None:
+        """In the child before exec: resource limits that every process of the sandbox inherits."""
+        lim = self.limits
+        for what, value in ((resource.RLIMIT_AS, lim.memory), (resource.RLIMIT_CPU, lim.cpu_seconds),
+                            (resource.RLIMIT_FSIZE, lim.file_size), (resource.RLIMIT_NOFILE, lim.open_files),
+                            (resource.RLIMIT_CORE, 0)):
+            resource.setrlimit(what, (value, value))
+        if self.uid is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (lim.processes, lim.processes))
+
+    def _command(self) -> list[str]:
+        if self.isolation == "none":
+            return []
+        binds = [(src, src) for src in _bind_sources()] + [(str(self.grading_files), GRADING_DIR)]
+        box = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+               "--ro-bind", "/usr", "/usr"]
+        for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+            if os.path.islink(top):
+                box += ["--symlink", os.readlink(top), top]
+            elif os.path.isdir(top):
+                box += ["--ro-bind", top, top]
+        for extra in ("/etc/ld.so.cache", "/etc/localtime"):
+            if os.path.exists(extra):
+                box += ["--ro-bind", extra, extra]
+        box += ["--proc", "/proc", "--dev", "/dev",
+                "--size", str(self.limits.file_size), "--tmpfs", "/tmp", "--chdir", "/tmp", "--clearenv"]
+        for key, value in {**_env(), "GRADING_OWN_PIDS": "1"}.items():   # the runner may kill strays
+            box += ["--setenv", key, value]
+        if self.uid is None:                       # an ordinary user: bwrap binds what that user can read
+            for src, dest in binds:
+                box += ["--ro-bind", src, dest]
+            return box
+        # root: make the bind sources reachable for the unprivileged uid through a private mount
+        # namespace (e.g. a Python under /root), then drop to the slot's uid before bwrap starts.
+        stage = Path(self._private_tmp()).parent
+        script = []
+        for i, (src, dest) in enumerate(binds):
+            (stage / f"b{i}").mkdir(exist_ok=True)
+            script.append(f'mount --bind "${{{2 * i + 1}}}" "${{{2 * i + 2}}}"')
+            box += ["--ro-bind", str(stage / f"b{i}"), dest]
+        drop = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups"]
+        script += [f"shift {2 * len(binds)}", "exec " + " ".join(_quote(x) for x in drop + box) + ' "$@"']
+        pairs = [path for i, (src, _) in enumerate(binds) for path in (src, str(stage / f"b{i}"))]
+        return ["unshare", "--mount", "--propagation", "private", "--",
+                "/bin/sh", "-e", "-c", "\n".join(script), "sh", *pairs]
+
+
+def _quote(word: str) -> str:
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
+_claimed: list = []     # (uid, open lock file) of this process, held until it exits
+
+
+def claim_uid() -> int:
+    """A sandbox uid for this process alone: the first of UID_BASE.. whose lock file no other
+    process holds, so that two gradings at once (two assignments, two courses) never share a uid,
+    and killing every process of one uid cannot touch the other's sandboxes."""
+    if _claimed:
+        return _claimed[0][0]
+    import fcntl
+    for uid in range(UID_BASE, UID_BASE + UID_COUNT):
+        lock = open(os.path.join(tempfile.gettempdir(), f"cnn-grading-uid-{uid}.lock"), "a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        _claimed.append((uid, lock))
+        return uid
+    raise SandboxError(f"all {UID_COUNT} sandbox uids from {UID_BASE} are in use by other gradings")
+
+
+def _become_subreaper() -> None:
+    """Make orphans of our sandboxes (bwrap's inner init, daemons) our children, so that
+    _reap_orphans collects them even where PID 1 reaps nothing (some containers)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
+
+
+def _reap_orphans() -> None:
+    """Collect the exit status of every child that has ended (no zombies left behind)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def kill_uid(uid: int) -> int:
+    """SIGKILL every process of ``uid`` (a sandbox's); returns how many were still there."""
+    found = 0
+    for _ in range(50):
+        pids = processes_of(uid)
+        if not pids:
+            return found
+        found = max(found, len(pids))
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.02)
+    return found
+
+
+def processes_of(uid: int) -> list[int]:
+    """Live (not zombie) processes whose real uid is ``uid``."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as f:
+                    status = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(status["Uid"].split()[0]) == uid and not status["State"].strip().startswith("Z"):
+                pids.append(int(entry))
+    return pids
