@@ -22,7 +22,13 @@ HOST := 127.0.0.1
 PORT := 8000
 HTML := _build/html
 
-.PHONY: help book serve test clean distclean venv assets homework
+.PHONY: help book serve test clean distclean venv assets homework system
+
+# Debian packages the tests need: Chromium (page tests), bubblewrap (the homework grader's
+# sandbox), npm (fetches the book's offline MathJax/widget JavaScript from the npm registry).
+# `make test` and `make book` install the missing ones when they can (root + apt-get), and
+# otherwise stop at once with the one command to run.
+SYSTEM_PKGS := chromium:/usr/bin/chromium bubblewrap:bwrap npm:npm
 
 help:
 	@echo "make book    build the book (sets up .venv and offline assets first)"
@@ -32,6 +38,20 @@ help:
 	@echo "make clean   remove _build and caches; make distclean also removes .venv, $(VENDOR)"
 
 venv: $(VENV_STAMP)
+
+system:
+	@missing=""; for entry in $(SYSTEM_PKGS); do \
+	    command -v "$${entry#*:}" >/dev/null 2>&1 || missing="$$missing $${entry%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	        echo "installing$$missing (apt-get, quiet)"; \
+	        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+	    else \
+	        echo "error: the tests need Debian packages that are missing:$$missing" >&2; \
+	        echo "run:   sudo apt-get install -y$$missing    then make test again" >&2; exit 1; \
+	    fi; \
+	fi
 
 $(VENV_STAMP): $(VENV_DEPS)
 	@test -n "$(BOOTSTRAP_PY)" || { echo "error: need python3.11 (or python3) on PATH" >&2; exit 1; }
@@ -43,7 +63,9 @@ $(VENV_STAMP): $(VENV_DEPS)
 
 assets: $(VENDOR_STAMP)
 
+# npm only downloads the three JavaScript packages (npm pack); nothing runs on Node.
 $(VENDOR_STAMP): scripts/fetch_web_assets.sh
+	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory system
 	bash scripts/fetch_web_assets.sh $(VENDOR)
 
 # --all: re-read (and so re-execute) every page on every build, so the book always
@@ -70,8 +92,9 @@ PYTEST_ARGS ?=
 homework: $(VENV_STAMP)
 	$(VPY) homework/hw.py generate
 
-test: $(VENV_STAMP) $(VENDOR_STAMP)
-	$(VPY) -m pytest $(PYTEST_ARGS)
+# With the packages in place, the sandbox tests of the grader must run, not skip.
+test: system $(VENV_STAMP) $(VENDOR_STAMP)
+	CNN_REQUIRE_SANDBOX=1 $(VPY) -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf _build .pytest_cache
