@@ -57,6 +57,15 @@
     return span / stride + 1;
   }
 
+  /* outputSize along one axis of x, its error prefixed as cnn_core does ("x width W=24: ..."). */
+  function axisSize(axis, n, f, stride, padding, dilation) {
+    try {
+      return outputSize(n, f, stride, padding, dilation);
+    } catch (err) {
+      throw new Error("x " + axis + "=" + n + ": " + err.message);
+    }
+  }
+
   /* Convolution of one volume x (D, H, W) with w (K, D, F, F) and b (K): out (K, H2, W2).
    * out[k, r, c] = b[k] + sum_{d,i,j} w[k, d, i, j] * xpad[d, r*S + i*Dl, c*S + j*Dl]. */
   function conv2d(x, w, b, stride, padding, dilation) {
@@ -64,7 +73,7 @@
     const [D, H, W] = x.shape, [K, D2, F, F2] = w.shape;
     if (D !== D2) throw new Error("conv2d: x has depth D=" + D + " but the filters have depth " + D2);
     if (F !== F2) throw new Error("conv2d: filters must be square, got " + F + "x" + F2);
-    const H2 = outputSize(H, F, stride, padding, dilation), W2 = outputSize(W, F, stride, padding, dilation);
+    const H2 = axisSize("height H", H, F, stride, padding, dilation), W2 = axisSize("width W", W, F, stride, padding, dilation);
     const out = tensor([K, H2, W2]);
     const xd = x.data, wd = w.data, od = out.data;
     for (let k = 0; k < K; k++) {
@@ -126,7 +135,7 @@
     stride = stride || f; mode = mode || "max";
     if (["max", "avg", "l2"].indexOf(mode) < 0) throw new Error("pool2d: mode must be 'max', 'avg' or 'l2', got " + mode);
     const [D, H, W] = x.shape;
-    const H2 = outputSize(H, f, stride, 0), W2 = outputSize(W, f, stride, 0);
+    const H2 = axisSize("height H", H, f, stride, 0), W2 = axisSize("width W", W, f, stride, 0);
     const out = tensor([D, H2, W2]);
     for (let d = 0; d < D; d++) {
       for (let r = 0; r < H2; r++) {

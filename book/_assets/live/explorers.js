@@ -1,0 +1,455 @@
+/* explorers.js: the online book's live explorers, computed in the page with cnn-live.js.
+ *
+ * A chapter cell writes <div class="cnn-live" data-kind="..."> with its settings as JSON
+ * (cnn_core.viz.live.live_explorer); this script builds the controls and draws. Kinds:
+ *   convolution    any 3x3 / 5x5 kernel on a photo, your own image or the webcam; the numbers
+ *                  under the cursor (window, products, sum, bias) for any output pixel
+ *   stride_padding any N, F, S, P and dilation: window positions, the formula, "does not fit"
+ *   pooling        max / avg / L2, any size and stride, on a photo or a drawing; where the
+ *                  gradient of a clicked output goes
+ * Each explorer keeps its last result on the element (el.cnnLive) for the browser tests.
+ */
+(function () {
+  "use strict";
+  const L = window.CNNLive;
+
+  // ------------------------------------------------------------------ small helpers
+
+  function h(tag, attrs, children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "text") el.textContent = v;
+      else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v);
+    }
+    for (const c of children || []) el.append(c);
+    return el;
+  }
+
+  function field(label, input) {
+    return h("label", { class: "cnn-live-field" }, [h("span", { text: label }), input]);
+  }
+
+  function select(options, value, label) {
+    const s = h("select", { "aria-label": label });
+    for (const o of options) s.append(h("option", { value: o, text: o }));
+    s.value = value;
+    return s;
+  }
+
+  function number(value, min, max, step, label) {
+    return h("input", { type: "number", value: value, min: min, max: max, step: step || 1, "aria-label": label });
+  }
+
+  // Arrow keys and friends act on the control, not on the page (or a notebook's cell selection).
+  function keepKeys(el) {
+    el.addEventListener("keydown", (e) => { if (/^(Arrow|Home$|End$|Page)/.test(e.key)) e.stopPropagation(); });
+  }
+
+  function decodeImage(img) {
+    const bytes = atob(img.b64);
+    const t = L.tensor([1, img.height, img.width]);
+    for (let i = 0; i < t.data.length; i++) t.data[i] = bytes.charCodeAt(i) / 255;
+    return t;
+  }
+
+  // An image file or a video frame -> grey (1, H, W) in 0..1, longer side `side` pixels.
+  function greyFrom(source, width, height, side) {
+    const scale = side / Math.max(width, height);
+    const w = Math.max(1, Math.round(width * scale)), hh = Math.max(1, Math.round(height * scale));
+    const c = document.createElement("canvas");
+    c.width = w; c.height = hh;
+    const ctx = c.getContext("2d");
+    ctx.drawImage(source, 0, 0, w, hh);
+    const px = ctx.getImageData(0, 0, w, hh).data;
+    const t = L.tensor([1, hh, w]);
+    for (let i = 0; i < w * hh; i++) t.data[i] = (0.2126 * px[4 * i] + 0.7152 * px[4 * i + 1] + 0.0722 * px[4 * i + 2]) / 255;
+    return t;
+  }
+
+  // Draw map (H, W) on a canvas, `cell` pixels per value; grey (0..1) or diverging (blue - white - red).
+  function paint(canvas, t, cell, diverging, map) {
+    const [, H, W] = t.shape.length === 3 ? t.shape : [1].concat(t.shape);
+    canvas.width = W * cell; canvas.height = H * cell;
+    const ctx = canvas.getContext("2d");
+    const img = ctx.createImageData(W * cell, H * cell);
+    let m = 0;
+    for (let i = 0; i < H * W; i++) m = Math.max(m, Math.abs(t.data[(map || 0) * H * W + i]) || 0);
+    for (let r = 0; r < H; r++) {
+      for (let c = 0; c < W; c++) {
+        const v = t.data[(map || 0) * H * W + r * W + c];
+        let rgb;
+        if (!Number.isFinite(v)) rgb = [255, 0, 255];
+        else if (diverging) {
+          const a = m ? Math.min(1, Math.abs(v) / m) : 0;
+          rgb = v >= 0 ? [255, 255 * (1 - a), 255 * (1 - a)] : [255 * (1 - a), 255 * (1 - a), 255];
+        } else {
+          const g = 255 * Math.min(1, Math.max(0, v));
+          rgb = [g, g, g];
+        }
+        for (let y = 0; y < cell; y++) {
+          for (let x = 0; x < cell; x++) {
+            const o = 4 * ((r * cell + y) * W * cell + c * cell + x);
+            img.data[o] = rgb[0]; img.data[o + 1] = rgb[1]; img.data[o + 2] = rgb[2]; img.data[o + 3] = 255;
+          }
+        }
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+    return m;
+  }
+
+  function cellAt(canvas, e, cell) {
+    const rect = canvas.getBoundingClientRect();
+    const sx = canvas.width / rect.width, sy = canvas.height / rect.height;
+    return [Math.floor((e.clientY - rect.top) * sy / cell), Math.floor((e.clientX - rect.left) * sx / cell)];
+  }
+
+  const f2 = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
+  const f3 = (v) => v.toFixed(3);
+
+  // ------------------------------------------------------------------ convolution playground
+
+  function convolution(root, cfg) {
+    const images = cfg.images.map((im) => ({ name: im.name, tensor: decodeImage(im) }));
+    const presets = cfg.presets;
+    const state = { image: images[0].tensor, imageName: images[0].name, r: 0, c: 0 };
+    const status = h("div", { class: "cnn-live-status", role: "status", "aria-live": "polite" });
+    const error = h("div", { class: "cnn-live-error", role: "alert" });
+    const imageSel = select(images.map((i) => i.name).concat(["your own image…"]), images[0].name, "image");
+    const file = h("input", { type: "file", accept: "image/*", "aria-label": "upload an image", style: "display:none" });
+    const camera = h("button", { type: "button", text: "webcam picture" });
+    const presetSel = select(Object.keys(presets), cfg.preset || Object.keys(presets)[0], "preset kernel");
+    const sizeSel = select(["3", "5"], String(presets[presetSel.value].length), "kernel size F");
+    const bias = number(0, -10, 10, 0.1, "bias b");
+    const grid = h("div", { class: "cnn-live-kernel", role: "group", "aria-label": "kernel values" });
+    const inCanvas = h("canvas", { class: "cnn-live-canvas", role: "img" });
+    const outCanvas = h("canvas", { class: "cnn-live-canvas", role: "img", tabindex: "0" });
+    const readout = h("div", { class: "cnn-live-readout" });
+    let inputs = [];
+
+    function buildGrid(values) {
+      const F = values.length;
+      grid.innerHTML = "";
+      grid.style.gridTemplateColumns = "repeat(" + F + ", 4.2em)";
+      inputs = [];
+      for (let i = 0; i < F; i++) {
+        for (let j = 0; j < F; j++) {
+          const inp = number(values[i][j], -99, 99, 0.1, "kernel row " + (i + 1) + " column " + (j + 1));
+          inp.addEventListener("input", update);
+          keepKeys(inp);
+          inputs.push(inp);
+          grid.append(inp);
+        }
+      }
+    }
+
+    function kernel() {
+      const F = Math.round(Math.sqrt(inputs.length));
+      const w = L.tensor([1, 1, F, F]);
+      inputs.forEach((inp, i) => { const v = parseFloat(inp.value); w.data[i] = Number.isFinite(v) ? v : 0; });
+      return w;
+    }
+
+    function update() {
+      const t0 = performance.now();
+      const w = kernel(), F = w.shape[2], b = L.tensor([1], [parseFloat(bias.value) || 0]);
+      const P = (F - 1) / 2;
+      const out = L.conv2d(state.image, w, b, 1, P);
+      paint(inCanvas, state.image, cfg.cell, false);
+      const m = paint(outCanvas, out, cfg.cell, true);
+      state.out = out; state.w = w; state.b = b.data[0]; state.P = P;
+      const [, H, W] = out.shape;
+      state.r = Math.min(state.r, H - 1); state.c = Math.min(state.c, W - 1);
+      inCanvas.setAttribute("aria-label", "input: " + state.imageName + ", grey, " + state.image.shape[1] + "×" + state.image.shape[2] + " pixels");
+      const text = F + "×" + F + " kernel " + (presetSel.value) + " with bias " + f2(b.data[0]) + " on " + state.imageName +
+        ", padding P=" + P + " keeps the size " + H + "×" + W + "; outputs range from " + f2(Math.min(...out.data)) +
+        " to " + f2(Math.max(...out.data)) + " (red positive, blue negative, white zero, strongest ±" + f2(m) + ")";
+      outCanvas.setAttribute("aria-label", "activation map: " + text);
+      status.textContent = text;
+      explain();
+      root.cnnLive = { image: state.image, kernel: w, bias: state.b, output: out, ms: performance.now() - t0 };
+    }
+
+    function explain() {
+      const [, H, W] = state.image.shape, F = state.w.shape[2], P = state.P, r = state.r, c = state.c;
+      let sum = 0;
+      const rows = [];
+      for (let i = 0; i < F; i++) {
+        const cells = [];
+        for (let j = 0; j < F; j++) {
+          const y = r + i - P, x = c + j - P;
+          const v = y >= 0 && y < H && x >= 0 && x < W ? state.image.data[y * W + x] : 0;
+          const k = state.w.data[i * F + j];
+          sum += k * v;
+          cells.push(f2(k) + "×" + f3(v) + (y < 0 || y >= H || x < 0 || x >= W ? " (pad)" : ""));
+        }
+        rows.push(cells.join("  +  "));
+      }
+      const total = state.out.data[r * state.out.shape[2] + c];
+      readout.textContent = "output pixel (row " + r + ", column " + c + "): window centred on input (" + r + ", " + c + ")\n" +
+        rows.join("\n") + "\n= " + f3(sum) + " (sum of products) + " + f2(state.b) + " (bias) = " + f3(total);
+    }
+
+    function setImage(t, name) {
+      state.image = t; state.imageName = name; error.textContent = "";
+      update();
+    }
+
+    imageSel.addEventListener("change", () => {
+      if (imageSel.value === "your own image…") { file.click(); return; }
+      setImage(images.find((i) => i.name === imageSel.value).tensor, imageSel.value);
+    });
+    file.addEventListener("change", () => {
+      const f = file.files[0];
+      if (!f) return;
+      const url = URL.createObjectURL(f);
+      const img = new Image();
+      img.onload = () => {
+        setImage(greyFrom(img, img.naturalWidth, img.naturalHeight, cfg.side), f.name + " (resized so its longer side is " + cfg.side + " pixels)");
+        URL.revokeObjectURL(url);
+      };
+      img.onerror = () => {
+        error.textContent = "Could not read " + f.name + " as an image (PNG, JPEG, GIF or WebP): choose another file. The explorer still shows " + state.imageName + ".";
+        URL.revokeObjectURL(url);
+      };
+      img.src = url;
+    });
+    camera.addEventListener("click", async () => {
+      try {
+        const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+        const video = h("video", { playsinline: "" });
+        video.srcObject = stream;
+        await video.play();
+        const t = greyFrom(video, video.videoWidth, video.videoHeight, cfg.side);
+        stream.getTracks().forEach((tr) => tr.stop());
+        setImage(t, "your webcam picture");
+      } catch (err) {
+        error.textContent = "No webcam picture: " + (err && err.message ? err.message : err) + ". Allow the camera, or upload an image instead.";
+      }
+    });
+    presetSel.addEventListener("change", () => { buildGrid(presets[presetSel.value]); sizeSel.value = String(presets[presetSel.value].length); update(); });
+    sizeSel.addEventListener("change", () => {
+      const F = +sizeSel.value, old = kernel(), f0 = old.shape[2];
+      const vals = [];
+      for (let i = 0; i < F; i++) {
+        vals.push([]);
+        for (let j = 0; j < F; j++) {
+          const oi = i - (F - f0) / 2, oj = j - (F - f0) / 2;
+          vals[i].push(oi >= 0 && oi < f0 && oj >= 0 && oj < f0 ? old.data[oi * f0 + oj] : 0);
+        }
+      }
+      buildGrid(vals);
+      update();
+    });
+    bias.addEventListener("input", update);
+    keepKeys(bias);
+    outCanvas.addEventListener("mousemove", (e) => {
+      const [r, c] = cellAt(outCanvas, e, cfg.cell);
+      if (r >= 0 && c >= 0 && r < state.out.shape[1] && c < state.out.shape[2]) { state.r = r; state.c = c; explain(); }
+    });
+    outCanvas.addEventListener("keydown", (e) => {
+      const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+      if (!moves[e.key]) return;
+      e.preventDefault(); e.stopPropagation();
+      state.r = Math.max(0, Math.min(state.out.shape[1] - 1, state.r + moves[e.key][0]));
+      state.c = Math.max(0, Math.min(state.out.shape[2] - 1, state.c + moves[e.key][1]));
+      explain();
+    });
+
+    buildGrid(presets[presetSel.value]);
+    root.append(
+      h("div", { class: "cnn-live-controls" }, [field("image", imageSel), file, camera, field("preset", presetSel),
+        field("size F", sizeSel), field("bias b", bias)]),
+      grid, error,
+      h("div", { class: "cnn-live-panels" }, [
+        h("figure", {}, [inCanvas, h("figcaption", { text: "input (grey, 0 black … 1 white)" })]),
+        h("figure", {}, [outCanvas, h("figcaption", { text: "activation map: point at a pixel, or focus it and use the arrow keys" })])]),
+      readout, status);
+    update();
+  }
+
+  // ------------------------------------------------------------------ stride, padding, dilation
+
+  function strideDilation(root, cfg) {
+    const ctl = {};
+    const specs = [["N", "input size N", 1, 32], ["F", "filter size F", 1, 9], ["S", "stride S", 1, 6],
+      ["P", "padding P", 0, 6], ["Dl", "dilation", 1, 4]];
+    const row = h("div", { class: "cnn-live-controls" });
+    for (const [key, label, min, max] of specs) {
+      ctl[key] = number(cfg.start[key], min, max, 1, label);
+      ctl[key].addEventListener("input", update);
+      keepKeys(ctl[key]);
+      row.append(field(label, ctl[key]));
+    }
+    const canvas = h("canvas", { class: "cnn-live-canvas", role: "img" });
+    const formula = h("div", { class: "cnn-live-formula" });
+    const error = h("div", { class: "cnn-live-error", role: "alert" });
+    const status = h("div", { class: "cnn-live-status", role: "status", "aria-live": "polite" });
+
+    function update() {
+      const t0 = performance.now();
+      const v = {};
+      for (const k in ctl) v[k] = Math.round(+ctl[k].value);
+      const span = v.Dl * (v.F - 1) + 1;
+      let size = null;
+      try {
+        size = L.outputSize(v.N, v.F, v.S, v.P, v.Dl);
+        error.textContent = "";
+      } catch (err) {
+        error.textContent = err.message;
+      }
+      formula.textContent = "(N + 2P − " + (v.Dl > 1 ? "Dl(F − 1) − 1" : "F") + ") / S + 1 = (" + v.N + " + 2·" + v.P + " − " +
+        span + ") / " + v.S + " + 1 = " + ((v.N + 2 * v.P - span) / v.S + 1).toFixed(2).replace(/\.00$/, "") +
+        (size === null ? "  ✗ not a whole number or not positive: the filter does not fit" : "  ✓ output " + size + "×" + size);
+      // one row of the padded input, with every window position
+      const cell = Math.max(10, Math.min(28, Math.floor(640 / (v.N + 2 * v.P))));
+      const n = v.N + 2 * v.P, positions = [];
+      for (let s = 0; s + span <= n; s += v.S) positions.push(s);
+      canvas.width = n * cell + 2; canvas.height = cell * (2 + positions.length) + 2;
+      const ctx = canvas.getContext("2d");
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      for (let i = 0; i < n; i++) {
+        ctx.fillStyle = i < v.P || i >= v.P + v.N ? "#ddd" : "#9ecae1";
+        ctx.fillRect(1 + i * cell, 1, cell - 1, cell - 1);
+      }
+      positions.forEach((s, k) => {
+        const y = 1 + (k + 1.5) * cell;
+        ctx.fillStyle = "#444";
+        for (let j = 0; j < v.F; j++) ctx.fillRect(1 + (s + j * v.Dl) * cell + cell * 0.2, y, cell * 0.6, cell * 0.6);
+        ctx.fillRect(1 + s * cell + cell / 2, y + cell * 0.25, (span - 1) * cell, 1);
+      });
+      const last = positions.length ? positions[positions.length - 1] + span : 0;
+      if (size === null && last < n) {
+        ctx.fillStyle = "#b00020";
+        ctx.fillRect(1 + last * cell, 1, (n - last) * cell - 1, 3);
+      }
+      const text = "N=" + v.N + ", F=" + v.F + ", S=" + v.S + ", P=" + v.P + ", dilation " + v.Dl + ": " + positions.length +
+        " window positions along a row of " + n + " padded pixels" + (size === null ? "; " + error.textContent : "; output " + size + "×" + size);
+      canvas.setAttribute("aria-label", "one row of the padded input (grey = padding, blue = input) and every window position below it: " + text);
+      status.textContent = text;
+      root.cnnLive = { values: v, size: size, error: error.textContent, positions: positions, ms: performance.now() - t0 };
+    }
+
+    root.append(row, formula, error, canvas, status);
+    update();
+  }
+
+  // ------------------------------------------------------------------ pooling
+
+  function pooling(root, cfg) {
+    const images = cfg.images.map((im) => ({ name: im.name, tensor: decodeImage(im) }));
+    const mode = select(["max", "avg", "l2"], "max", "pooling mode");
+    const F = number(2, 1, 6, 1, "window size F"), S = number(2, 1, 6, 1, "stride S");
+    const imageSel = select(images.map((i) => i.name).concat(["draw"]), images[0].name, "image");
+    const clear = h("button", { type: "button", text: "clear drawing" });
+    const inCanvas = h("canvas", { class: "cnn-live-canvas", role: "img" });
+    const outCanvas = h("canvas", { class: "cnn-live-canvas", role: "img", tabindex: "0" });
+    const gradCanvas = h("canvas", { class: "cnn-live-canvas", role: "img" });
+    const error = h("div", { class: "cnn-live-error", role: "alert" });
+    const status = h("div", { class: "cnn-live-status", role: "status", "aria-live": "polite" });
+    const state = { image: images[0].tensor, name: images[0].name, r: 0, c: 0 };
+    const side = images[0].tensor.shape[1];
+    let drawing = null, down = false;
+
+    function update() {
+      const t0 = performance.now();
+      const f = Math.round(+F.value), s = Math.round(+S.value);
+      paint(inCanvas, state.image, cfg.cell, false);
+      let out;
+      try {
+        out = L.pool2d(state.image, f, s, mode.value);
+        error.textContent = "";
+      } catch (err) {
+        error.textContent = err.message;
+        root.cnnLive = { image: state.image, error: err.message, ms: performance.now() - t0 };
+        status.textContent = error.textContent;
+        return;
+      }
+      const [, H2, W2] = out.shape;
+      state.r = Math.min(state.r, H2 - 1); state.c = Math.min(state.c, W2 - 1);
+      paint(outCanvas, out, cfg.cell * s, false);
+      const dout = L.tensor(out.shape);
+      dout.data[state.r * W2 + state.c] = 1;
+      const dx = L.pool2dBackward(dout, state.image, f, s, mode.value);
+      paint(gradCanvas, dx, cfg.cell, true);
+      const v = out.data[state.r * W2 + state.c];
+      const text = mode.value + " pooling, window " + f + "×" + f + ", stride " + s + " on " + state.name + " (" +
+        state.image.shape[1] + "×" + state.image.shape[2] + ") gives " + H2 + "×" + W2 + ". Output (" + state.r + ", " + state.c +
+        ") = " + f3(v) + "; its gradient goes to " + (mode.value === "max" ? "the one largest input of its window" :
+        mode.value === "avg" ? "every input of its window, 1/" + f * f + " each" : "every input of its window, in proportion x / output");
+      outCanvas.setAttribute("aria-label", "pooled map " + H2 + "×" + W2 + "; selected output (" + state.r + ", " + state.c + ")");
+      gradCanvas.setAttribute("aria-label", "gradient on the input of the selected output: " + text);
+      status.textContent = text;
+      root.cnnLive = { image: state.image, output: out, dx: dx, selected: [state.r, state.c], f: f, s: s, mode: mode.value, ms: performance.now() - t0 };
+    }
+
+    function select2(r, c) {
+      const o = root.cnnLive && root.cnnLive.output;
+      if (!o || r < 0 || c < 0 || r >= o.shape[1] || c >= o.shape[2]) return;
+      state.r = r; state.c = c; update();
+    }
+
+    function paintAt(e) {
+      const [r, c] = cellAt(inCanvas, e, cfg.cell);
+      if (r < 0 || c < 0 || r >= side || c >= side) return;
+      drawing.data[r * side + c] = 1;
+      state.image = drawing; update();
+    }
+
+    [mode, F, S].forEach((el) => { el.addEventListener("input", update); keepKeys(el); });
+    imageSel.addEventListener("change", () => {
+      if (imageSel.value === "draw") {
+        drawing = drawing || L.tensor([1, side, side]);
+        state.image = drawing; state.name = "your drawing (click or drag on the input)";
+      } else {
+        const im = images.find((i) => i.name === imageSel.value);
+        state.image = im.tensor; state.name = im.name;
+      }
+      update();
+    });
+    clear.addEventListener("click", () => { drawing = L.tensor([1, side, side]); if (imageSel.value === "draw") { state.image = drawing; update(); } });
+    inCanvas.addEventListener("mousedown", (e) => { if (imageSel.value === "draw") { down = true; paintAt(e); } });
+    inCanvas.addEventListener("mousemove", (e) => { if (down) paintAt(e); });
+    window.addEventListener("mouseup", () => { down = false; });
+    outCanvas.addEventListener("click", (e) => { const s = Math.round(+S.value); const [r, c] = cellAt(outCanvas, e, cfg.cell * s); select2(r, c); });
+    outCanvas.addEventListener("keydown", (e) => {
+      const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+      if (!moves[e.key]) return;
+      e.preventDefault(); e.stopPropagation();
+      select2(state.r + moves[e.key][0], state.c + moves[e.key][1]);
+    });
+
+    root.append(
+      h("div", { class: "cnn-live-controls" }, [field("mode", mode), field("window F", F), field("stride S", S), field("image", imageSel), clear]),
+      error,
+      h("div", { class: "cnn-live-panels" }, [
+        h("figure", {}, [inCanvas, h("figcaption", { text: "input (choose 'draw' to paint on it)" })]),
+        h("figure", {}, [outCanvas, h("figcaption", { text: "pooled map: click an output, or focus it and use the arrow keys" })]),
+        h("figure", {}, [gradCanvas, h("figcaption", { text: "backward: where that output's gradient goes (red)" })])]),
+      status);
+    update();
+  }
+
+  // ------------------------------------------------------------------ start
+
+  const KINDS = { convolution: convolution, stride_padding: strideDilation, pooling: pooling };
+
+  function start() {
+    document.querySelectorAll("div.cnn-live[data-kind]").forEach((root) => {
+      if (root.dataset.started) return;
+      root.dataset.started = "1";
+      const cfg = JSON.parse(root.querySelector("script.cnn-live-config").textContent);
+      const fallback = root.querySelector(".cnn-live-fallback");
+      if (fallback) fallback.remove();
+      try {
+        KINDS[root.dataset.kind](root, cfg);
+      } catch (err) {
+        root.append(h("div", { class: "cnn-live-error", role: "alert", text: "This explorer could not start: " + err.message }));
+      }
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

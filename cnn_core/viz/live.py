@@ -1,0 +1,88 @@
+"""The online book's live explorers: a <div> with settings that book/_assets/live/explorers.js
+turns into controls and computes in the page with cnn-live.js (no kernel, no server).
+
+Jupyter Book loads both scripts on every page (``html_js_files`` in ``_config.yml``). Where a
+kernel runs instead (JupyterLab, Colab), the scripts are absent and the div says so: the
+chapter's ipywidgets explorer is the live one there. The page's numbers are cnn_core's:
+tests/test_live_engine.py and tests/test_live_explorers.py compare them.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+
+import numpy as np
+
+from ..data import photo
+from ..filters import KERNELS
+from ..transforms import resize_to
+
+#: Photos offered by the explorers: grey, longer side ``side`` pixels.
+LIVE_PHOTOS = {"cat": "chelsea", "astronaut": "astronaut", "coffee": "coffee"}
+
+
+class LiveHTML:
+    """HTML that Jupyter and MyST-NB display as is."""
+
+    def __init__(self, data: str) -> None:
+        self.data = data
+
+    def _repr_html_(self) -> str:
+        return self.data
+
+
+def grey_image(img: np.ndarray, name: str) -> dict:
+    """A grey image in [0, 1] as the page reads it: uint8 bytes in base64, row by row."""
+    img = np.asarray(img, dtype=float)
+    if img.ndim != 2:
+        raise ValueError(f"grey_image: need a 2-D grey image, got shape {img.shape}")
+    data = np.clip(np.rint(img * 255), 0, 255).astype(np.uint8)
+    return {"name": name, "height": int(img.shape[0]), "width": int(img.shape[1]),
+            "b64": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def page_image(entry: dict) -> np.ndarray:
+    """The (H, W) float image the page computes with, from a grey_image entry."""
+    raw = np.frombuffer(base64.b64decode(entry["b64"]), dtype=np.uint8)
+    return raw.reshape(entry["height"], entry["width"]) / 255.0
+
+
+def photos(side: int) -> list[dict]:
+    """The bundled photos, grey, resized so the longer side is ``side`` pixels."""
+    out = []
+    for label, name in LIVE_PHOTOS.items():
+        img = photo(name, gray=True)
+        scale = side / max(img.shape)
+        out.append(grey_image(resize_to(img, (round(img.shape[0] * scale), round(img.shape[1] * scale))), label))
+    return out
+
+
+def live_explorer(kind: str, config: dict, *, label: str) -> LiveHTML:
+    """The div of one live explorer; ``label`` names it for screen readers."""
+    payload = json.dumps(config).replace("</", "<\\/")
+    return LiveHTML(
+        f'<div class="cnn-live" data-kind="{html.escape(kind)}" role="group" '
+        f'aria-label="{html.escape(label)}">'
+        f'<p class="cnn-live-fallback">{html.escape(label)}: this explorer computes in the online book '
+        "(it needs the book's JavaScript, which a notebook kernel does not load); here, use the "
+        "explorer above.</p>"
+        f'<script type="application/json" class="cnn-live-config">{payload}</script></div>')
+
+
+def convolution_playground(side: int = 120, cell: int = 3, preset: str = "vertical edge (Sobel)") -> LiveHTML:
+    """Type any 3x3 or 5x5 kernel; a photo, your own image or the webcam; numbers under the cursor."""
+    presets = {name: k.tolist() for name, k in KERNELS.items()}
+    return live_explorer("convolution", {"images": photos(side), "presets": presets, "preset": preset,
+                                         "side": side, "cell": cell}, label="convolution playground")
+
+
+def stride_padding_explorer(N: int = 7, F: int = 3, S: int = 2, P: int = 0, dilation: int = 1) -> LiveHTML:
+    """Any N, F, S, P and dilation: the windows along a row, the formula, why it does not fit."""
+    return live_explorer("stride_padding", {"start": {"N": N, "F": F, "S": S, "P": P, "Dl": dilation}},
+                         label="stride, padding and dilation explorer")
+
+
+def pooling_explorer(side: int = 24, cell: int = 12) -> LiveHTML:
+    """Max / avg / L2 pooling of any size and stride on a small photo or a drawing; the backward."""
+    return live_explorer("pooling", {"images": photos(side), "cell": cell}, label="pooling explorer")

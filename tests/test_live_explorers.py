@@ -1,0 +1,208 @@
+"""The online book's live explorers, driven in headless Chromium the way a reader uses them.
+
+A page with the three explorers (cnn_core.viz.live) and the book's two scripts is opened from
+file:// with every network request blocked. Random kernels, photos, strides, paddings, dilations,
+pooling modes and clicked outputs are set through the controls; what the page computes is compared
+with cnn_core (relative error < 1e-5), the "does not fit" message with cnn_core.output_size's, an
+uploaded PNG is resized as the page says, a corrupt file gets a message while the explorer keeps
+working, and each change is answered within 50 ms (the time is also printed for bench/README.md).
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cnn_core as cc
+from cnn_core import functional as fn
+from cnn_core.viz import live
+
+REPO = Path(__file__).resolve().parents[1]
+ASSETS = REPO / "book" / "_assets"
+CHROMIUM = os.environ.get("CNN_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-dev-shm-usage"]
+RESPONSE_MS = 50
+
+
+def rel_close(got, want) -> None:
+    got, want = np.asarray(got, float), np.asarray(want, float)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    assert float(np.abs(got - want).max()) / max(1.0, float(np.abs(want).max())) < 1e-5
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"no browser at {CHROMIUM}: `make test` installs Debian's chromium", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    folder = tmp_path_factory.mktemp("live")
+    conv, stride, pool = live.convolution_playground(), live.stride_padding_explorer(), live.pooling_explorer()
+    (folder / "page.html").write_text(
+        "<!doctype html><html lang=en><meta charset=utf-8><title>live explorers</title>"
+        f"<link rel=stylesheet href='{(ASSETS / 'cnn-book.css').as_uri()}'>"
+        f"<body><div id=conv>{conv.data}</div><div id=stride>{stride.data}</div><div id=pool>{pool.data}</div>"
+        f"<script src='{(ASSETS / 'live' / 'cnn-live.js').as_uri()}'></script>"
+        f"<script src='{(ASSETS / 'live' / 'explorers.js').as_uri()}'></script></body></html>")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.route("http*://**", lambda route: route.abort())    # offline: nothing may be fetched
+        p = context.new_page()
+        errors: list[str] = []
+        p.on("pageerror", lambda err: errors.append(str(err)))
+        p.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        p.goto((folder / "page.html").as_uri())
+        p.wait_for_function("document.querySelectorAll('[data-started]').length === 3")
+        p.errors = errors
+        p.config = {k: json.loads(h.data.split('class="cnn-live-config">')[1].split("</script>")[0])
+                    for k, h in (("conv", conv), ("pool", pool))}
+        p.folder = folder
+        yield p
+        browser.close()
+
+
+def state(page, root: str, *fields: str) -> dict:
+    return page.evaluate(f"""() => {{
+        const s = document.querySelector("#{root} .cnn-live").cnnLive, out = {{}};
+        for (const k of {json.dumps(list(fields))}) {{
+            const v = s[k];
+            out[k] = v && v.data ? {{shape: v.shape, data: Array.from(v.data)}} : v;
+        }}
+        return out;
+    }}""")
+
+
+def arr(d: dict) -> np.ndarray:
+    return np.array(d["data"], float).reshape(d["shape"])
+
+
+def test_convolution_playground_computes_what_cnn_core_computes(page):
+    rng = np.random.default_rng(0)
+    images = {im["name"]: live.page_image(im) for im in page.config["conv"]["images"]}
+    times = []
+    for trial in range(8):
+        name = list(images)[trial % len(images)]
+        page.select_option("#conv select[aria-label='image']", name)
+        F = 3 if trial % 2 == 0 else 5
+        page.select_option("#conv select[aria-label='kernel size F']", str(F))
+        w = np.round(rng.uniform(-3, 3, (F, F)), 1)
+        for i in range(F):
+            for j in range(F):
+                page.fill(f"#conv input[aria-label='kernel row {i + 1} column {j + 1}']", str(w[i, j]))
+        b = round(float(rng.uniform(-1, 1)), 1)
+        page.fill("#conv input[aria-label='bias b']", str(b))
+        s = state(page, "conv", "output", "ms")
+        times.append(s["ms"])
+        want = fn.conv2d_naive(images[name][None, None], w[None, None], np.array([b]), 1, (F - 1) // 2)[0]
+        rel_close(arr(s["output"]), want)
+        status = page.inner_text("#conv .cnn-live-status")
+        assert f"{F}×{F} kernel" in status and name in status
+    print(f"\nconvolution playground: slowest update {max(times):.1f} ms (median {np.median(times):.1f} ms)")
+    assert max(times) < RESPONSE_MS
+    assert page.errors == []
+
+
+def test_the_numbers_under_the_cursor_add_up(page):
+    page.select_option("#conv select[aria-label='preset kernel']", "vertical edge (Sobel)")
+    page.fill("#conv input[aria-label='bias b']", "0.5")
+    canvas = page.locator("#conv canvas[tabindex='0']")
+    canvas.focus()
+    for key in ["ArrowDown"] * 5 + ["ArrowRight"] * 7:
+        page.keyboard.press(key)
+    text = page.inner_text("#conv .cnn-live-readout")
+    assert text.startswith("output pixel (row 5, column 7)")
+    out = arr(state(page, "conv", "output")["output"])
+    assert text.rstrip().endswith(f"= {out[0, 5, 7]:.3f}") and "0.50 (bias)" in text
+
+
+def test_an_uploaded_image_is_resized_and_a_broken_one_explained(page):
+    import matplotlib.pyplot as plt
+
+    png = page.folder / "mine.png"
+    plt.imsave(png, np.tile(np.linspace(0, 1, 300), (200, 1)), cmap="gray")
+    page.set_input_files("#conv input[type=file]", str(png))
+    page.wait_for_function("document.querySelector('#conv .cnn-live').cnnLive.image.shape[2] === 120")
+    assert state(page, "conv", "image")["image"]["shape"] == [1, 80, 120]
+    assert "mine.png (resized so its longer side is 120 pixels)" in page.inner_text("#conv .cnn-live-status")
+    broken = page.folder / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really a picture")
+    page.set_input_files("#conv input[type=file]", str(broken))
+    page.wait_for_function("document.querySelector('#conv .cnn-live-error').textContent.length > 0")
+    assert "Could not read broken.png as an image" in page.inner_text("#conv .cnn-live-error")
+    page.fill("#conv input[aria-label='bias b']", "1")            # still responds
+    assert state(page, "conv", "image")["image"]["shape"] == [1, 80, 120]
+
+
+def test_stride_padding_dilation_explorer_agrees_with_output_size(page):
+    rng = np.random.default_rng(2)
+    fits = misfits = 0
+    for _ in range(40):
+        v = {"N": int(rng.integers(3, 33)), "F": int(rng.integers(1, 8)), "S": int(rng.integers(1, 5)),
+             "P": int(rng.integers(0, 4)), "Dl": int(rng.choice([1, 1, 2, 3]))}
+        for key, label in (("N", "input size N"), ("F", "filter size F"), ("S", "stride S"), ("P", "padding P"),
+                           ("Dl", "dilation")):
+            page.fill(f"#stride input[aria-label='{label}']", str(v[key]))
+        s = state(page, "stride", "size", "error", "ms")
+        span = v["Dl"] * (v["F"] - 1) + 1
+        try:
+            want = cc.output_size(v["N"], span, v["S"], v["P"])
+        except ValueError as err:
+            misfits += 1
+            assert s["size"] is None
+            if v["Dl"] == 1:
+                assert s["error"] == str(err)
+        else:
+            fits += 1
+            assert s["size"] == want and s["error"] == ""
+        assert s["ms"] < RESPONSE_MS
+    assert fits > 5 and misfits > 5
+
+
+def test_pooling_explorer_forward_and_gradient_routing(page):
+    rng = np.random.default_rng(3)
+    images = {im["name"]: live.page_image(im) for im in page.config["pool"]["images"]}
+    for trial in range(9):
+        mode = ["max", "avg", "l2"][trial % 3]
+        name = list(images)[trial % len(images)]
+        f, s = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        page.select_option("#pool select[aria-label='image']", name)
+        page.select_option("#pool select[aria-label='pooling mode']", mode)
+        page.fill("#pool input[aria-label='window size F']", str(f))
+        page.fill("#pool input[aria-label='stride S']", str(s))
+        x = images[name][None, None]
+        try:
+            out = fn.pool2d_naive(x, f, s, mode)
+        except ValueError as err:
+            assert state(page, "pool", "error")["error"] == str(err).removeprefix("pool2d_naive: ")
+            continue
+        page.locator("#pool canvas[tabindex='0']").focus()
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowRight")
+        st = state(page, "pool", "output", "dx", "selected", "ms")
+        rel_close(arr(st["output"])[0], out[0, 0])
+        r, c = st["selected"]
+        dout = np.zeros_like(out)
+        dout[0, 0, r, c] = 1
+        rel_close(arr(st["dx"])[0], fn.pool2d_backward_naive(dout, x, f, s, mode)[0, 0])
+        assert st["ms"] < RESPONSE_MS
+
+
+def test_drawing_on_the_pooling_input(page):
+    page.fill("#pool input[aria-label='window size F']", "2")
+    page.fill("#pool input[aria-label='stride S']", "2")
+    page.select_option("#pool select[aria-label='image']", "draw")
+    page.click("#pool button")                                     # clear drawing
+    box = page.locator("#pool canvas").first.bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 5, box["y"] + box["height"] - 5, steps=20)
+    page.mouse.up()
+    img = arr(state(page, "pool", "image")["image"])[0]
+    assert img.sum() >= 10 and np.allclose(np.diag(img)[1:-1], 1)   # a stroke along the diagonal
+    assert page.errors == []
