@@ -15,7 +15,9 @@ import json
 import numpy as np
 
 from ..data import photo
+from ..export import to_json
 from ..filters import KERNELS
+from ..model import Sequential
 from ..transforms import resize_to
 
 #: Photos offered by the explorers: grey, longer side ``side`` pixels.
@@ -86,3 +88,27 @@ def stride_padding_explorer(N: int = 7, F: int = 3, S: int = 2, P: int = 0, dila
 def pooling_explorer(side: int = 24, cell: int = 12) -> LiveHTML:
     """Max / avg / L2 pooling of any size and stride on a small photo or a drawing; the backward."""
     return live_explorer("pooling", {"images": photos(side), "cell": cell}, label="pooling explorer")
+
+
+def digit_input(image: np.ndarray, pad: int = 2) -> np.ndarray:
+    """What the draw-a-digit page feeds its network, from a 28x28 image in [0, 1]: quantized to
+    8 bits as a canvas holds it, shifted by whole pixels so its centre of mass is at the centre,
+    padded by ``pad``; shape (1, 1, 28 + 2 pad, 28 + 2 pad). The page does the same in JavaScript."""
+    img = np.rint(np.asarray(image, dtype=float).reshape(28, 28) * 255) / 255
+    total = img.sum()
+    rows, cols = np.indices(img.shape)
+    dy = int(np.floor(13.5 - (rows * img).sum() / total + 0.5)) if total else 0   # JS Math.round
+    dx = int(np.floor(13.5 - (cols * img).sum() / total + 0.5)) if total else 0
+    out = np.zeros((28, 28))
+    src = img[max(0, -dy):28 - max(0, dy), max(0, -dx):28 - max(0, dx)]
+    out[max(0, dy):max(0, dy) + src.shape[0], max(0, dx):max(0, dx) + src.shape[1]] = src
+    return np.pad(out, pad)[None, None]
+
+
+def digit_explorer(model: Sequential, examples: np.ndarray, labels: np.ndarray, pad: int = 2) -> LiveHTML:
+    """Draw a digit; ``model`` (trained on 28x28 digits padded by ``pad``) classifies it in the page,
+    with every layer's maps, the class probabilities and a saliency map. ``examples``: real test
+    digits (N, 28, 28) in [0, 1] offered as starting points."""
+    ex = [{**grey_image(np.asarray(e).reshape(28, 28), str(int(y))), "label": int(y)} for e, y in zip(examples, labels)]
+    return live_explorer("digit", {"layers": to_json(model, digits=6), "pad": pad, "examples": ex},
+                         label="draw a digit")

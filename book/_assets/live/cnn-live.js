@@ -232,9 +232,10 @@
       return { activations: acts, scores: acts[acts.length - 1], probabilities: softmax(acts[acts.length - 1]) };
     }
 
-    /* d scores[cls] / d input, through every layer (ReLU and max-pool route, conv scatters). */
-    function gradient(x, cls) {
-      const acts = forward(x).activations;
+    /* d scores[cls] / d input, through every layer (ReLU and max-pool route, conv scatters);
+     * ``acts``: forward(x).activations when already computed. */
+    function gradient(x, cls, acts) {
+      acts = acts || forward(x).activations;
       let g = tensor(acts[acts.length - 1].shape);
       g.data[cls] = 1;
       for (let n = net.length - 1; n >= 0; n--) {

@@ -431,9 +431,135 @@
     update();
   }
 
+  // ------------------------------------------------------------------ draw a digit
+
+  /* The page's preprocessing, also in cnn_core.viz.live.digit_input: the 280 x 280 drawing is
+   * averaged over 10 x 10 blocks to 28 x 28 (0 black ... 1 white ink), shifted by whole pixels so
+   * that its centre of mass is at the centre (MNIST's digits are centred that way), and padded
+   * by `pad` zeros on each side. */
+  function digitInput(canvas, pad) {
+    const px = canvas.getContext("2d", { willReadFrequently: true }).getImageData(0, 0, 280, 280).data;
+    const small = new Float64Array(28 * 28);
+    for (let r = 0; r < 28; r++) {
+      for (let c = 0; c < 28; c++) {
+        let s = 0;
+        for (let y = 0; y < 10; y++) for (let x = 0; x < 10; x++) s += px[4 * ((r * 10 + y) * 280 + c * 10 + x)];
+        small[r * 28 + c] = s / (100 * 255);
+      }
+    }
+    let m = 0, my = 0, mx = 0;
+    for (let r = 0; r < 28; r++) for (let c = 0; c < 28; c++) { const v = small[r * 28 + c]; m += v; my += v * r; mx += v * c; }
+    const dy = m ? Math.round(13.5 - my / m) : 0, dx = m ? Math.round(13.5 - mx / m) : 0;
+    const n = 28 + 2 * pad, t = L.tensor([1, n, n]);
+    for (let r = 0; r < 28; r++) {
+      for (let c = 0; c < 28; c++) {
+        const y = r + dy, x = c + dx;
+        if (y >= 0 && y < 28 && x >= 0 && x < 28) t.data[(y + pad) * n + x + pad] = small[r * 28 + c];
+      }
+    }
+    return t;
+  }
+
+  function digit(root, cfg) {
+    const net = L.model(cfg.layers);
+    const canvas = h("canvas", { class: "cnn-live-canvas cnn-live-draw", width: "280", height: "280", role: "img", tabindex: "0",
+      "aria-label": "drawing area: draw a digit with the mouse, a finger or a pen" });
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });   // read back on every stroke
+    const clear = h("button", { type: "button", text: "clear" });
+    const exampleSel = select(["(draw your own)"].concat(cfg.examples.map((e, i) => "test digit " + (i + 1) + " (label " + e.label + ")")), "(draw your own)", "example digit");
+    const bars = h("div", { class: "cnn-live-bars", role: "img" });
+    const maps = h("div", { class: "cnn-live-maps" });
+    const saliency = h("canvas", { class: "cnn-live-canvas", role: "img" });
+    const status = h("div", { class: "cnn-live-status", role: "status", "aria-live": "polite" });
+    let down = false, last = null;
+
+    function wipe() { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, 280, 280); }
+
+    function setPixels(values) {        // a 28 x 28 digit (0..1) onto the drawing, 10 x 10 per pixel
+      for (let r = 0; r < 28; r++) {
+        for (let c = 0; c < 28; c++) {
+          const g = Math.round(values[r * 28 + c] * 255);
+          ctx.fillStyle = "rgb(" + g + "," + g + "," + g + ")";
+          ctx.fillRect(c * 10, r * 10, 10, 10);
+        }
+      }
+      update();
+    }
+
+    function update() {
+      const t0 = performance.now();
+      const x = digitInput(canvas, cfg.pad);
+      const r = net.forward(x);
+      const p = Array.from(r.probabilities.data);
+      const best = p.indexOf(Math.max.apply(null, p));
+      bars.innerHTML = "";
+      p.forEach((v, k) => {
+        bars.append(h("div", { class: "cnn-live-bar" + (k === best ? " best" : "") }, [
+          h("span", { text: String(k) }), h("span", { class: "fill", style: "width:" + (100 * v).toFixed(1) + "%" }),
+          h("span", { text: (100 * v).toFixed(1) + " %" })]));
+      });
+      bars.setAttribute("aria-label", "class probabilities: " + p.map((v, k) => k + ": " + (100 * v).toFixed(1) + "%").join(", "));
+      maps.innerHTML = "";
+      r.activations.forEach((a, i) => {
+        if (a.shape.length !== 3 || i === 0) return;
+        const layer = cfg.layers[i - 1].type, row = h("div", { class: "cnn-live-maprow" }, [h("div", { text: "after layer " + i + " (" + layer + "): " + a.shape[0] + " maps of " + a.shape[1] + "×" + a.shape[2] })]);
+        for (let k = 0; k < a.shape[0]; k++) {
+          const c = h("canvas", { class: "cnn-live-canvas", role: "img", "aria-label": "map " + (k + 1) + " after " + layer });
+          paint(c, a, Math.max(1, Math.round(48 / a.shape[1])), layer === "Conv2D", k);
+          row.append(c);
+        }
+        maps.append(row);
+      });
+      const g = net.gradient(x, best, r.activations);
+      const gm = Math.max.apply(null, Array.from(g.data).map(Math.abs)) || 1;
+      const norm = L.tensor(g.shape, g.data.map((v) => Math.abs(v) / gm));
+      paint(saliency, norm, 6, false);
+      const text = "The network reads " + best + " (" + (100 * p[best]).toFixed(1) + " %); second choice " +
+        p.map((v, k) => [v, k]).sort((a, b) => b[0] - a[0])[1][1] + ". The saliency map shows which pixels changed the score of " + best + " most.";
+      saliency.setAttribute("aria-label", "saliency map: " + text);
+      status.textContent = text;
+      root.cnnLive = { input: x, probabilities: r.probabilities, predicted: best, ms: performance.now() - t0, setPixels: setPixels };
+    }
+
+    function stroke(e) {
+      const rect = canvas.getBoundingClientRect();
+      const pt = [(e.clientX - rect.left) * 280 / rect.width, (e.clientY - rect.top) * 280 / rect.height];
+      ctx.strokeStyle = "#fff"; ctx.lineWidth = 22; ctx.lineCap = "round";
+      ctx.beginPath();
+      ctx.moveTo((last || pt)[0], (last || pt)[1]);
+      ctx.lineTo(pt[0], pt[1]);
+      ctx.stroke();
+      last = pt;
+    }
+
+    canvas.addEventListener("pointerdown", (e) => { down = true; last = null; canvas.setPointerCapture(e.pointerId); stroke(e); update(); });
+    canvas.addEventListener("pointermove", (e) => { if (down) { stroke(e); update(); } });
+    canvas.addEventListener("pointerup", () => { down = false; last = null; });
+    canvas.style.touchAction = "none";
+    canvas.addEventListener("keydown", (e) => { if (e.key === "Delete" || e.key === "Backspace") { wipe(); update(); } });
+    clear.addEventListener("click", () => { wipe(); exampleSel.value = "(draw your own)"; update(); });
+    exampleSel.addEventListener("change", () => {
+      const i = exampleSel.selectedIndex - 1;
+      if (i < 0) return;
+      const ex = cfg.examples[i], bytes = atob(ex.b64), vals = new Float64Array(784);
+      for (let k = 0; k < 784; k++) vals[k] = bytes.charCodeAt(k) / 255;
+      setPixels(vals);
+    });
+
+    wipe();
+    root.append(
+      h("div", { class: "cnn-live-controls" }, [field("start from", exampleSel), clear]),
+      h("div", { class: "cnn-live-panels" }, [
+        h("figure", {}, [canvas, h("figcaption", { text: "draw a digit (Delete clears)" })]),
+        h("figure", {}, [bars, h("figcaption", { text: "class probabilities" })]),
+        h("figure", {}, [saliency, h("figcaption", { text: "saliency: |d score / d pixel|" })])]),
+      maps, status);
+    update();
+  }
+
   // ------------------------------------------------------------------ start
 
-  const KINDS = { convolution: convolution, stride_padding: strideDilation, pooling: pooling };
+  const KINDS = { convolution: convolution, stride_padding: strideDilation, pooling: pooling, digit: digit };
 
   function start() {
     document.querySelectorAll("div.cnn-live[data-kind]").forEach((root) => {
