@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 ASSETS = REPO / "book" / "_assets"
 CHROMIUM = os.environ.get("CNN_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-dev-shm-usage"]
+        "--disable-dev-shm-usage",
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]   # a test-pattern webcam
 RESPONSE_MS = 50
 
 
@@ -155,6 +156,14 @@ def test_an_uploaded_image_is_resized_and_a_broken_one_explained(page):
     assert "Could not read broken.png as an image" in page.inner_text("#conv .cnn-live-error")
     page.fill("#conv input[aria-label='bias b']", "1")            # still responds
     assert state(page, "conv", "image")["image"]["shape"] == [1, 80, 120]
+
+
+def test_a_webcam_picture_is_taken_when_the_reader_allows_it(page):
+    page.context.grant_permissions(["camera"])
+    page.click("#conv button:text('webcam picture')")
+    page.wait_for_function("document.querySelector('#conv .cnn-live-status').textContent.includes('your webcam picture')")
+    image = state(page, "conv", "image")["image"]
+    assert max(image["shape"][1:]) == 120 and np.ptp(image["data"]) > 0.1     # Chromium's moving test pattern
 
 
 def test_stride_padding_dilation_explorer_agrees_with_output_size(page):
