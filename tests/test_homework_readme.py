@@ -41,7 +41,7 @@ def test_the_readme_walkthrough_ends_with_grades_for_the_lms(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     outputs = []
     for line in walkthrough():
-        command = line.replace(".venv/bin/python", sys.executable).replace("/tmp/", f"{tmp_path}/")
+        command = line.replace("/tmp/", f"{tmp_path}/").replace(".venv/bin/python", sys.executable)
         proc = subprocess.run(["bash", "-c", command], cwd=repo, env=env, capture_output=True, text=True,
                               timeout=900)
         assert proc.returncode == 0, f"{line}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
