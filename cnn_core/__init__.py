@@ -13,7 +13,7 @@ from .shapes import (conv_num_params, conv_output_shape, linear_num_params, outp
 from .train import SGD, evaluate, fit, predict
 
 # Chapter-sized modules, reachable as cnn_core.<module> (numpy-only imports; data loads lazily).
-from . import architectures, connectivity, data, filters, mlp, transforms, windows  # noqa: E402
+from . import architectures, connectivity, data, fast, filters, mlp, naive, transforms, windows  # noqa: E402
 from .connectivity import conv_matrix, receptive_field_mask  # noqa: E402
 from .filters import apply_filter  # noqa: E402
 

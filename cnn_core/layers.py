@@ -11,11 +11,20 @@ import math
 
 import numpy as np
 
-from . import functional as fn
+from . import fast, naive
 from .inputs import array, as_float, check_shape, describe, whole
 from .shapes import conv_output_shape, output_size
 
 RngLike = int | np.random.Generator | None
+_ROOMS = {"fast": fast, "naive": naive}
+
+
+def kernel_room(kernels: str, where: str):
+    """The module whose kernels a layer runs: cnn_core.fast (im2col) or cnn_core.naive (the loops)."""
+    if kernels not in _ROOMS:
+        raise ValueError(f"{where}: kernels must be 'fast' (im2col, the default) or 'naive' (the lecture's "
+                         f"loops, slow), got {kernels!r}")
+    return _ROOMS[kernels]
 
 
 def as_rng(rng: RngLike) -> np.random.Generator:
@@ -123,9 +132,11 @@ class Conv2D(Layer):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, *, rng: RngLike = None, dtype=np.float64) -> None:
+                 padding: int = 0, *, rng: RngLike = None, dtype=np.float64, kernels: str = "fast") -> None:
         super().__init__()
         ex = "Conv2D(3, 8, kernel_size=3, stride=1, padding=1)"
+        self.kernels = kernels
+        self._room = kernel_room(kernels, "Conv2D")
         self.in_channels = whole("in_channels (input depth D)", in_channels, 1, "Conv2D", ex)
         self.out_channels = whole("out_channels (number of filters K)", out_channels, 1, "Conv2D", ex)
         self.kernel_size = whole("kernel_size (filter size F)", kernel_size, 1, "Conv2D", ex)
@@ -140,14 +151,14 @@ class Conv2D(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = array("Conv2D.forward", "x", x)
         _check_input("Conv2D", x, 4, 1, self.in_channels, "input depth D")
-        out, self.cache = fn.conv2d_forward(x, self.params["W"], self.params["b"], self.stride, self.padding)
+        out, self.cache = self._room.conv2d_forward(x, self.params["W"], self.params["b"], self.stride, self.padding)
         return out
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         cache = self._saved()
-        h2, w2 = fn._conv_sizes("Conv2D.backward", cache.x, self.kernel_size, self.stride, self.padding)
+        h2, w2 = naive._conv_sizes("Conv2D.backward", cache.x, self.kernel_size, self.stride, self.padding)
         dy = self._upstream(dy, (len(cache.x), self.out_channels, h2, w2), cache.x)
-        dx, self.grads["W"], self.grads["b"] = fn.conv2d_backward(dy, cache)
+        dx, self.grads["W"], self.grads["b"] = self._room.conv2d_backward(dy, cache)
         return dx
 
     def output_shape(self, input_shape):
@@ -158,27 +169,30 @@ class Conv2D(Layer):
 
     def __repr__(self) -> str:
         return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding})")
+                f"stride={self.stride}, padding={self.padding}"
+                + (")" if getattr(self, "kernels", "fast") == "fast" else f", kernels={self.kernels!r})"))
 
 
 class _Pool2D(Layer):
     mode = "max"
 
-    def __init__(self, kernel_size: int, stride: int | None = None) -> None:
+    def __init__(self, kernel_size: int, stride: int | None = None, *, kernels: str = "fast") -> None:
         super().__init__()
         name, ex = type(self).__name__, f"{type(self).__name__}(2) or {type(self).__name__}(3, stride=2)"
+        self.kernels = kernels
+        self._room = kernel_room(kernels, name)
         self.kernel_size = whole("kernel_size (window size F)", kernel_size, 1, name, ex)
         self.stride = self.kernel_size if stride is None else whole("stride S", stride, 1, name, ex)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._input(x)
         _check_input(type(self).__name__, x, 4, 1, x.shape[1] if x.ndim == 4 else 0, "depth D")
-        out, self.cache = fn.pool2d_forward(x, self.kernel_size, self.stride, self.mode)
+        out, self.cache = self._room.pool2d_forward(x, self.kernel_size, self.stride, self.mode)
         return out
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         cache = self._saved()
-        return fn.pool2d_backward(self._upstream(dy, cache.out.shape, cache.dtype), cache)
+        return self._room.pool2d_backward(self._upstream(dy, cache.out.shape, cache.out.dtype), cache)
 
     def output_shape(self, input_shape):
         d, h, w = _sample_shape(type(self).__name__, input_shape)
@@ -268,14 +282,14 @@ class Linear(Layer):
         x = self._input(x, self.params["W"])
         _check_input("Linear", x, 2, 1, self.in_features, "in_features")
         self.cache = x
-        return fn.matmul(x, self.params["W"].T) + self.params["b"]
+        return fast.matmul(x, self.params["W"].T) + self.params["b"]
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         x = self._saved()
         dy = self._upstream(dy, (len(x), self.out_features), x)
-        self.grads["W"] = fn.matmul(dy.T, x)
+        self.grads["W"] = fast.matmul(dy.T, x)
         self.grads["b"] = dy.sum(axis=0)
-        return fn.matmul(dy, self.params["W"])
+        return fast.matmul(dy, self.params["W"])
 
     def output_shape(self, input_shape):
         input_shape = _sample_shape("Linear", input_shape, ndim=None)

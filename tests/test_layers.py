@@ -107,3 +107,45 @@ def test_bad_input_messages(layer, x, match):
 def test_backward_before_forward_says_so():
     with pytest.raises(RuntimeError, match="before forward"):
         cc.Conv2D(1, 1, 3).backward(np.zeros((1, 1, 5, 5)))
+
+
+# ---------------------------------------------------------------- two rooms, one contract
+
+
+@pytest.mark.parametrize("make", [
+    lambda kernels: cc.Conv2D(2, 3, 3, stride=2, padding=1, rng=0, kernels=kernels),
+    lambda kernels: cc.MaxPool2D(2, kernels=kernels),
+    lambda kernels: cc.AvgPool2D(3, stride=1, kernels=kernels),
+    lambda kernels: cc.L2Pool2D(2, kernels=kernels),
+])
+def test_a_layer_runs_the_lecture_loops_or_the_fast_kernels_with_the_same_results(make):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 2, 7, 7)) if "Conv" in repr(make("fast")) else rng.standard_normal((2, 2, 6, 6))
+    fast_layer, naive_layer = make("fast"), make("naive")
+    if fast_layer.params:
+        naive_layer.params = {k: v.copy() for k, v in fast_layer.params.items()}
+    y = fast_layer.forward(x)
+    np.testing.assert_allclose(naive_layer.forward(x), y, rtol=1e-12, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    np.testing.assert_allclose(naive_layer.backward(dy), fast_layer.backward(dy), rtol=1e-12, atol=1e-12)
+    for name in fast_layer.grads:
+        np.testing.assert_allclose(naive_layer.grads[name], fast_layer.grads[name], rtol=1e-12, atol=1e-12)
+
+
+def test_naive_and_fast_modules_share_names_and_contract():
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((1, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    for room in (cc.naive, cc.fast):
+        out, cache = room.conv2d_forward(x, w, b, 1, 1)
+        dx, dw, db = room.conv2d_backward(np.ones_like(out), cache)
+        assert out.shape == (1, 3, 5, 5) and dx.shape == x.shape and dw.shape == w.shape and db.shape == (3,)
+        p, pcache = room.pool2d_forward(x, 2, 1, "max")
+        assert room.pool2d_backward(np.ones_like(p), pcache).shape == x.shape
+    assert "kernels='naive'" in repr(cc.Conv2D(1, 1, 3, kernels="naive"))
+
+
+def test_an_unknown_kernel_room_is_refused():
+    with pytest.raises(ValueError, match="kernels must be 'fast' \\(im2col, the default\\) or 'naive'"):
+        cc.Conv2D(1, 1, 3, kernels="gpu")
+    with pytest.raises(ValueError, match="MaxPool2D: kernels must be"):
+        cc.MaxPool2D(2, kernels="slow")

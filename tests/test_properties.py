@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import cnn_core as cc
+from cnn_core import fast
 from cnn_core import functional as fn
 
 try:
@@ -150,13 +151,13 @@ def test_conv_in_chunks_equals_one_pass(c, images_per_chunk):
     with np.errstate(invalid="ignore", over="ignore"):
         whole = fn.conv2d_forward(x, w, b, c["s"], c["p"])
         whole = [whole[0], *fn.conv2d_backward(dout, whole[1])]
-        original = fn._chunk_images
-        fn._chunk_images = lambda n, per_image, itemsize: max(1, min(n, images_per_chunk))
+        original = fast._chunk_images
+        fast._chunk_images = lambda n, per_image, itemsize: max(1, min(n, images_per_chunk))
         try:
             out, cache = fn.conv2d_forward(x, w, b, c["s"], c["p"])
             chunked = [out, *fn.conv2d_backward(dout, cache)]
         finally:
-            fn._chunk_images = original
+            fast._chunk_images = original
     for name, a, b_ in zip(["out", "dx", "dw", "db"], chunked, whole):
         assert_same(a, b_, w.dtype, f"{name} {c}")
 
