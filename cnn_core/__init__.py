@@ -25,5 +25,5 @@ __all__ = [
     "softmax", "softmax_cross_entropy", "mse_loss", "Sequential", "num_params",
     "SGD", "fit", "evaluate", "predict", "rel_error", "numerical_gradient", "check_layer",
     "conv_matrix", "receptive_field_mask", "apply_filter",
-    "architectures", "connectivity", "data", "filters", "mlp", "transforms", "windows",
+    "architectures", "connectivity", "data", "fast", "filters", "mlp", "naive", "transforms", "windows",
 ]

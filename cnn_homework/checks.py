@@ -272,8 +272,9 @@ def _as_array(owner: str, value: Any, what: str, case: str) -> np.ndarray:
 def _first_difference(expected: np.ndarray, got: np.ndarray, name: str = "out") -> str:
     diff = np.abs(expected - got)
     idx = np.unravel_index(np.nanargmax(np.where(np.isnan(diff), np.inf, diff)), diff.shape)
+    error = rel_error(expected, got)
     return (f"largest difference at {name}[{', '.join(map(str, idx))}]: expected {expected[idx]:.6g}, "
-            f"got {got[idx]:.6g} (rel. error {rel_error(expected, got):.1e}, {gradient_verdict(rel_error(expected, got)).split(' (')[0]})")
+            f"got {got[idx]:.6g} (rel. error {error:.1e}, {gradient_verdict(error).split(' (')[0]})")
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> bool:
@@ -370,7 +371,7 @@ def check_output_size(fn: Callable[[int, int, int, int], int], cases: Sequence[t
         if isinstance(got, bool) or not isinstance(got, numbers.Integral):
             exact = isinstance(got, numbers.Real) and float(got) == expected
             raise CheckFailure(owner, f"returned {type(got).__name__} {got!r}, not an int", case=case,
-                               expected=f"an int", got=repr(got),
+                               expected="an int", got=repr(got),
                                hint=("the value is right but a size must be an int: use // once you know "
                                      "the division is exact, or int(...)") if exact else None)
         if got != expected:
@@ -512,7 +513,7 @@ RF_CASES = [[(3, 1)], [(3, 1), (3, 1)], [(3, 1), (3, 1), (3, 1)], [(5, 1), (2, 2
 
 
 def _rf_mistakes(layers: Sequence[tuple[int, int]]) -> list[tuple[int, str]]:
-    own_stride, r, jump = 1, 1, 1
+    own_stride, jump = 1, 1
     for f, s in layers:
         jump *= s
         own_stride += (f - 1) * jump
@@ -577,7 +578,7 @@ def _conv_shape_hint(x: np.ndarray, w: np.ndarray, s: int, p: int, exp: tuple, g
     n, d, h, wd = x.shape
     k, _, f, _ = w.shape
     if len(got) != 4:
-        return f"return a 4-D array (N, K, H2, W2): one activation map per filter for each image"
+        return "return a 4-D array (N, K, H2, W2): one activation map per filter for each image"
     if got[0] != n:
         return "the first axis is the batch: one output per image of x"
     if got[1] != k:

@@ -11,7 +11,6 @@ import pytest
 
 import cnn_core as cc
 from cnn_core import functional as fn
-from cnn_core import shapes
 
 rng = np.random.default_rng(0)
 X4 = rng.standard_normal((2, 3, 7, 7))

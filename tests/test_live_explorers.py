@@ -11,7 +11,6 @@ printed (pytest -s) for bench/README.md.
 """
 from __future__ import annotations
 
-import io
 import json
 import os
 from pathlib import Path

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-import matplotlib.pyplot as plt
 
 from cnn_core.viz.pooling import (controls, describe, edge_maps, example_map,
                                   invariance_figure, pool_backward_figure, pool_example_figure,

@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import grade, notebook, reference
+from . import grade, reference
 from .sandbox import Limits, isolation
 
 _WORKER: dict = {}

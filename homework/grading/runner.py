@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 import traceback
-import types
 
 import wire
 
