@@ -1,6 +1,40 @@
 """cnn_core: a small numpy implementation of the CNN lecture, from formulas to training.
 
-Arrays are NCHW: x.shape == (N, D, H, W) (batch, depth/channels, height, width).
+Notation (the lecture's symbols, and how the arrays and arguments spell them):
+
+    N        batch size: x.shape[0]            (N is also the lecture's input size in
+                                                output_size(n, ...), the one place it means that)
+    D        depth = channels: x.shape[1]       in_channels
+    H, W     height, width: x.shape[2:]         (the lecture's H1, W1; outputs H2, W2)
+    K        number of filters: w.shape[0]      out_channels
+    F        filter (window) size               kernel_size, f
+    S        stride                             stride
+    P        zero padding                       padding
+
+Arrays are NCHW: x.shape == (N, D, H, W); filters w.shape == (K, D, F, F); biases (K,).
+
+The lecture's equations and the functions that compute them (tests/test_lecture_map.py checks
+that every name exists):
+
+    W2 = (W1 + 2P - F)/S + 1, H2 likewise             shapes.output_size, shapes.conv_output_shape
+    D2 = K                                             shapes.conv_output_shape
+    #parameters = (F x F x D1 + 1) x K                 shapes.conv_num_params
+    fully connected: (D_in + 1) x D_out                shapes.linear_num_params
+    P = (F - 1)/2 keeps the size (S = 1)               shapes.same_padding
+    receptive field of stacked layers                  shapes.receptive_field
+    a_l = W_l o_(l-1), o_l = h_l(a_l)                  mlp.forward
+    backprop: dE/da_l = (W_(l+1)^T dE/da_(l+1)) o h'   mlp.backward
+    W_l <- W_l - eta dE/dW_l                           mlp.sgd_step, train.SGD
+    convolution: dot products of a sliding filter      naive.conv2d_naive (loops), fast.conv2d_forward
+    its backward pass (dx, dW, db)                     naive.conv2d_backward_naive, fast.conv2d_backward
+    max / average pooling                              naive.pool2d_naive, fast.pool2d_forward
+    ReLU max(0, x)                                     layers.ReLU
+    softmax and cross-entropy                          losses.softmax, losses.softmax_cross_entropy
+    numerical gradient, relative error                 gradcheck.numerical_gradient, gradcheck.rel_error
+
+Rooms: naive.py (the loops, read these first) and fast.py (the same operations tuned, same names
+and contract); layers.py wires them into layers (Conv2D(..., kernels="naive") runs the loops);
+model.py, losses.py, train.py train them; shapes.py holds the formulas. viz/ draws.
 """
 from .functional import (conv2d_backward, conv2d_backward_naive, conv2d_forward, conv2d_naive,
                          pool2d_backward, pool2d_backward_naive, pool2d_forward, pool2d_naive)
