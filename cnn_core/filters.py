@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .functional import conv2d_forward
+from .transforms import to_unit
 
 _SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=float)
 _PREWITT_X = np.array([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]], dtype=float)
@@ -147,8 +148,7 @@ def apply_filter(image: np.ndarray, w: np.ndarray, stride: int = 1, padding: int
       (K, F, F, D)  K such filters: K maps stacked, (H2, W2, K).
     H2 = (H + 2P - F) / S + 1 (ValueError if the filter does not fit).
     """
-    x = np.asarray(image)
-    x = x / 255.0 if x.dtype == np.uint8 else x.astype(float)
+    x = to_unit(image)
     if x.ndim not in (2, 3):
         raise ValueError(f"image must be (H, W) or (H, W, D), got shape {x.shape}")
     w = np.asarray(w, dtype=float)

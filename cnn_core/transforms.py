@@ -29,6 +29,13 @@ def _check_image(img: np.ndarray) -> np.ndarray:
     return img
 
 
+def to_unit(img) -> np.ndarray:
+    """img as float64 in [0, 1]: uint8 (what photo loaders return) divided by 255, floats as they
+    are. The one conversion rule of the book's pictures."""
+    img = np.asarray(img)
+    return img / 255.0 if img.dtype == np.uint8 else img.astype(np.float64)
+
+
 def max_value(img: np.ndarray) -> float:
     """The white level of an image: 255 for uint8, 1.0 for float images."""
     return 255.0 if np.asarray(img).dtype == np.uint8 else 1.0

@@ -135,3 +135,13 @@ def test_permute_pixels_round_trip_and_channels_together():
     np.testing.assert_array_equal(T.permute_pixels(out, perm, inverse=True), img)
     with pytest.raises(ValueError, match="permutation"):
         T.permute_pixels(img, [0, 0, 1, 2, 3, 4])
+
+
+def test_to_unit_is_the_one_conversion_rule_of_the_pictures():
+    from cnn_core.transforms import to_unit
+
+    u8 = np.array([[0, 51, 255]], dtype=np.uint8)
+    np.testing.assert_array_equal(to_unit(u8), [[0.0, 0.2, 1.0]])
+    f = np.array([[0.25, 2.0]])
+    assert to_unit(f).dtype == np.float64 and np.array_equal(to_unit(f), f)     # floats as they are
+    assert to_unit([[1, 2]]).dtype == np.float64                                # ints (not uint8) unscaled

@@ -16,6 +16,7 @@ from matplotlib.patches import FancyArrowPatch, Polygon, Rectangle
 
 from .. import data
 from ..filters import KERNELS, apply_filter, convolve, flip, is_signed, kernel
+from ..transforms import resize_to, to_unit
 from .sliding import draw_grid
 
 FILTER_COLORS = ("tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown", "tab:pink")
@@ -34,27 +35,20 @@ def thumbnail(img: np.ndarray, size: int = 32) -> np.ndarray:
 
     thumbnail(data.cat()) is the lecture's "32x32x3 image": shape (32, 32, 3).
     """
-    from skimage.transform import resize
-
-    img = np.asarray(img)
-    img = img / 255.0 if img.dtype == np.uint8 else img.astype(float)
+    img = to_unit(img)
     h, w = img.shape[:2]
     s = min(h, w)
     top, left = (h - s) // 2, (w - s) // 2
-    return resize(img[top:top + s, left:left + s], (size, size) + img.shape[2:], anti_aliasing=True)
+    return resize_to(img[top:top + s, left:left + s], (size, size))
 
 
 @lru_cache(maxsize=None)
 def small_photo(name: str, max_side: int = 144, gray: bool = True) -> np.ndarray:
     """A bundled photo, float in [0, 1], grey (H, W) or colour (H, W, 3), shrunk
     (anti-aliased) so that its longer side is max_side pixels. Read-only (cached)."""
-    from skimage.transform import resize
-
-    img = data.photo(name, gray=gray)
-    img = img / 255.0 if img.dtype == np.uint8 else img
+    img = to_unit(data.photo(name, gray=gray))
     scale = max_side / max(img.shape[:2])
-    size = (round(img.shape[0] * scale), round(img.shape[1] * scale)) + img.shape[2:]
-    out = resize(img, size, anti_aliasing=True)
+    out = resize_to(img, (round(img.shape[0] * scale), round(img.shape[1] * scale)))
     out.setflags(write=False)
     return out
 
@@ -255,7 +249,7 @@ def depth_modes_figure(img: np.ndarray, w: np.ndarray) -> plt.Figure:
 
     The second is what a convolution layer does: its filters span the full depth.
     """
-    img = np.asarray(img, dtype=float) / (255.0 if np.asarray(img).dtype == np.uint8 else 1.0)
+    img = to_unit(img)
     d = img.shape[2]
     per_channel = apply_filter(img, w)                                  # (H2, W2, D)
     full = apply_filter(img, np.repeat(w[:, :, None], d, axis=2) / d)   # (H2, W2)
