@@ -23,9 +23,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
+from .layers import sigmoid as _sigmoid
 
 
 ACTIVATIONS: dict[str, tuple] = {  # name: (h, h'), functions of a

@@ -15,7 +15,7 @@ from matplotlib.patches import Rectangle
 
 from .. import data
 from ..filters import apply_filter, kernel
-from ..functional import pool2d_backward, pool2d_forward
+from ..functional import POOL_MODES, pool2d_backward, pool2d_forward
 from ..layers import AvgPool2D
 from ..windows import crop_to_fit, shift_change, shift_invariance
 from .sliding import draw_grid
@@ -24,7 +24,7 @@ from .sliding import draw_grid
 WINDOW_COLORS = ("#f4a6a6", "#a6d4a6", "#f7e3a1", "#a9c8ef")
 MODE_NAMES = {"max": "max pool", "avg": "average pool", "l2": "L2-norm pool"}
 
-controls = {"mode": ["max", "avg", "l2"], "size": [2, 3, 4], "stride": [1, 2, 3]}
+controls = {"mode": list(POOL_MODES), "size": [2, 3, 4], "stride": [1, 2, 3]}
 
 
 def edge_maps(gray: np.ndarray) -> np.ndarray:
@@ -66,7 +66,7 @@ def _tint_cells(ax: plt.Axes, h: int, w: int) -> None:
 
 
 def pool_example_figure(x: np.ndarray, kernel_size: int = 2, stride: int = 2,
-                        modes=("max", "avg", "l2"), figsize=(10, 3.0)) -> plt.Figure:
+                        modes=POOL_MODES, figsize=(10, 3.0)) -> plt.Figure:
     """One depth slice x (H, W) with its windows coloured, and its pooled output for each mode
     (pool2d_forward), each output cell in the colour of its window."""
     x = np.asarray(x, dtype=float)
@@ -127,7 +127,7 @@ def _show(ax: plt.Axes, img: np.ndarray, title: str, vmax: float | None = None) 
 
 
 def pool_maps_figure(maps: np.ndarray, kernel_size: int = 2, stride: int | None = None,
-                     modes=("max", "avg", "l2"), names=("vertical edges", "horizontal edges"),
+                     modes=POOL_MODES, names=("vertical edges", "horizontal edges"),
                      figsize=(10, 5.2)) -> plt.Figure:
     """Each activation map of maps (1, D, H, W) (one row each) and its pooled versions, one column
     per mode, all drawn at the same display size so the coarser grid shows. Each map is pooled on
