@@ -37,32 +37,51 @@ def rel_close(got, want) -> None:
     assert float(np.abs(got - want).max()) / max(1.0, float(np.abs(want).max())) < 1e-5
 
 
-@pytest.fixture(scope="module")
-def page(tmp_path_factory):
+@pytest.fixture(scope="module", params=["file", "served"])
+def page(request, tmp_path_factory):
+    """The explorers' page, opened from file:// and served over http://127.0.0.1, network blocked."""
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"no browser at {CHROMIUM}: `make test` installs Debian's chromium", pytrace=False)
+    import functools
+    import http.server
+    import shutil
+    import threading
+
     from playwright.sync_api import sync_playwright
 
     folder = tmp_path_factory.mktemp("live")
+    shutil.copytree(ASSETS, folder / "_static")
     conv, stride, pool = live.convolution_playground(), live.stride_padding_explorer(), live.pooling_explorer()
     net, X_test, y_test = digit_model()
     digit = live.digit_explorer(net, X_test[:5, 0], y_test[:5])
     (folder / "page.html").write_text(
         "<!doctype html><html lang=en><meta charset=utf-8><title>live explorers</title>"
-        f"<link rel=stylesheet href='{(ASSETS / 'cnn-book.css').as_uri()}'>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        "<link rel=stylesheet href='_static/cnn-book.css'>"
         f"<body><div id=conv>{conv.data}</div><div id=stride>{stride.data}</div><div id=pool>{pool.data}</div>"
         f"<div id=digit>{digit.data}</div>"
-        f"<script src='{(ASSETS / 'live' / 'cnn-live.js').as_uri()}'></script>"
-        f"<script src='{(ASSETS / 'live' / 'explorers.js').as_uri()}'></script></body></html>")
+        "<script src='_static/live/cnn-live.js'></script>"
+        "<script src='_static/live/explorers.js'></script></body></html>")
+    server = None
+    if request.param == "served":
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+        handler.log_message = lambda *a: None
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/page.html"
+    else:
+        url = (folder / "page.html").as_uri()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.route("http*://**", lambda route: route.abort())    # offline: nothing may be fetched
+        # offline: nothing may be fetched but the page itself
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", url.rsplit("/", 1)[0]))
+                      else route.abort())
         p = context.new_page()
         errors: list[str] = []
         p.on("pageerror", lambda err: errors.append(str(err)))
         p.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        p.goto((folder / "page.html").as_uri())
+        p.goto(url)
         p.wait_for_function("document.querySelectorAll('[data-started]').length === 4")
         p.errors = errors
         p.config = {k: json.loads(h.data.split('class="cnn-live-config">')[1].split("</script>")[0])
@@ -71,6 +90,8 @@ def page(tmp_path_factory):
         p.digits = (net, X_test, y_test)
         yield p
         browser.close()
+    if server is not None:
+        server.shutdown()
 
 
 def digit_model():
@@ -277,3 +298,14 @@ def test_drawing_a_digit_with_the_mouse(page):
     assert s["ink"] > 5 and 0 <= s["best"] <= 9
     assert f"The network reads {s['best']}" in page.inner_text("#digit .cnn-live-status")
     assert page.errors == []
+
+
+def test_every_explorer_fits_a_phone(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        wide = page.evaluate("""() => Array.from(document.querySelectorAll('.cnn-live')).filter(
+            (el) => el.scrollWidth > el.clientWidth + 2).map((el) => el.dataset.kind)""")
+        assert wide == [], f"explorers wider than a 390-pixel phone: {wide}"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 392
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
