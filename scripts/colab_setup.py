@@ -1,59 +1,97 @@
 """Give every chapter notebook a first cell that installs cnn_core when it runs on Colab.
 
 Binder installs requirements.txt and runs postBuild; a local run uses `make book`'s
-venv. Colab has neither, so each notebook starts with a cell (hidden in the book,
-tagged remove-cell) that pip-installs this repository when it sees Colab. The URL
-comes from `repository.url` in _config.yml: after changing it, run
+venv (or `pip install -e '.[notebooks]'`). Colab has neither, so each notebook starts with a
+cell (hidden in the book, tagged remove-cell; it does nothing outside Colab) that
+pip-installs this repository with the `notebooks` extra, from the repository and branch
+set in ONE place, `repository:` in _config.yml. After changing them, run
     .venv/bin/python scripts/colab_setup.py
+(tests/test_notebooks.py fails until the cells match _config.yml).
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
-import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CELL_ID = "colab-setup"
+CELL_ID = "colab-setup"      # the cell's id where the notebook format has ids (nbformat >= 4.5)
+MARKER = "# On Google Colab only:"   # how the cell is found (nbformat 4.4 has no cell ids)
+EXTRA = "notebooks"          # pyproject.toml: everything the chapters import
 
 
-def setup_source(url: str) -> str:
+def install_target(url: str, branch: str) -> str:
+    """The pip requirement that installs this repository's package on Colab."""
+    return f"cnn-course[{EXTRA}] @ git+{url.rstrip('/')}@{branch}"
+
+
+def setup_source(url: str, branch: str = "main") -> str:
     return (
-        "# On Google Colab only: install cnn_core from the book's repository.\n"
+        "# On Google Colab only: install cnn_core and what the chapters import, from the book's repository.\n"
         "import sys\n"
         "if \"google.colab\" in sys.modules:\n"
-        f"    !pip install -q \"git+{url}\"\n"
+        f"    !pip install -q \"{install_target(url, branch)}\"\n"
     )
 
 
+def repository() -> tuple[str, str]:
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]
+    return repo["url"], str(repo.get("branch") or "main")
+
+
 def repository_url() -> str:
-    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    return repository()[0]
 
 
 def chapter_notebooks() -> list[Path]:
     return sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 
 
-def apply(path: Path, url: str) -> bool:
-    """Insert or update the setup cell; return True if the file changed."""
-    nb = nbformat.read(path, as_version=4)
-    cell = nbformat.v4.new_code_cell(setup_source(url), metadata={"tags": ["remove-cell"]})
-    cell["id"] = CELL_ID
-    cells = nb.cells
-    existing = next((i for i, c in enumerate(cells) if c.get("id") == CELL_ID), None)
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def find_cell(nb: dict) -> dict | None:
+    """The Colab setup cell of a notebook (as JSON), or None."""
+    return next((c for c in nb["cells"] if c.get("id") == CELL_ID or
+                 (c["cell_type"] == "code" and "".join(c["source"]).startswith(MARKER))), None)
+
+
+def apply(path: Path, url: str, branch: str = "main") -> bool:
+    """Insert or update the setup cell (JSON edited in place, the file's formatting kept);
+    return True if the file changed."""
+    raw = path.read_text(encoding="utf-8")
+    nb = json.loads(raw)
+    source = setup_source(url, branch)
+    cells = nb["cells"]
+    # Jupyter drops an id from a 4.4 notebook's cell on save (the format has none): use ids only from 4.5
+    with_ids = (nb.get("nbformat"), nb.get("nbformat_minor", 0)) >= (4, 5)
+    existing = find_cell(nb)
     if existing is not None:
-        if cells[existing].source == cell.source:
+        if ("".join(existing["source"]) == source and "remove-cell" in existing["metadata"].get("tags", [])
+                and (existing.get("id") == CELL_ID) == with_ids):
             return False
-        cells[existing] = cell
+        existing["source"] = _lines(source)
+        existing["metadata"]["tags"] = ["remove-cell"]
+        if with_ids:
+            existing["id"] = CELL_ID
+        else:
+            existing.pop("id", None)
     else:
-        first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
+        cell = {"cell_type": "code", "execution_count": None, "id": CELL_ID,
+                "metadata": {"tags": ["remove-cell"]}, "outputs": [], "source": _lines(source)}
+        if not with_ids:
+            del cell["id"]
+        first_code = next((i for i, c in enumerate(cells) if c["cell_type"] == "code"), len(cells))
         cells.insert(first_code, cell)
-    nbformat.write(nb, path)
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return True
 
 
 if __name__ == "__main__":
-    url = repository_url()
-    changed = [p.name for p in chapter_notebooks() if apply(p, url)]
-    print(f"Colab setup cell for {url}: updated {len(changed)} notebook(s) {changed}", file=sys.stderr)
+    url, branch = repository()
+    changed = [p.name for p in chapter_notebooks() if apply(p, url, branch)]
+    print(f"Colab setup cell for {install_target(url, branch)}: updated {len(changed)} notebook(s) {changed}",
+          file=sys.stderr)

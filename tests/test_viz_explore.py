@@ -105,3 +105,54 @@ def test_conv_step_figure_refuses_a_stride_that_does_not_fit():
 def test_conv_animation_has_one_frame_per_output():
     h = conv_animation(np.zeros((5, 5)), np.ones((3, 3)), stride=1)._repr_html_()
     assert len(re.findall(r"frames\[\d+\] = ", h)) == 9
+
+
+# --------------------------------------------------------------------------- explorer(): one per concept
+
+def test_explorer_is_live_in_a_kernel_and_prerendered_in_the_book(monkeypatch):
+    from cnn_core.viz.explore import BOOK_BUILD_ENV, HTML, explorer
+
+    monkeypatch.delenv(BOOK_BUILD_ENV, raising=False)
+    live = explorer(render, {"n": [5, 7], "stride": [1, 2]}, book_controls={"n": [5, 7], "stride": [1]},
+                    title="Stride")
+    assert "cnn-live-explorer" in live._dom_classes
+    assert [getattr(c, "description", None) for c in live.children[1:3]] == ["n", "stride"]   # after the title
+    plt.close("all")
+    monkeypatch.setenv(BOOK_BUILD_ENV, "1")
+    book = explorer(render, {"n": [5, 7], "stride": [1, 2]}, book_controls={"n": [5, 7], "stride": [1]})
+    assert isinstance(book, HTML) and sorted(states_of(book.data)) == ["0,0", "1,0"]   # book_controls only
+
+
+def test_explorer_refuses_two_different_starting_pictures():
+    from cnn_core.viz.explore import explorer
+
+    with pytest.raises(ValueError, match="start at different 'stride'.*initial"):
+        explorer(render, {"n": [5], "stride": [1, 2]}, book_controls={"n": [5], "stride": [2]})
+    with pytest.raises(ValueError, match="has values the live explorer lacks"):
+        explorer(render, {"n": [5, 7], "stride": [1]}, book_controls={"n": [5, 9], "stride": [1]})
+    # a control only the live explorer has must start at render's default
+    def render_k(n, k=2):
+        return render(n, 1)
+    with pytest.raises(ValueError, match="'k'"):
+        explorer(render_k, {"n": [5], "k": [1, 2]}, book_controls={"n": [5]})
+    plt.close("all")
+
+
+def test_live_captions_wrap_at_word_boundaries():
+    """print() output is a <pre> that JupyterLab breaks anywhere; captions are HTML text."""
+    from cnn_core.viz.explore import _caption_html
+
+    h = _caption_html("a long <caption> & more")
+    assert "&lt;caption&gt; &amp;" in h and "white-space:normal" in h and "word-break:normal" in h
+    assert "<pre" not in h and "pre-wrap" in _caption_html("ValueError: x", error=True)
+
+
+def test_kernel_free_controls_keep_their_arrow_keys():
+    """JupyterLab / Notebook 7 bind the arrow keys; Lumino leaves them to elements inside
+    data-lm-suppress-shortcuts, and the explorer stops them from scrolling the page."""
+    h = html_explorer(render, {"n": [5, 7], "stride": [1, 2]})._repr_html_()
+    assert 'class="cnn-explorer" data-lm-suppress-shortcuts="true"' in h
+    assert "stopPropagation" in h and "keydown" in h
+    fig, ax = plt.subplots()
+    a = animate(fig, lambda i: None, 2)._repr_html_()
+    assert '<div class="animation" data-lm-suppress-shortcuts="true">' in a

@@ -7,6 +7,9 @@ A chapter writes ``render(**values) -> Figure`` once and a dict of controls,
 * ``explore(render, controls)`` gives ipywidgets sliders/dropdowns (needs a kernel);
 * ``html_explorer(render, controls)`` pre-renders every combination and
   switches between the pictures with plain HTML/JS controls (no kernel needed);
+* ``explorer(render, controls)``, what the chapters call: ONE explorer, the live
+  one where a kernel runs (Jupyter, Colab, Binder) and the kernel-free one while
+  Jupyter Book builds the book (``book/_ext/cnn_book.py`` sets ``CNN_BOOK_BUILD``);
 * ``animate(fig, update, frames)`` turns a figure into a JS animation with
   play / step / speed buttons (matplotlib's ``to_jshtml``).
 
@@ -20,13 +23,22 @@ import hashlib
 import html
 import io
 import itertools
+import inspect
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 
 Render = Callable[..., "plt.Figure"]
+
+# Set (to "1") by the book's Sphinx extension before Jupyter Book executes the chapters.
+BOOK_BUILD_ENV = "CNN_BOOK_BUILD"
+
+# JupyterLab / Notebook 7 bind the arrow keys (select the cell above/below) and would take them
+# from a focused slider: Lumino skips its shortcuts inside elements with this attribute.
+_SUPPRESS_SHORTCUTS = 'data-lm-suppress-shortcuts="true"'
 
 
 def fig_to_data_uri(fig: "plt.Figure", dpi: int = 80) -> str:
@@ -93,7 +105,8 @@ def html_explorer(render: Render, controls: dict[str, Sequence], *, describe: Ca
     heading = f'<div style="font-weight:bold;margin-bottom:.3em">{html.escape(title)}</div>' if title else ""
     hidden = "" if first["img"] else ";display:none"
     return HTML(f"""
-<div id="{uid}" class="cnn-explorer" style="border:1px solid #ccc;border-radius:6px;padding:.6em;margin:.8em 0;max-width:100%">
+<div id="{uid}" class="cnn-explorer" {_SUPPRESS_SHORTCUTS}
+ style="border:1px solid #ccc;border-radius:6px;padding:.6em;margin:.8em 0;max-width:100%">
 {heading}
 <div class="cnn-controls">{''.join(rows)}</div>
 <div class="cnn-caption" role="status" style="margin:.4em 0">{html.escape(first['text'])}</div>
@@ -120,18 +133,32 @@ def html_explorer(render: Render, controls: dict[str, Sequence], *, describe: Ca
     root.querySelector(".cnn-caption").textContent = s.text;
     root.querySelector(".cnn-error").textContent = s.error;
   }}
-  Array.prototype.forEach.call(inputs, function(el) {{ el.addEventListener("input", show); }});
+  Array.prototype.forEach.call(inputs, function(el) {{
+    el.addEventListener("input", show);
+    // arrow/Home/End/Page keys move the control, never the page or the notebook's cell selection
+    el.addEventListener("keydown", function(e) {{
+      if (/^(Arrow|Home$|End$|Page)/.test(e.key)) {{ e.stopPropagation(); }}
+    }});
+  }});
   show();
 }})();
 </script>
 </div>""")
 
 
+def _caption_html(text: str, error: bool = False) -> str:
+    """A caption (or error message) that wraps at word boundaries in every front end: print()
+    output is a <pre> that JupyterLab breaks anywhere (word-break: break-all)."""
+    style = ("color:#b00020;font-family:monospace;white-space:pre-wrap" if error else "white-space:normal")
+    return (f'<div class="cnn-caption" style="{style};word-break:normal;overflow-wrap:break-word;'
+            f'margin:.3em 0">{html.escape(text)}</div>')
+
+
 def explore(render: Render, controls: dict[str, Sequence], *, describe: Callable[..., str] | None = None,
-            initial: dict | None = None):
+            initial: dict | None = None, title: str = ""):
     """Live ipywidgets explorer (needs a running kernel) with the same controls as html_explorer."""
     import ipywidgets as w
-    from IPython.display import display
+    from IPython.display import HTML as IPyHTML, display
 
     def widget(name, values):
         value = initial[name] if initial and name in initial else values[0]
@@ -141,17 +168,67 @@ def explore(render: Render, controls: dict[str, Sequence], *, describe: Callable
 
     def show(**values):
         if describe:
-            print(describe(**values))
+            display(IPyHTML(_caption_html(describe(**values))))
         try:
             fig = render(**values)
         except ValueError as err:
             plt.close("all")
-            print(f"ValueError: {err}")
+            display(IPyHTML(_caption_html(f"ValueError: {err}", error=True)))
             return
         display(fig)
         plt.close(fig)
 
-    return w.interactive(show, **{n: widget(n, v) for n, v in controls.items()})
+    live = w.interactive(show, **{n: widget(n, v) for n, v in controls.items()})
+    live.add_class("cnn-live-explorer")
+    if title:
+        live.children = (w.HTML(f"<b>{html.escape(title)}</b>"), *live.children)
+    return live
+
+
+def _start_state(render: Render, controls: dict[str, Sequence], initial: dict | None) -> dict:
+    """The values an explorer starts from: initial, else the first value of a control, else
+    render's default for a parameter that has no control (None when it has none)."""
+    try:
+        params = inspect.signature(render).parameters
+    except (TypeError, ValueError):
+        params = {}
+    state = {n: p.default for n, p in params.items()
+             if p.default is not inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD}
+    state.update({n: vals[0] for n, vals in controls.items()})
+    state.update(initial or {})
+    return state
+
+
+def in_book_build() -> bool:
+    """True while Jupyter Book executes the chapters (and nowhere else)."""
+    return os.environ.get(BOOK_BUILD_ENV, "") not in ("", "0")
+
+
+def explorer(render: Render, controls: dict[str, Sequence], *, describe: Callable[..., str] | None = None,
+             initial: dict | None = None, book_controls: dict[str, Sequence] | None = None,
+             dpi: int = 80, title: str = ""):
+    """One explorer per concept, shown the way the reader can use it.
+
+    Where a kernel runs (JupyterLab, Notebook 7, Colab, Binder, nbval): the live ``explore``
+    widget with ``controls``. While Jupyter Book builds the book: the kernel-free
+    ``html_explorer``, pre-rendered over ``book_controls`` (default: ``controls``; fewer
+    values keep a page light). Both start from the same picture: a ValueError says which
+    control would start elsewhere.
+    """
+    book_controls = controls if book_controls is None else book_controls
+    live, book = _start_state(render, controls, initial), _start_state(render, book_controls, initial)
+    for name in sorted(set(live) & set(book)):
+        if live[name] != book[name]:
+            raise ValueError(f"explorer: the live and the book explorer would start at different {name!r} "
+                             f"({live[name]!r} vs {book[name]!r}); give initial={{{name!r}: ...}} with a value "
+                             f"both offer")
+    for name, vals in book_controls.items():
+        if name in controls and not set(vals) <= set(controls[name]):
+            raise ValueError(f"explorer: book_controls[{name!r}] has values the live explorer lacks: "
+                             f"{sorted(set(vals) - set(controls[name]), key=str)}")
+    if in_book_build():
+        return html_explorer(render, book_controls, describe=describe, initial=initial, dpi=dpi, title=title)
+    return explore(render, controls, describe=describe, initial=initial, title=title)
 
 
 # matplotlib's to_jshtml draws its buttons with Font Awesome 4 icons from a CDN
@@ -171,6 +248,7 @@ _ANIM_GLYPHS = {
 _FA_LINK = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">\s*')
 _FA_ICON = re.compile(r'<i class="fa (fa-[a-z-]+(?: fa-flip-horizontal)?)"></i>')
 _ANIM_IMG = re.compile(r'<img id="(_anim_img[0-9a-f]+)">')
+_ANIM_DIV = re.compile(r'<div class="animation">')
 
 
 def animate(fig: "plt.Figure", update: Callable[[int], object], frames: int, interval: int = 600,
@@ -193,4 +271,5 @@ def animate(fig: "plt.Figure", update: Callable[[int], object], frames: int, int
     out = _FA_ICON.sub(lambda m: _ANIM_GLYPHS.get(m.group(1), "\u2022"), out)
     out = _ANIM_IMG.sub(lambda m: f'<img id="{m.group(1)}" alt="{html.escape(alt)}" '
                                   f'style="max-width:100%;height:auto">', out)
+    out = _ANIM_DIV.sub(f'<div class="animation" {_SUPPRESS_SHORTCUTS}>', out, count=1)
     return HTML(out)
