@@ -194,16 +194,18 @@ def max_pooled_blocks(size: int, pool_size: int = 2) -> int:
 # --------------------------------------------------------------- the well-known CNNs
 
 
-def lenet5() -> Sequential:
+def lenet5(*, weights: bool = False, rng: RngLike = 0, dtype=np.float64) -> Sequential:
     """LeNet-5 (LeCun et al. 1998) in today's form, input 1 x 32 x 32.
 
     C1: 6 5x5 -> 28x28x6, S2 2x2 -> 14x14x6, C3: 16 5x5 -> 10x10x16, S4 -> 5x5x16,
     C5: 120 (a 5x5 conv on 5x5 = a FC layer on 400), F6: 84, output 10.
     Here C3 sees all 6 maps, the pools are max pools and the output a plain FC layer:
     see ``lenet5_paper_param_table`` for the paper's own counting.
+    ``weights=True`` builds a trainable network (28x28 MNIST digits padded by 2 to 32x32,
+    as in the paper); the default builds weightless layers (shapes and counts only).
     """
     return typical_architecture(1, 2, 2, input_shape=(1, 32, 32), filters=(6, 16), kernel_size=5, padding=0,
-                                fc_units=(120, 84), n_classes=10, weights=False)
+                                fc_units=(120, 84), n_classes=10, weights=weights, rng=rng, dtype=dtype)
 
 
 #: LeNet-5's Table I: the S2 maps (0-5) that each of C3's 16 maps is connected to.

