@@ -309,3 +309,19 @@ def test_every_explorer_fits_a_phone(page):
         assert page.evaluate("document.documentElement.scrollWidth") <= 392
     finally:
         page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_a_live_explorer_shows_only_in_the_book(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shown = []
+    monkeypatch.setattr(shell.display_pub, "publish", lambda data, **kw: shown.append(data))
+    explorer = live.stride_padding_explorer()
+    monkeypatch.delenv("CNN_BOOK_BUILD", raising=False)
+    from IPython.display import display
+    display(explorer)
+    assert shown == []                                   # JupyterLab, Colab: the ipywidgets explorer only
+    monkeypatch.setenv("CNN_BOOK_BUILD", "1")
+    display(explorer)
+    assert shown and 'data-kind="stride_padding"' in shown[-1]["text/html"]

@@ -2,8 +2,8 @@
 turns into controls and computes in the page with cnn-live.js (no kernel, no server).
 
 Jupyter Book loads both scripts on every page (``html_js_files`` in ``_config.yml``). Where a
-kernel runs instead (JupyterLab, Colab), the scripts are absent and the div says so: the
-chapter's ipywidgets explorer is the live one there. The page's numbers are cnn_core's:
+kernel runs instead (JupyterLab, Colab), the explorer shows nothing: the chapter's ipywidgets
+explorer is the live one there. The page's numbers are cnn_core's:
 tests/test_live_engine.py and tests/test_live_explorers.py compare them.
 """
 from __future__ import annotations
@@ -25,13 +25,19 @@ LIVE_PHOTOS = {"cat": "chelsea", "astronaut": "astronaut", "coffee": "coffee"}
 
 
 class LiveHTML:
-    """HTML that Jupyter and MyST-NB display as is."""
+    """A live explorer's HTML (``.data``). Displayed only while Jupyter Book builds the book:
+    where a kernel runs, the chapter's ipywidgets explorer is the live one, and this shows nothing."""
 
     def __init__(self, data: str) -> None:
         self.data = data
 
-    def _repr_html_(self) -> str:
-        return self.data
+    def _ipython_display_(self) -> None:
+        from IPython.display import HTML, display
+
+        from .explore import in_book_build
+
+        if in_book_build():
+            display(HTML(self.data))
 
 
 def grey_image(img: np.ndarray, name: str) -> dict:
@@ -66,9 +72,8 @@ def live_explorer(kind: str, config: dict, *, label: str) -> LiveHTML:
     return LiveHTML(
         f'<div class="cnn-live" data-kind="{html.escape(kind)}" role="group" '
         f'aria-label="{html.escape(label)}">'
-        f'<p class="cnn-live-fallback">{html.escape(label)}: this explorer computes in the online book '
-        "(it needs the book's JavaScript, which a notebook kernel does not load); here, use the "
-        "explorer above.</p>"
+        f'<p class="cnn-live-fallback">{html.escape(label)}: this explorer computes in your browser '
+        "with JavaScript, which is off or blocked here; the pictures above show the same idea.</p>"
         f'<script type="application/json" class="cnn-live-config">{payload}</script></div>')
 
 
