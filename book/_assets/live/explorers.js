@@ -67,14 +67,16 @@
     return t;
   }
 
-  // Draw map (H, W) on a canvas, `cell` pixels per value; grey (0..1) or diverging (blue - white - red).
-  function paint(canvas, t, cell, diverging, map) {
+  // Draw map (H, W) on a canvas, `cell` pixels per value; grey (0..1) or diverging (blue - white - red),
+  // scaled by `scale` (default: the map's own largest |value|).
+  function paint(canvas, t, cell, diverging, map, scale) {
     const [, H, W] = t.shape.length === 3 ? t.shape : [1].concat(t.shape);
     canvas.width = W * cell; canvas.height = H * cell;
     const ctx = canvas.getContext("2d");
     const img = ctx.createImageData(W * cell, H * cell);
     let m = 0;
     for (let i = 0; i < H * W; i++) m = Math.max(m, Math.abs(t.data[(map || 0) * H * W + i]) || 0);
+    if (scale !== undefined) m = scale;
     for (let r = 0; r < H; r++) {
       for (let c = 0; c < W; c++) {
         const v = t.data[(map || 0) * H * W + r * W + c];
@@ -502,10 +504,13 @@
       maps.innerHTML = "";
       r.activations.forEach((a, i) => {
         if (a.shape.length !== 3 || i === 0) return;
-        const layer = cfg.layers[i - 1].type, row = h("div", { class: "cnn-live-maprow" }, [h("div", { text: "after layer " + i + " (" + layer + "): " + a.shape[0] + " maps of " + a.shape[1] + "×" + a.shape[2] })]);
+        const layer = cfg.layers[i - 1].type, row = h("div", { class: "cnn-live-maprow" }, [h("div", { text: "after layer " + i + " (" + layer + "): " + a.shape[0] + " maps of " + a.shape[1] + "×" + a.shape[2] + ", one colour scale per layer" })]);
+        let top = 0;                     // one scale for all maps of a layer, so they can be compared
+        for (let j = 0; j < a.data.length; j++) top = Math.max(top, Math.abs(a.data[j]) || 0);
         for (let k = 0; k < a.shape[0]; k++) {
           const c = h("canvas", { class: "cnn-live-canvas", role: "img", "aria-label": "map " + (k + 1) + " after " + layer });
-          paint(c, a, Math.max(1, Math.round(48 / a.shape[1])), layer === "Conv2D", k);
+          paint(c, layer === "Conv2D" ? a : L.tensor(a.shape, a.data.map((v) => v / (top || 1))),
+            Math.max(1, Math.round(48 / a.shape[1])), layer === "Conv2D", k, layer === "Conv2D" ? top : undefined);
           row.append(c);
         }
         maps.append(row);
@@ -546,7 +551,6 @@
       setPixels(vals);
     });
 
-    wipe();
     root.append(
       h("div", { class: "cnn-live-controls" }, [field("start from", exampleSel), clear]),
       h("div", { class: "cnn-live-panels" }, [
@@ -554,7 +558,13 @@
         h("figure", {}, [bars, h("figcaption", { text: "class probabilities" })]),
         h("figure", {}, [saliency, h("figcaption", { text: "saliency: |d score / d pixel|" })])]),
       maps, status);
-    update();
+    wipe();
+    if (cfg.examples.length) {           // start from a real digit, so the page opens with an answer
+      exampleSel.selectedIndex = 1;
+      exampleSel.dispatchEvent(new Event("change"));
+    } else {
+      update();
+    }
   }
 
   // ------------------------------------------------------------------ start
