@@ -22,7 +22,7 @@ def test_fc_cost_lecture_numbers():
 
 def test_updates_per_epoch_and_digits_count():
     assert F.updates_per_epoch(4) == 337 and F.updates_per_epoch(256) == 6 and F.updates_per_epoch(1347) == 1
-    assert len(data.load_digits()[0]) == F.DIGITS_TRAIN
+    assert len(data.load_digits()[0]) == F.digits_train_size() == 1347
 
 
 def test_render_params_and_description():

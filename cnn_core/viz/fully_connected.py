@@ -66,7 +66,14 @@ def plot_timings(batch_sizes: list[int], loop_seconds: list[float], matrix_secon
 
 TRAINING_CONTROLS = {"learning_rate": [0.01, 0.1, 1.0], "hidden_width": [4, 32, 128]}
 BATCH_SIZES = (4, 32, 256)
-DIGITS_TRAIN = 1347  # training digits in cnn_core.data.load_digits' split
+
+
+@lru_cache(maxsize=1)
+def digits_train_size() -> int:
+    """How many training digits cnn_core.data.load_digits' split holds (counted, not typed)."""
+    from ..data import load_digits
+
+    return len(load_digits()[0])
 
 
 @lru_cache(maxsize=64)
@@ -77,8 +84,9 @@ def training_history(learning_rate: float, hidden_width: int, batch_size: int) -
     return train_digits_mlp(learning_rate, hidden_width, batch_size)
 
 
-def updates_per_epoch(batch_size: int, n: int = DIGITS_TRAIN) -> int:
-    """ceil(n / B): one SGD update per minibatch."""
+def updates_per_epoch(batch_size: int, n: int | None = None) -> int:
+    """ceil(n / B): one SGD update per minibatch (n: the digits' training-set size by default)."""
+    n = digits_train_size() if n is None else n
     return -(-n // batch_size)
 
 
@@ -106,7 +114,7 @@ def render_training(learning_rate: float, hidden_width: int) -> "plt.Figure":
     ax2.set_ylim(0, 1.02)
     ax2.set_title("accuracy on the 450 test digits", fontsize=9)
     for ax in (ax1, ax2):
-        ax.set_xlabel(f"epoch (one pass over the {DIGITS_TRAIN:,} training digits)", fontsize=8)
+        ax.set_xlabel(f"epoch (one pass over the {digits_train_size():,} training digits)", fontsize=8)
     ax2.legend(fontsize=8, loc="lower right")
     fig.subplots_adjust(left=0.06, right=0.98, bottom=0.16, top=0.9, wspace=0.2)
     return fig
