@@ -75,3 +75,27 @@ def close_figures():
     yield
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
+
+
+# ---------------------------------------------------------------- the browser of the page tests
+
+#: Debian's Chromium (``make test`` installs it); flags from /work/shared/notes/toolchain.md: no
+#: sandbox (root in CI), no GPU, and no background traffic of the browser itself (which would show
+#: up as outside requests).
+CHROMIUM = os.environ.get("CNN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for one test module (tests/test_browser.py, tests/test_jupyter_lab.py)."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"no browser at {CHROMIUM}: `make test` installs Debian's chromium, "
+                    "or set CNN_CHROMIUM", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -49,11 +49,6 @@ from test_book_build import html_for, toc_files
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOC = Path(os.environ.get("CNN_BOOK_TOC") or REPO_ROOT / "_toc.yml")
 PAGES = [re.sub(r"\.(md|ipynb)$", "", f) for f in toc_files(TOC)]
-CHROMIUM = os.environ.get("CNN_CHROMIUM", "/usr/bin/chromium")
-# Flags from /work/shared/notes/toolchain.md: no sandbox (root in CI), no GPU, and no
-# background traffic of the browser itself (which would show up as outside requests).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-dev-shm-usage"]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 OVERFLOW_TOLERANCE_PX = 2
@@ -97,19 +92,6 @@ def base_url(html_dir: Path):
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no browser at {CHROMIUM}: `apt-get install chromium` (bash .ci/run does it), "
-                    "or set CNN_CHROMIUM", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -47,9 +47,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(Path(os.environ.get("CNN_LAB_BOOK") or REPO_ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 if os.environ.get("CNN_LAB_CHAPTERS"):
     CHAPTERS = [p for p in CHAPTERS if p.stem in os.environ["CNN_LAB_CHAPTERS"].split(",")]
-CHROMIUM = os.environ.get("CNN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 SERVER_START_S = 120
 RUN_ALL_S = 900          # the slowest chapter runs ~1 min in nbval; the browser adds rendering
 CONTROL_CHANGE_S = 120   # a new learning-rate setting in chapter 10 trains a network first
@@ -189,19 +186,6 @@ def lab(tmp_path_factory):
         left = server.stop()
     assert server.proc.returncode is not None, "the JupyterLab server is still running"
     assert not left, f"kernels {left} outlived the server"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no browser at {CHROMIUM}: `apt-get install chromium` (bash .ci/run does it), "
-                    "or set CNN_CHROMIUM", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 # --------------------------------------------------------------------------- in the page
