@@ -45,11 +45,11 @@ class Summary:
         return "\n".join(lines)
 
 
-def _init_worker(slots, course: str, name: str, files: str, limits: Limits) -> None:
+def _init_worker(course: str, name: str, files: str, limits: Limits) -> None:
     import matplotlib
     matplotlib.use("Agg")
     assignments = grade.load_assignments(Path(course))
-    _WORKER.update(slot=slots.get(), assignment=assignments[name], files=Path(files), limits=limits,
+    _WORKER.update(assignment=assignments[name], files=Path(files), limits=limits,
                    sources={k: v.cells for k, v in assignments.items()})
     _WORKER["trusted"] = grade.trusted_namespace(_WORKER["assignment"])
 
@@ -57,14 +57,13 @@ def _init_worker(slots, course: str, name: str, files: str, limits: Limits) -> N
 def _grade_one(student: str, path: str, salt: int, timeout: float | None) -> dict:
     w = _WORKER
     try:
-        result = grade.grade_submission(Path(path), w["assignment"], w["sources"], w["files"], slot=w["slot"],
+        result = grade.grade_submission(Path(path), w["assignment"], w["sources"], w["files"],
                                         salt=salt, timeout=timeout, limits=w["limits"],
                                         trusted=dict(w["trusted"]))
     except Exception as err:  # noqa: BLE001 - a grader fault is this student's failed row, not a crash
-        result = {"assignment": w["assignment"].name, "file": Path(path).name, "status": "failed",
-                  "reason": f"the grader failed on this notebook ({type(err).__name__}: {err}); "
-                            "regrade this student, and report it if it happens again",
-                  "score": 0.0, "max_score": w["assignment"].max_score, "parts": [], "cells": [], "notes": []}
+        result = grade.failed_result(w["assignment"], path, f"the grader failed on this notebook "
+                                     f"({type(err).__name__}: {err}); regrade this student, and report it "
+                                     "if it happens again", salt)
     result["student"] = student
     return result
 
@@ -86,12 +85,9 @@ def grade_class(course: Path, name: str, submissions: dict[str, Path], *, jobs: 
         os.chmod(tmp, 0o755)
         files = reference.build(name, assignment.keep, Path(tmp) / "files")
         ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
-        slots = ctx.Manager().Queue()
-        for i in range(jobs):
-            slots.put(i)
         bar = _progress(len(submissions), name, progress)
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(slots, str(course), name, str(files), limits)) as pool:
+                                 initargs=(str(course), name, str(files), limits)) as pool:
             futures = [pool.submit(_grade_one, student, str(path), salt, timeout)
                        for student, path in sorted(submissions.items())]
             for future in as_completed(futures):

@@ -161,8 +161,8 @@ class RemoteFunction:
 class Session:
     """The student's namespace in a sandbox, kept alive across kills by replaying its cells."""
 
-    def __init__(self, files: Path, slot: int, timeout: float, limits: Limits) -> None:
-        self.files, self.slot, self.timeout, self.limits = files, slot, timeout, limits
+    def __init__(self, files: Path, timeout: float, limits: Limits) -> None:
+        self.files, self.timeout, self.limits = files, timeout, limits
         self.box: Sandbox | None = None
         self.replay: list[notebook.Step] = []       # run steps that succeeded, in order
         self.hung: dict[str, str] = {}              # student functions stopped for looping
@@ -182,7 +182,7 @@ class Session:
             if self.restarts > MAX_RESTARTS:
                 raise SandboxDied(f"not run: the notebook's process was restarted {MAX_RESTARTS} times")
             self.box.close()
-        self.box = Sandbox(self.files, slot=self.slot, limits=self.limits)
+        self.box = Sandbox(self.files, limits=self.limits)
         self.isolation = self.box.isolation
         self.box.start()
         for step in list(self.replay):
@@ -190,7 +190,7 @@ class Session:
                 reply = self.box.request({"op": "run", "cell": step.label, "code": step.cell.source}, self.timeout)
             except SandboxError:
                 self.replay.remove(step)          # it does not run again: leave it out from now on
-                self.box = Sandbox(self.files, slot=self.slot, limits=self.limits)
+                self.box = Sandbox(self.files, limits=self.limits)
                 self.box.start()
                 continue
             if not reply.get("ok"):
@@ -367,8 +367,16 @@ def run_check(cell: notebook.Cell, trusted: dict, session: Session, trouble: lis
     return {"id": cell.grade_id, "points": cell.points, "score": round(score, 2), "checks": results}
 
 
+def failed_result(assignment: Assignment, path: Path, reason: str, salt: int = 0) -> dict:
+    """The result of a notebook that could not be graded: every part 0, with the reason."""
+    return {"assignment": assignment.name, "file": Path(path).name, "status": "failed", "reason": reason,
+            "score": 0.0, "max_score": assignment.max_score, "cells": [], "notes": [], "salt": salt,
+            "parts": [{"id": c.grade_id, "points": c.points, "score": 0.0, "checks": []}
+                      for c in assignment.cells if c.kind == "check"]}
+
+
 def grade_submission(path: Path, assignment: Assignment, sources: dict[str, list[notebook.Cell]],
-                     files: Path, *, slot: int = 0, salt: int = 0, timeout: float | None = None,
+                     files: Path, *, salt: int = 0, timeout: float | None = None,
                      limits: Limits = Limits(), trusted: dict | None = None) -> dict:
     """Grade one notebook; the result as a JSON-able dict (never raises for the student's faults)."""
     from cnn_homework import checks
@@ -388,13 +396,10 @@ def grade_submission(path: Path, assignment: Assignment, sources: dict[str, list
                                          f"{assignment.name}.ipynb")
         program = notebook.build_program(cells, assignment.cells)
     except (notebook.NotebookError, OSError) as err:
-        result.update(status="failed", reason=str(err), parts=[
-            {"id": c.grade_id, "points": c.points, "score": 0.0, "checks": []}
-            for c in assignment.cells if c.kind == "check"])
-        return result
+        return failed_result(assignment, path, str(err), salt)
     result["notes"] = list(program.notes)
     trusted = trusted if trusted is not None else trusted_namespace(assignment)
-    session = Session(files, slot, timeout or assignment.timeout, limits)
+    session = Session(files, timeout or assignment.timeout, limits)
     seconds: dict[str, float] = {}
     trouble: list[str] = []
     anchor = None

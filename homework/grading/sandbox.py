@@ -90,9 +90,9 @@ def _env() -> dict[str, str]:
 class Sandbox:
     """A running runner.py in a sandbox; ``request`` sends one message and waits for the reply."""
 
-    def __init__(self, grading_files: Path, *, slot: int = 0, limits: Limits = Limits()) -> None:
+    def __init__(self, grading_files: Path, *, limits: Limits = Limits()) -> None:
         self.grading_files = Path(grading_files)
-        self.slot, self.limits = slot, limits
+        self.limits = limits
         self.uid = claim_uid() if os.geteuid() == 0 else None
         self.proc: subprocess.Popen | None = None
         self.isolation = isolation()
@@ -296,7 +296,7 @@ class Sandbox:
                 box += ["--ro-bind", src, dest]
             return box
         # root: make the bind sources reachable for the unprivileged uid through a private mount
-        # namespace (e.g. a Python under /root), then drop to the slot's uid before bwrap starts.
+        # namespace (e.g. a Python under /root), then drop to the claimed uid before bwrap starts.
         stage = Path(self._private_tmp()).parent
         script = []
         for i, (src, dest) in enumerate(binds):
