@@ -340,7 +340,9 @@ def test_feedback_for_everyone_capped_and_without_hidden_tests(hw2, course):
     folder = course / "feedback" / "hw2_conv"
     assert sorted(p.stem for p in folder.glob("*.html")) == sorted(HW2_EXPECTED)
     assert (folder / "shouter.html").stat().st_size < 200_000
-    assert "could not be graded" in (folder / "corrupt.html").read_text()
+    corrupt = (folder / "corrupt.html").read_text()
+    assert "could not be graded" in corrupt
+    assert "not checked: the notebook could not be graded" in corrupt and "checks passed" not in corrupt
     source = nbformat.read(course / "source" / "hw2_conv" / "hw2_conv.ipynb", as_version=4)
     hidden = [line.strip() for c in source.cells if "### BEGIN HIDDEN TESTS" in c.source
               for line in c.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].splitlines()

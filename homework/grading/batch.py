@@ -190,9 +190,10 @@ def write_feedback(course: Path, result: dict) -> Path:
         for part in result["parts"]:
             failed = [c for c in part["checks"] if not c["ok"]]
             n = len(part["checks"])
-            detail = "<br>".join(_failure_html(c) for c in failed) or "all checks passed"
-            if n:
-                detail = f"{n - len(failed)} of {n} checks passed" + ("" if not failed else "<br>" + detail)
+            if not n:
+                detail = "not checked: the notebook could not be graded (see above)"
+            else:
+                detail = f"{n - len(failed)} of {n} checks passed" + "".join("<br>" + _failure_html(c) for c in failed)
             body.append(f"<tr><td>{e(part['id'])}</td><td class={'bad' if failed or not n else 'ok'}>"
                         f"{_fmt(part['score'])} / {_fmt(part['points'])}</td><td>{detail}</td></tr>")
         body.append("</table>")
