@@ -42,7 +42,7 @@ ASSIGNMENTS = {
         checks=("check_model", "check_training", "check_accuracy", "check_curves", "check_filters",
                 "check_first_layer_weights", "check_q_loss", "check_q_gap", "check_q_edge", "check_q_lr")),
 }
-MAX_BYTES = 20 << 20      # the grader does not read larger notebooks
+MAX_BYTES = 20 << 20      # neither the grader nor the self-check reads larger notebooks
 
 
 class UnusableFile(Exception):
@@ -54,23 +54,26 @@ def _grade_id(cell: dict) -> str | None:
 
 
 def read_notebook(path: Path) -> dict:
-    """The notebook's JSON, or UnusableFile with the reason."""
-    if not path.is_file():
-        raise UnusableFile(f"{path} does not exist")
-    if path.suffix != ".ipynb":
-        raise UnusableFile(f"{path.name} is not a notebook (.ipynb): submit the .ipynb file you worked in")
-    if path.stat().st_size > MAX_BYTES:
-        raise UnusableFile(f"{path.name} is {path.stat().st_size >> 20} MB, over the grader's "
-                           f"{MAX_BYTES >> 20} MB: clear the outputs (Edit > Clear Outputs of All Cells) and save")
+    """The notebook's JSON, or UnusableFile with the reason a student can act on. The grader reads
+    submissions with this function too (homework/grading/notebook.py), so both give the same reasons."""
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise UnusableFile(f"the file is {size / 2**20:.0f} MB, over the grader's limit of {MAX_BYTES >> 20} MB: "
+                           "clear the outputs (Edit → Clear All Outputs), save and submit again")
     try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
+        nb = json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError:
-        raise UnusableFile(f"{path.name} is not a text file: submit the .ipynb itself, not a zip or PDF") from None
+        raise UnusableFile("the file is not a text file (UTF-8): submit the .ipynb file itself, not a PDF, zip "
+                           "or screenshot") from None
     except json.JSONDecodeError as err:
-        raise UnusableFile(f"{path.name} is not a valid notebook (broken JSON at line {err.lineno}, column "
-                           f"{err.colno}): open your last good copy in Jupyter and save it again") from None
+        raise UnusableFile(f"the file is not a valid notebook (broken JSON at line {err.lineno}, column "
+                           f"{err.colno}): {err.msg}; open it in Jupyter (or your last good copy), save it, "
+                           "and submit again") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        raise UnusableFile(f"{path.name} is JSON but not a Jupyter notebook")
+        raise UnusableFile("the file is JSON but not a Jupyter notebook (no list of cells)")
+    for i, c in enumerate(nb["cells"]):
+        if not isinstance(c, dict) or not isinstance(c.get("source", ""), (str, list)):
+            raise UnusableFile(f"cell {i + 1} of the notebook is malformed; open it in Jupyter and save it again")
     return nb
 
 
@@ -166,6 +169,10 @@ def check(path: str | Path, timeout: float = 120.0, out=print) -> int:
     """The self-check; prints its report and returns the exit status (0, 1 or 2)."""
     path = Path(path)
     try:
+        if not path.is_file():
+            raise UnusableFile(f"{path} does not exist")
+        if path.suffix != ".ipynb":
+            raise UnusableFile(f"{path.name} is not a notebook (.ipynb): submit the .ipynb file you worked in")
         nb = read_notebook(path)
         name = identify(nb)
     except UnusableFile as err:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_BYTES = 20 << 20          # a notebook larger than this is not read
+from cnn_homework.selfcheck import UnusableFile, read_notebook
 
 
 class NotebookError(ValueError):
@@ -61,29 +61,11 @@ def source_cells(path: Path) -> list[Cell]:
 
 def read_submission(path: Path) -> list[dict]:
     """The cells of a submitted notebook; NotebookError (with a reason a student can act on) if it
-    is not a readable Jupyter notebook."""
-    path = Path(path)
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise NotebookError(f"the file is {size / 2**20:.0f} MB, over the limit of {MAX_BYTES >> 20} MB: "
-                            "clear the outputs (Edit → Clear All Outputs), save and submit again")
-    raw = path.read_bytes()
+    is not a readable Jupyter notebook (the reasons are the student self-check's, word for word)."""
     try:
-        nb = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise NotebookError("the file is not text (UTF-8): submit the .ipynb file itself, not a PDF, "
-                            "zip or screenshot") from None
-    except json.JSONDecodeError as err:
-        raise NotebookError(f"the file is not a valid notebook (broken JSON at line {err.lineno}, column "
-                            f"{err.colno}: {err.msg}); open it in Jupyter, save it, and submit again") from None
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        raise NotebookError("the file is JSON but not a Jupyter notebook (no list of cells)")
-    cells = []
-    for i, c in enumerate(nb["cells"]):
-        if not isinstance(c, dict) or not isinstance(c.get("source", ""), (str, list)):
-            raise NotebookError(f"cell {i + 1} of the notebook is malformed; open it in Jupyter and save it again")
-        cells.append(c)
-    return cells
+        return read_notebook(Path(path))["cells"]
+    except UnusableFile as err:
+        raise NotebookError(str(err)) from None
 
 
 def identify(cells: list[dict], sources: dict[str, list[Cell]]) -> str | None:
