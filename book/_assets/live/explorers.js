@@ -46,6 +46,18 @@
     el.addEventListener("keydown", (e) => { if (/^(Arrow|Home$|End$|Page)/.test(e.key)) e.stopPropagation(); });
   }
 
+  // Arrow keys on a focused map move the selected output by one pixel (and never scroll the page).
+  const STEPS = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+
+  function onArrows(canvas, move) {
+    canvas.addEventListener("keydown", (e) => {
+      const step = STEPS[e.key];
+      if (!step) return;
+      e.preventDefault(); e.stopPropagation();
+      move(step[0], step[1]);
+    });
+  }
+
   function decodeImage(img) {
     const bytes = atob(img.b64);
     const t = L.tensor([1, img.height, img.width]);
@@ -250,12 +262,9 @@
       const [r, c] = cellAt(outCanvas, e, cfg.cell);
       if (r >= 0 && c >= 0 && r < state.out.shape[1] && c < state.out.shape[2]) { state.r = r; state.c = c; explain(); }
     });
-    outCanvas.addEventListener("keydown", (e) => {
-      const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
-      if (!moves[e.key]) return;
-      e.preventDefault(); e.stopPropagation();
-      state.r = Math.max(0, Math.min(state.out.shape[1] - 1, state.r + moves[e.key][0]));
-      state.c = Math.max(0, Math.min(state.out.shape[2] - 1, state.c + moves[e.key][1]));
+    onArrows(outCanvas, (dr, dc) => {
+      state.r = Math.max(0, Math.min(state.out.shape[1] - 1, state.r + dr));
+      state.c = Math.max(0, Math.min(state.out.shape[2] - 1, state.c + dc));
       explain();
     });
 
@@ -386,7 +395,7 @@
       root.cnnLive = { image: state.image, output: out, dx: dx, selected: [state.r, state.c], f: f, s: s, mode: mode.value, ms: performance.now() - t0 };
     }
 
-    function select2(r, c) {
+    function choose(r, c) {          // select output (r, c) of the pooled map, if it exists
       const o = root.cnnLive && root.cnnLive.output;
       if (!o || r < 0 || c < 0 || r >= o.shape[1] || c >= o.shape[2]) return;
       state.r = r; state.c = c; update();
@@ -414,13 +423,8 @@
     inCanvas.addEventListener("mousedown", (e) => { if (imageSel.value === "draw") { down = true; paintAt(e); } });
     inCanvas.addEventListener("mousemove", (e) => { if (down) paintAt(e); });
     window.addEventListener("mouseup", () => { down = false; });
-    outCanvas.addEventListener("click", (e) => { const s = Math.round(+S.value); const [r, c] = cellAt(outCanvas, e, cfg.cell * s); select2(r, c); });
-    outCanvas.addEventListener("keydown", (e) => {
-      const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
-      if (!moves[e.key]) return;
-      e.preventDefault(); e.stopPropagation();
-      select2(state.r + moves[e.key][0], state.c + moves[e.key][1]);
-    });
+    outCanvas.addEventListener("click", (e) => { const s = Math.round(+S.value); const [r, c] = cellAt(outCanvas, e, cfg.cell * s); choose(r, c); });
+    onArrows(outCanvas, (dr, dc) => choose(state.r + dr, state.c + dc));
 
     root.append(
       h("div", { class: "cnn-live-controls" }, [field("mode", mode), field("window F", F), field("stride S", S), field("image", imageSel), clear]),
