@@ -153,15 +153,11 @@ def cmd_similarity(args) -> None:
     name = _check_assignment(args.assignment)
     submissions, _ = _collected(name)
     assignment = grade.load_assignments(COURSE)[name]
-    answer_ids = [c.grade_id for c in assignment.cells if c.kind == "answer"]
 
-    def answers(cells: list) -> str:
-        by_id = {}
-        for c in cells:
-            gid = ((c.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
-            if gid in answer_ids:
-                by_id.setdefault(gid, []).append(notebook._text(c.get("source")))
-        return "\n\n".join("\n".join(by_id.get(g, [])) for g in answer_ids)
+    def answers(cells: list[dict]) -> str:
+        """A notebook's answer cells in the assignment's order (every copy), read as the grader reads them."""
+        return "\n\n".join(s.cell.source for s in notebook.build_program(cells, assignment.cells).steps
+                           if s.origin == "student")
 
     codes = {}
     for student, path in submissions.items():
@@ -170,8 +166,7 @@ def cmd_similarity(args) -> None:
         except notebook.NotebookError:
             continue
     release = notebook.read_submission(COURSE / "release" / name / f"{name}.ipynb")
-    source = notebook.read_submission(COURSE / "source" / name / f"{name}.ipynb")
-    reference = solution_code(answers(source))
+    reference = solution_code("\n\n".join(c.source for c in assignment.cells if c.kind == "answer"))
     pairs = similarity.similarity_report(codes, COURSE / "grades" / f"{name}_similarity", reference=reference,
                                          boilerplate=answers(release))
     print(f"{len(pairs)} pair(s) above the threshold; report: {COURSE / 'grades' / (name + '_similarity')}/")
