@@ -19,6 +19,7 @@ Times are medians over interleaved rounds (numpy, then torch, then numpy ...),
 so a busy machine slows both sides alike; the minimum is printed too. The
 naive loops' figure is the median of 2 runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,8 +90,10 @@ def ms(seconds) -> str:
 
 
 def machine_info() -> list[str]:
-    lines = [f"python {platform.python_version()}, numpy {np.__version__}"
-             + (f", torch {torch.__version__}" if torch else ", torch not installed (its columns are skipped)")]
+    lines = [
+        f"python {platform.python_version()}, numpy {np.__version__}"
+        + (f", torch {torch.__version__}" if torch else ", torch not installed (its columns are skipped)")
+    ]
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -102,10 +105,13 @@ def machine_info() -> list[str]:
     lines.append(f"CPU: {cpu}, {os.cpu_count()} logical cores, load average {os.getloadavg()[0]:.1f}")
     try:
         from threadpoolctl import threadpool_info
+
         for pool in threadpool_info():
             if pool.get("user_api") == "blas":
-                lines.append(f"numpy BLAS: {pool.get('internal_api')} {pool.get('version')}, "
-                             f"kernel {pool.get('architecture')}, {pool.get('num_threads')} threads")
+                lines.append(
+                    f"numpy BLAS: {pool.get('internal_api')} {pool.get('version')}, "
+                    f"kernel {pool.get('architecture')}, {pool.get('num_threads')} threads"
+                )
     except ImportError:
         lines.append("numpy BLAS: (install threadpoolctl to show it)")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
@@ -144,7 +150,7 @@ def bench_conv(rounds: int, naive_images: int) -> list[tuple]:
                 return xt.grad, wt.grad, bt.grad
 
             fns["torch"] = with_torch
-            for ours, theirs in zip(fast(), with_torch()):   # same numbers, or the timing is moot
+            for ours, theirs in zip(fast(), with_torch()):  # same numbers, or the timing is moot
                 np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-3, atol=1e-3 * np.abs(ours).max())
         times = interleaved(fns, rounds)
 
@@ -202,11 +208,18 @@ def bench_pool(rounds: int, naive_images: int) -> list[tuple]:
 
 def small_cnn(seed: int = 0) -> cc.Sequential:
     dt = np.float32
-    return cc.Sequential([
-        cc.Conv2D(1, 8, 3, padding=1, rng=seed, dtype=dt), cc.ReLU(), cc.MaxPool2D(2),
-        cc.Conv2D(8, 16, 3, padding=1, rng=seed + 1, dtype=dt), cc.ReLU(), cc.MaxPool2D(2),
-        cc.Flatten(), cc.Linear(16 * 2 * 2, 10, rng=seed + 2, dtype=dt),
-    ])
+    return cc.Sequential(
+        [
+            cc.Conv2D(1, 8, 3, padding=1, rng=seed, dtype=dt),
+            cc.ReLU(),
+            cc.MaxPool2D(2),
+            cc.Conv2D(8, 16, 3, padding=1, rng=seed + 1, dtype=dt),
+            cc.ReLU(),
+            cc.MaxPool2D(2),
+            cc.Flatten(),
+            cc.Linear(16 * 2 * 2, 10, rng=seed + 2, dtype=dt),
+        ]
+    )
 
 
 def bench_epoch(rounds: int, lr: float = 0.05, momentum: float = 0.9, batch_size: int = 32):
@@ -218,26 +231,30 @@ def bench_epoch(rounds: int, lr: float = 0.05, momentum: float = 0.9, batch_size
 
     def ours():
         epochs[0] += 1
-        return cc.fit(net, X, y, epochs=1, batch_size=batch_size, lr=lr, momentum=momentum,
-                      seed=epochs[0], progress=False)
+        return cc.fit(net, X, y, epochs=1, batch_size=batch_size, lr=lr, momentum=momentum, seed=epochs[0], progress=False)
 
     fns = {"fast": ours}
     if torch:
         nn = torch.nn
         tnet = nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(16 * 2 * 2, 10),
+            nn.Conv2d(1, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(16 * 2 * 2, 10),
         )
         opt = torch.optim.SGD(tnet.parameters(), lr=lr, momentum=momentum)
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
         torch_epochs = [0]
 
-        def with_torch():   # the same loop as cnn_core.fit: shuffle, then minibatch SGD steps
+        def with_torch():  # the same loop as cnn_core.fit: shuffle, then minibatch SGD steps
             torch_epochs[0] += 1
             order = torch.from_numpy(np.random.default_rng(torch_epochs[0]).permutation(len(X)))
             for start in range(0, len(X), batch_size):
-                idx = order[start:start + batch_size]
+                idx = order[start : start + batch_size]
                 opt.zero_grad()
                 loss = nn.functional.cross_entropy(tnet(Xt[idx]), yt[idx])
                 loss.backward()
@@ -253,8 +270,10 @@ def bench_epoch(rounds: int, lr: float = 0.05, momentum: float = 0.9, batch_size
 
 
 def table(title: str, rows: list[tuple], naive_note: str) -> list[str]:
-    lines = [f"\n{title} (ms per forward+backward, float32, batch {BATCH}; median of rounds, min in brackets)",
-             f"{'shape':28}{'naive*':>11}{'fast':>18}{'torch':>18}{'fast/torch':>12}{'naive/fast':>12}"]
+    lines = [
+        f"\n{title} (ms per forward+backward, float32, batch {BATCH}; median of rounds, min in brackets)",
+        f"{'shape':28}{'naive*':>11}{'fast':>18}{'torch':>18}{'fast/torch':>12}{'naive/fast':>12}",
+    ]
     for name, naive_t, fast_t, torch_t in rows:
         fm = np.median(fast_t)
         line = f"{name:28}{ms(naive_t):>11}{ms(fm)} [{ms(min(fast_t)).strip():>6}]"
@@ -282,14 +301,14 @@ def main(argv=None) -> None:
         torch.set_num_threads(THREADS)
     try:  # the same number of threads for numpy's BLAS (threadpoolctl comes with scikit-learn)
         from threadpoolctl import threadpool_limits
+
         threadpool_limits(THREADS, user_api="blas")
     except ImportError:
         pass
 
     print("cnn_core benchmark:", time.strftime("%Y-%m-%d %H:%M"))
     print("\n".join(machine_info()))
-    note = (f"naive loops timed on {args.naive_images} image(s) and scaled x{BATCH // args.naive_images} "
-            f"to the batch of {BATCH}")
+    note = f"naive loops timed on {args.naive_images} image(s) and scaled x{BATCH // args.naive_images} to the batch of {BATCH}"
     conv = bench_conv(args.rounds, args.naive_images)
     print("\n".join(table("Convolution, stride 1", conv, note)))
     pool = bench_pool(args.rounds, args.naive_images)
@@ -298,11 +317,15 @@ def main(argv=None) -> None:
     print(f"\nOne training epoch, digits CNN ({n} images of 1x8x8, batch 32, SGD + momentum; ms per epoch)")
     line = f"cnn_core {ms(np.median(fast_t)).strip()} [min {ms(min(fast_t)).strip()}]"
     if torch_t:
-        line += (f"   torch {ms(np.median(torch_t)).strip()} [min {ms(min(torch_t)).strip()}]"
-                 f"   cnn_core/torch {np.median(fast_t) / np.median(torch_t):.2f}x")
+        line += (
+            f"   torch {ms(np.median(torch_t)).strip()} [min {ms(min(torch_t)).strip()}]"
+            f"   cnn_core/torch {np.median(fast_t) / np.median(torch_t):.2f}x"
+        )
     print(line + f"   (cnn_core test accuracy after these epochs: {acc:.3f})")
-    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (when it is near or above the "
-          f"{os.cpu_count()} cores, other programs shared them and the ratios are less reliable)")
+    print(
+        f"\nload average at the end: {os.getloadavg()[0]:.1f} (when it is near or above the "
+        f"{os.cpu_count()} cores, other programs shared them and the ratios are less reliable)"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ temporary folder; the wall time of the command is printed with the per-notebook 
 about one timeout (its looping function is stopped once, not once per cell that calls it), so
 100 of them take about 100 x timeout / cores.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,7 @@ def grade_class(course: Path, students: int, looping: bool, timeout: float) -> t
     run = [sys.executable, str(course / "hw.py")]
     subprocess.run([*run, "collect", "hw2_conv", str(inbox)], check=True, env=env, capture_output=True)
     start = time.perf_counter()
-    subprocess.run([*run, "grade", "hw2_conv", "--quiet", "--timeout", str(timeout)], env=env,
-                   capture_output=True)
+    subprocess.run([*run, "grade", "hw2_conv", "--quiet", "--timeout", str(timeout)], env=env, capture_output=True)
     seconds = time.perf_counter() - start
     with (course / "grades" / "hw2_conv.csv").open() as f:
         totals = {r["student_id"]: r["total"] for r in csv.DictReader(f)}
@@ -72,15 +72,18 @@ def main() -> None:
             continue
         with tempfile.TemporaryDirectory() as tmp:
             course = Path(tmp) / "homework"
-            shutil.copytree(REPO / "homework", course,
-                            ignore=shutil.ignore_patterns("submitted", "grades", "feedback", "__pycache__"))
+            shutil.copytree(
+                REPO / "homework", course, ignore=shutil.ignore_patterns("submitted", "grades", "feedback", "__pycache__")
+            )
             seconds, totals = grade_class(course, n, looping, args.timeout)
             if os.environ.get("BENCH_KEEP"):
                 shutil.copytree(course / "grades", os.environ["BENCH_KEEP"], dirs_exist_ok=True)
         scores = sorted(set(totals.values()))
         what = f"looping (timeout {args.timeout:g} s)" if looping else "correct"
-        print(f"{n} {what} hw2 notebooks: {seconds:.0f} s in all, {seconds / n:.2f} s per notebook "
-              f"({seconds * cores / n:.2f} core-seconds); totals seen: {scores}")
+        print(
+            f"{n} {what} hw2 notebooks: {seconds:.0f} s in all, {seconds / n:.2f} s per notebook "
+            f"({seconds * cores / n:.2f} core-seconds); totals seen: {scores}"
+        )
         if looping:
             print(f"  = {seconds * cores / n / args.timeout:.2f} timeouts per submission per core")
 

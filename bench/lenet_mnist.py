@@ -12,6 +12,7 @@ momentum 0.9, lr 0.02 x 0.75 per epoch, float32, one BLAS thread (what chapter 1
 
 Prints one line per seed and a markdown table for bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,19 @@ def data(seed: int):
 def run_cnn_core(seed: int, X, y, X_val, y_val, X_te, y_te) -> dict:
     net = lenet5(weights=True, rng=seed, dtype=np.float32)
     start = time.perf_counter()
-    hist = cc.fit(net, X, y, epochs=EPOCHS, lr=LR, lr_decay=DECAY, batch_size=BATCH, momentum=MOMENTUM,
-                  validation=(X_val, y_val), seed=seed, progress=False)
+    hist = cc.fit(
+        net,
+        X,
+        y,
+        epochs=EPOCHS,
+        lr=LR,
+        lr_decay=DECAY,
+        batch_size=BATCH,
+        momentum=MOMENTUM,
+        validation=(X_val, y_val),
+        seed=seed,
+        progress=False,
+    )
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "val": hist["val_accuracy"][-1], "test": cc.evaluate(net, X_te, y_te)[1]}
 
@@ -54,9 +66,20 @@ def run_torch(seed: int, X, y, X_val, y_val, X_te, y_te) -> dict | None:
     except ImportError:
         return None
     torch.manual_seed(seed)
-    net = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
-                        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84),
-                        nn.ReLU(), nn.Linear(84, 10))
+    net = nn.Sequential(
+        nn.Conv2d(1, 6, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
+    )
     opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, DECAY)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
@@ -66,12 +89,12 @@ def run_torch(seed: int, X, y, X_val, y_val, X_te, y_te) -> dict | None:
     for _ in range(EPOCHS):
         order = torch.from_numpy(rng.permutation(len(X)))
         for i in range(0, len(X), BATCH):
-            idx = order[i:i + BATCH]
+            idx = order[i : i + BATCH]
             opt.zero_grad()
             nn.functional.cross_entropy(net(Xt[idx]), yt[idx]).backward()
             opt.step()
         with torch.no_grad():
-            val = accuracy(X_val, y_val)              # evaluated every epoch, like cnn_core.fit
+            val = accuracy(X_val, y_val)  # evaluated every epoch, like cnn_core.fit
         sched.step()
     seconds = time.perf_counter() - start
     with torch.no_grad():
@@ -84,8 +107,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="BLAS (and torch) threads, default 1")
     args = ap.parse_args()
     load = os.getloadavg()[0]
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average {load:.1f}, "
-          f"numpy {np.__version__}, {args.threads} thread(s)")
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average {load:.1f}, "
+        f"numpy {np.__version__}, {args.threads} thread(s)"
+    )
     rows = []
     for seed in args.seeds:
         parts = data(seed)
@@ -93,21 +118,22 @@ def main() -> None:
             ours = run_cnn_core(seed, *parts)
             try:
                 import torch
+
                 torch.set_num_threads(args.threads)
             except ImportError:
                 pass
             theirs = run_torch(seed, *parts)
-        line = (f"seed {seed}: cnn_core {ours['seconds']:.1f} s, validation {ours['val']:.3f}, "
-                f"test {ours['test']:.3f}")
+        line = f"seed {seed}: cnn_core {ours['seconds']:.1f} s, validation {ours['val']:.3f}, test {ours['test']:.3f}"
         if theirs:
-            line += (f" | PyTorch {theirs['version']} {theirs['seconds']:.1f} s (validation {theirs['val']:.3f}), "
-                     f"cnn_core / PyTorch = {ours['seconds'] / theirs['seconds']:.2f}")
+            line += (
+                f" | PyTorch {theirs['version']} {theirs['seconds']:.1f} s (validation {theirs['val']:.3f}), "
+                f"cnn_core / PyTorch = {ours['seconds'] / theirs['seconds']:.2f}"
+            )
         print(line, flush=True)
         rows.append((seed, ours, theirs))
     print("\n| seed | cnn_core time | validation | test | PyTorch time | ratio |\n| --- | --- | --- | --- | --- | --- |")
     for seed, ours, theirs in rows:
-        torch_cols = (f"{theirs['seconds']:.1f} s | {ours['seconds'] / theirs['seconds']:.2f}" if theirs
-                      else "not installed | –")
+        torch_cols = f"{theirs['seconds']:.1f} s | {ours['seconds'] / theirs['seconds']:.2f}" if theirs else "not installed | –"
         print(f"| {seed} | {ours['seconds']:.1f} s | {ours['val']:.3f} | {ours['test']:.3f} | {torch_cols} |")
 
 

@@ -12,6 +12,7 @@ with their default BLAS threads, and for the same network in PyTorch when it is 
 figure of merit is worst / median over the rounds under load (target <= 2: no epoch takes more
 than twice the usual time because BLAS threads fight the load for the cores).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,7 @@ def summary(name: str, times: list[float] | None) -> str:
     if not times:
         return f"  {name:<9} (not installed)"
     med, worst = statistics.median(times), max(times)
-    return (f"  {name:<9} median {med * 1000:7.1f} ms   worst {worst * 1000:7.1f} ms   "
-            f"worst/median {worst / med:4.2f}")
+    return f"  {name:<9} median {med * 1000:7.1f} ms   worst {worst * 1000:7.1f} ms   worst/median {worst / med:4.2f}"
 
 
 def main() -> None:

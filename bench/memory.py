@@ -23,6 +23,7 @@ one-time set-up (BLAS thread buffers, allocator pools) is not counted.
 Targets (issue 13): retained <= 64 MB, peak <= 2x PyTorch's, in float32 and float64.
 Linux only (it reads /proc).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,13 +53,14 @@ def _trim() -> None:
     'retained' counts what is still allocated, not the allocator's spare room."""
     try:
         import ctypes
+
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
 
 
 def _reset_peak() -> None:
-    Path("/proc/self/clear_refs").write_text("5")     # resets VmHWM to the current resident size
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current resident size
 
 
 def measure(library: str, shape: tuple, k: int, f: int, padding: int, dtype: str, threads: int) -> dict:
@@ -75,6 +77,7 @@ def measure(library: str, shape: tuple, k: int, f: int, padding: int, dtype: str
     dout = rng.standard_normal((n, k, h + 2 * padding - f + 1, w_ + 2 * padding - f + 1), dtype=np.float32).astype(dtype)
     if library == "torch":
         import torch
+
         torch.set_num_threads(threads)
         xt, wt, bt = (torch.from_numpy(a).requires_grad_(True) for a in (x, w, b))
         dt = torch.from_numpy(dout)
@@ -97,6 +100,7 @@ def measure(library: str, shape: tuple, k: int, f: int, padding: int, dtype: str
 
         def release(results):
             pass
+
     result = {"library": library, "dtype": dtype, "input_mb": x.nbytes / MB, "runs": []}
     # warm up on one image: the libraries' one-time set-up (BLAS thread buffers, allocator pools)
     # happens here, so the rows below show what a call costs and leaves behind
@@ -110,7 +114,7 @@ def measure(library: str, shape: tuple, k: int, f: int, padding: int, dtype: str
         xt, dt = full
     else:
         x, dout = full
-    for _ in range(2):                          # the first call, then a second one with warm caches
+    for _ in range(2):  # the first call, then a second one with warm caches
         gc.collect()
         _trim()
         base = _status("VmRSS")
@@ -125,8 +129,9 @@ def measure(library: str, shape: tuple, k: int, f: int, padding: int, dtype: str
         gc.collect()
         _trim()
         retained = _status("VmRSS") - base
-        result["runs"].append({"peak_mb": peak / MB, "retained_mb": retained / MB, "returned_mb": returned / MB,
-                               "seconds": seconds})
+        result["runs"].append(
+            {"peak_mb": peak / MB, "retained_mb": retained / MB, "returned_mb": returned / MB, "seconds": seconds}
+        )
     if library == "cnn_core":
         result["scratch_mb"] = fn.scratch_bytes() / MB
         result["scratch_cap_mb"] = fn.SCRATCH_BYTES / MB
@@ -134,8 +139,18 @@ def measure(library: str, shape: tuple, k: int, f: int, padding: int, dtype: str
 
 
 def run_child(library: str, args, dtype: str) -> dict | None:
-    cmd = [sys.executable, __file__, "--child", library, "--dtype", dtype, "--batch", str(args.batch),
-           "--threads", str(args.threads)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        library,
+        "--dtype",
+        dtype,
+        "--batch",
+        str(args.batch),
+        "--threads",
+        str(args.threads),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         if "No module named 'torch'" in proc.stderr:
@@ -158,10 +173,14 @@ def main(argv=None) -> int:
         return 0
 
     print(f"cnn_core memory benchmark: {time.strftime('%Y-%m-%d %H:%M')}")
-    print(f"conv forward+backward, x {shape} (N, D, H, W), {k} filters {f}x{f}, stride 1, padding {padding}; "
-          f"{args.threads} threads; one fresh process per row")
-    print(f"{'dtype':8}{'library':10}{'x MB':>8}{'returned':>10}{'peak MB':>10}{'retained MB':>13}"
-          f"{'2nd peak':>10}{'2nd retained':>14}{'seconds':>9}")
+    print(
+        f"conv forward+backward, x {shape} (N, D, H, W), {k} filters {f}x{f}, stride 1, padding {padding}; "
+        f"{args.threads} threads; one fresh process per row"
+    )
+    print(
+        f"{'dtype':8}{'library':10}{'x MB':>8}{'returned':>10}{'peak MB':>10}{'retained MB':>13}"
+        f"{'2nd peak':>10}{'2nd retained':>14}{'seconds':>9}"
+    )
     ok = True
     for dtype in dtypes:
         rows = {lib: run_child(lib, args, dtype) for lib in ("cnn_core", "torch")}
@@ -170,12 +189,16 @@ def main(argv=None) -> int:
                 print(f"{dtype:8}{lib:10}  (not installed)")
                 continue
             r1, r2 = r["runs"]
-            print(f"{dtype:8}{lib:10}{r['input_mb']:8.0f}{r1['returned_mb']:10.0f}{r1['peak_mb']:10.0f}"
-                  f"{r1['retained_mb']:13.1f}{r2['peak_mb']:10.0f}{r2['retained_mb']:14.1f}{r1['seconds']:9.2f}")
+            print(
+                f"{dtype:8}{lib:10}{r['input_mb']:8.0f}{r1['returned_mb']:10.0f}{r1['peak_mb']:10.0f}"
+                f"{r1['retained_mb']:13.1f}{r2['peak_mb']:10.0f}{r2['retained_mb']:14.1f}{r1['seconds']:9.2f}"
+            )
         ours, theirs = rows["cnn_core"], rows["torch"]
         retained = max(run["retained_mb"] for run in ours["runs"])
-        line = (f"  {dtype}: cnn_core keeps {ours['scratch_mb']:.1f} MB of scratch (cap {ours['scratch_cap_mb']:.0f} MB);"
-                f" retained {retained:.1f} MB (target <= {RETAINED_TARGET_MB})")
+        line = (
+            f"  {dtype}: cnn_core keeps {ours['scratch_mb']:.1f} MB of scratch (cap {ours['scratch_cap_mb']:.0f} MB);"
+            f" retained {retained:.1f} MB (target <= {RETAINED_TARGET_MB})"
+        )
         ok &= retained <= RETAINED_TARGET_MB
         if theirs is not None:
             ratio = max(run["peak_mb"] for run in ours["runs"]) / max(run["peak_mb"] for run in theirs["runs"])

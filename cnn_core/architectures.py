@@ -16,6 +16,7 @@ Table 1 (``GOOGLENET``, ``googlenet_param_table``), not by a ``Sequential``.
 
 Published counts and where they come from: ``published_param_counts()``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -45,16 +46,18 @@ class Conv2DSpec(Conv2D):
     g groups and each filter sees only D/g input maps: g * (F*F*D/g + 1) * K/g params.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, groups: int = 1) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0, groups: int = 1
+    ) -> None:
         Layer.__init__(self)
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"groups={groups} must divide both in_channels={in_channels} "
-                             f"and out_channels={out_channels}")
+            raise ValueError(f"groups={groups} must divide both in_channels={in_channels} and out_channels={out_channels}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
-        self.params = {"W": weightless(out_channels, in_channels // groups, kernel_size, kernel_size),
-                       "b": weightless(out_channels)}
+        self.params = {
+            "W": weightless(out_channels, in_channels // groups, kernel_size, kernel_size),
+            "b": weightless(out_channels),
+        }
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise TypeError(f"{self!r} is a spec without weights: it traces shapes and counts parameters only")
@@ -89,16 +92,30 @@ def _per_block(name: str, value, count: int, what: str) -> list:
         return [value] * count
     value = list(value)
     if len(value) != count:
-        raise ValueError(f"{name} has {len(value)} entries {value}, but {what} needs {count}: one per "
-                         f"{'block' if what.startswith('M') else 'hidden FC layer'}")
+        raise ValueError(
+            f"{name} has {len(value)} entries {value}, but {what} needs {count}: one per "
+            f"{'block' if what.startswith('M') else 'hidden FC layer'}"
+        )
     return value
 
 
-def typical_architecture(N: int | Sequence[int], M: int, Q: int, *, input_shape: Sequence[int] = (1, 28, 28),
-                         filters: int | Sequence[int] = 8, kernel_size: int = 3, padding: int | None = None,
-                         pool: bool | Sequence[bool] = True, pool_size: int = 2,
-                         fc_units: int | Sequence[int] = 64, n_classes: int = 10, weights: bool = True,
-                         rng: RngLike = 0, dtype=np.float64) -> Sequential:
+def typical_architecture(
+    N: int | Sequence[int],
+    M: int,
+    Q: int,
+    *,
+    input_shape: Sequence[int] = (1, 28, 28),
+    filters: int | Sequence[int] = 8,
+    kernel_size: int = 3,
+    padding: int | None = None,
+    pool: bool | Sequence[bool] = True,
+    pool_size: int = 2,
+    fc_units: int | Sequence[int] = 64,
+    n_classes: int = 10,
+    weights: bool = True,
+    rng: RngLike = 0,
+    dtype=np.float64,
+) -> Sequential:
     """Input -> [[Conv -> ReLU]*N -> Pool?]*M -> [FC -> ReLU]*Q -> FC, as a Sequential.
 
     N    conv layers per block (an int, or one per block as VGG-16's (2, 2, 3, 3, 3))
@@ -115,7 +132,7 @@ def typical_architecture(N: int | Sequence[int], M: int, Q: int, *, input_shape:
     convs = [check_whole_number("N (convs per block)", n, 1) for n in _per_block("N", N, M, f"M={M}")]
     pools = [bool(p) for p in _per_block("pool", pool, M, f"M={M}")]
     if isinstance(filters, (int, np.integer)):
-        filters = [int(filters) * 2 ** m for m in range(M)]
+        filters = [int(filters) * 2**m for m in range(M)]
     filters = [check_whole_number("filters", k, 1) for k in _per_block("filters", filters, M, f"M={M}")]
     units = [check_whole_number("fc_units", u, 1) for u in _per_block("fc_units", fc_units, Q, f"Q={Q}")]
     padding = same_padding(kernel_size) if padding is None else padding
@@ -141,11 +158,15 @@ def typical_architecture(N: int | Sequence[int], M: int, Q: int, *, input_shape:
             hint = ""
             if isinstance(layer, MaxPool2D) and 2 * padding == kernel_size - 1 and shape[1] == shape[2]:
                 most = max_pooled_blocks(input_shape[1], pool_size)
-                hint = (f" With size-keeping convs and {pool_size}x{pool_size} pools, a {input_shape[1]}-pixel "
-                        f"input takes at most M={most} pooled blocks.")
-            raise ValueError(f"{call} does not fit the input {tuple(input_shape)} (D, H, W): {where}, "
-                             f"layer {len(layers)} {layer!r} gets an input of shape {shape}: "
-                             f"{str(err).rstrip('.')}.{hint}") from None
+                hint = (
+                    f" With size-keeping convs and {pool_size}x{pool_size} pools, a {input_shape[1]}-pixel "
+                    f"input takes at most M={most} pooled blocks."
+                )
+            raise ValueError(
+                f"{call} does not fit the input {tuple(input_shape)} (D, H, W): {where}, "
+                f"layer {len(layers)} {layer!r} gets an input of shape {shape}: "
+                f"{str(err).rstrip('.')}.{hint}"
+            ) from None
         layers.append(layer)
         shape = new
 
@@ -204,15 +225,40 @@ def lenet5(*, weights: bool = False, rng: RngLike = 0, dtype=np.float64) -> Sequ
     ``weights=True`` builds a trainable network (28x28 MNIST digits padded by 2 to 32x32,
     as in the paper); the default builds weightless layers (shapes and counts only).
     """
-    return typical_architecture(1, 2, 2, input_shape=(1, 32, 32), filters=(6, 16), kernel_size=5, padding=0,
-                                fc_units=(120, 84), n_classes=10, weights=weights, rng=rng, dtype=dtype)
+    return typical_architecture(
+        1,
+        2,
+        2,
+        input_shape=(1, 32, 32),
+        filters=(6, 16),
+        kernel_size=5,
+        padding=0,
+        fc_units=(120, 84),
+        n_classes=10,
+        weights=weights,
+        rng=rng,
+        dtype=dtype,
+    )
 
 
 #: LeNet-5's Table I: the S2 maps (0-5) that each of C3's 16 maps is connected to.
 LENET5_C3_TABLE: tuple[tuple[int, ...], ...] = (
-    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (0, 4, 5), (0, 1, 5),
-    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (0, 3, 4, 5), (0, 1, 4, 5), (0, 1, 2, 5),
-    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5), (0, 1, 2, 3, 4, 5),
+    (0, 1, 2),
+    (1, 2, 3),
+    (2, 3, 4),
+    (3, 4, 5),
+    (0, 4, 5),
+    (0, 1, 5),
+    (0, 1, 2, 3),
+    (1, 2, 3, 4),
+    (2, 3, 4, 5),
+    (0, 3, 4, 5),
+    (0, 1, 4, 5),
+    (0, 1, 2, 5),
+    (0, 1, 3, 4),
+    (1, 2, 4, 5),
+    (0, 2, 3, 5),
+    (0, 1, 2, 3, 4, 5),
 )
 
 
@@ -224,13 +270,15 @@ def lenet5_paper_param_table() -> list[tuple[str, int]]:
     Output: 10 Euclidean RBF units with 84 fixed-size weight vectors and no bias.
     """
     c3 = sum(conv_num_params(5, len(inputs), 1) for inputs in LENET5_C3_TABLE)
-    return [("C1: 6 maps, 5x5 filters", conv_num_params(5, 1, 6)),
-            ("S2: 6 maps, coefficient + bias", 2 * 6),
-            ("C3: 16 maps, 5x5, partial connections", c3),
-            ("S4: 16 maps, coefficient + bias", 2 * 16),
-            ("C5: 120 maps, 5x5 over 16 maps", conv_num_params(5, 16, 120)),
-            ("F6: 84 units", linear_num_params(120, 84)),
-            ("output: 10 RBF units (no bias)", linear_num_params(84, 10, bias=False))]
+    return [
+        ("C1: 6 maps, 5x5 filters", conv_num_params(5, 1, 6)),
+        ("S2: 6 maps, coefficient + bias", 2 * 6),
+        ("C3: 16 maps, 5x5, partial connections", c3),
+        ("S4: 16 maps, coefficient + bias", 2 * 16),
+        ("C5: 120 maps, 5x5 over 16 maps", conv_num_params(5, 16, 120)),
+        ("F6: 84 units", linear_num_params(120, 84)),
+        ("output: 10 RBF units (no bias)", linear_num_params(84, 10, bias=False)),
+    ]
 
 
 def alexnet(grouped: bool = True) -> Sequential:
@@ -243,14 +291,29 @@ def alexnet(grouped: bool = True) -> Sequential:
     Local response normalisation and dropout have no parameters and are left out.
     """
     g = 2 if grouped else 1
-    return Sequential([
-        Conv2DSpec(3, 96, 11, stride=4), ReLU(), MaxPool2D(3, 2),
-        Conv2DSpec(96, 256, 5, padding=2, groups=g), ReLU(), MaxPool2D(3, 2),
-        Conv2DSpec(256, 384, 3, padding=1), ReLU(),
-        Conv2DSpec(384, 384, 3, padding=1, groups=g), ReLU(),
-        Conv2DSpec(384, 256, 3, padding=1, groups=g), ReLU(), MaxPool2D(3, 2),
-        Flatten(), LinearSpec(256 * 6 * 6, 4096), ReLU(), LinearSpec(4096, 4096), ReLU(), LinearSpec(4096, 1000),
-    ])
+    return Sequential(
+        [
+            Conv2DSpec(3, 96, 11, stride=4),
+            ReLU(),
+            MaxPool2D(3, 2),
+            Conv2DSpec(96, 256, 5, padding=2, groups=g),
+            ReLU(),
+            MaxPool2D(3, 2),
+            Conv2DSpec(256, 384, 3, padding=1),
+            ReLU(),
+            Conv2DSpec(384, 384, 3, padding=1, groups=g),
+            ReLU(),
+            Conv2DSpec(384, 256, 3, padding=1, groups=g),
+            ReLU(),
+            MaxPool2D(3, 2),
+            Flatten(),
+            LinearSpec(256 * 6 * 6, 4096),
+            ReLU(),
+            LinearSpec(4096, 4096),
+            ReLU(),
+            LinearSpec(4096, 1000),
+        ]
+    )
 
 
 def zfnet() -> Sequential:
@@ -261,14 +324,29 @@ def zfnet() -> Sequential:
     With whole-number sizes: 227 -> 111 -> pool 55 -> conv2 (padding 1) 27 -> pool 13 -> 6.
     Padding and input size change no parameter count.
     """
-    return Sequential([
-        Conv2DSpec(3, 96, 7, stride=2), ReLU(), MaxPool2D(3, 2),
-        Conv2DSpec(96, 256, 5, stride=2, padding=1), ReLU(), MaxPool2D(3, 2),
-        Conv2DSpec(256, 384, 3, padding=1), ReLU(),
-        Conv2DSpec(384, 384, 3, padding=1), ReLU(),
-        Conv2DSpec(384, 256, 3, padding=1), ReLU(), MaxPool2D(3, 2),
-        Flatten(), LinearSpec(256 * 6 * 6, 4096), ReLU(), LinearSpec(4096, 4096), ReLU(), LinearSpec(4096, 1000),
-    ])
+    return Sequential(
+        [
+            Conv2DSpec(3, 96, 7, stride=2),
+            ReLU(),
+            MaxPool2D(3, 2),
+            Conv2DSpec(96, 256, 5, stride=2, padding=1),
+            ReLU(),
+            MaxPool2D(3, 2),
+            Conv2DSpec(256, 384, 3, padding=1),
+            ReLU(),
+            Conv2DSpec(384, 384, 3, padding=1),
+            ReLU(),
+            Conv2DSpec(384, 256, 3, padding=1),
+            ReLU(),
+            MaxPool2D(3, 2),
+            Flatten(),
+            LinearSpec(256 * 6 * 6, 4096),
+            ReLU(),
+            LinearSpec(4096, 4096),
+            ReLU(),
+            LinearSpec(4096, 1000),
+        ]
+    )
 
 
 def vgg16() -> Sequential:
@@ -277,13 +355,24 @@ def vgg16() -> Sequential:
     It *is* the lecture's pattern: N = (2, 2, 3, 3, 3) 3x3 convs (padding 1) per block,
     M = 5 blocks each ending in a 2x2/2 max pool, Q = 2 FC layers of 4096, then FC 1000.
     """
-    return typical_architecture((2, 2, 3, 3, 3), 5, 2, input_shape=(3, 224, 224),
-                                filters=(64, 128, 256, 512, 512), fc_units=4096, n_classes=1000, weights=False)
+    return typical_architecture(
+        (2, 2, 3, 3, 3),
+        5,
+        2,
+        input_shape=(3, 224, 224),
+        filters=(64, 128, 256, 512, 512),
+        fc_units=4096,
+        n_classes=1000,
+        weights=False,
+    )
 
 
 #: Input shape (D, H, W) each net above is traced with.
 INPUT_SHAPES: dict[str, tuple[int, int, int]] = {
-    "LeNet-5": (1, 32, 32), "AlexNet": (3, 227, 227), "ZF Net": (3, 227, 227), "VGG-16": (3, 224, 224),
+    "LeNet-5": (1, 32, 32),
+    "AlexNet": (3, 227, 227),
+    "ZF Net": (3, 227, 227),
+    "VGG-16": (3, 224, 224),
     "GoogLeNet": (3, 224, 224),
 }
 
@@ -297,6 +386,7 @@ class Inception(NamedTuple):
     1x1 | 1x1 reduce -> 3x3 | 1x1 reduce -> 5x5 | 3x3 max pool -> 1x1 "pool proj";
     the branch outputs are stacked in depth: depth = n1x1 + n3x3 + n5x5 + pool_proj.
     """
+
     name: str
     n1x1: int
     n3x3_reduce: int
@@ -312,12 +402,14 @@ class Inception(NamedTuple):
 
     def num_params(self, in_channels: int, bias: bool = True) -> int:
         """The six convolutions of the module, each counted with conv_num_params."""
-        return (conv_num_params(1, in_channels, self.n1x1, bias)
-                + conv_num_params(1, in_channels, self.n3x3_reduce, bias)
-                + conv_num_params(3, self.n3x3_reduce, self.n3x3, bias)
-                + conv_num_params(1, in_channels, self.n5x5_reduce, bias)
-                + conv_num_params(5, self.n5x5_reduce, self.n5x5, bias)
-                + conv_num_params(1, in_channels, self.pool_proj, bias))
+        return (
+            conv_num_params(1, in_channels, self.n1x1, bias)
+            + conv_num_params(1, in_channels, self.n3x3_reduce, bias)
+            + conv_num_params(3, self.n3x3_reduce, self.n3x3, bias)
+            + conv_num_params(1, in_channels, self.n5x5_reduce, bias)
+            + conv_num_params(5, self.n5x5_reduce, self.n5x5, bias)
+            + conv_num_params(1, in_channels, self.pool_proj, bias)
+        )
 
 
 #: Table 1 of Szegedy et al. (2015), "Going deeper with convolutions": the nine Inception modules.
@@ -337,8 +429,11 @@ GOOGLENET: tuple[Inception, ...] = (
 def googlenet_aux_num_params(in_channels: int, bias: bool = True) -> int:
     """One auxiliary classifier (on 4a and 4d during training only): 5x5/3 average pool to 4x4,
     128 1x1 filters, FC 2048 -> 1024, FC 1024 -> 1000."""
-    return (conv_num_params(1, in_channels, 128, bias) + linear_num_params(4 * 4 * 128, 1024, bias)
-            + linear_num_params(1024, 1000, bias))
+    return (
+        conv_num_params(1, in_channels, 128, bias)
+        + linear_num_params(4 * 4 * 128, 1024, bias)
+        + linear_num_params(1024, 1000, bias)
+    )
 
 
 def googlenet_param_table(bias: bool = True, aux: bool = False) -> list[tuple[str, int, int, float | None]]:
@@ -356,8 +451,7 @@ def googlenet_param_table(bias: bool = True, aux: bool = False) -> list[tuple[st
     for module in GOOGLENET:
         rows.append((module.name, module.depth, module.num_params(depth, bias), module.paper_params_k))
         if aux and module.name in ("inception (4a)", "inception (4d)"):
-            rows.append((f"auxiliary classifier on {module.name[-4:]}", 1000,
-                         googlenet_aux_num_params(module.depth, bias), None))
+            rows.append((f"auxiliary classifier on {module.name[-4:]}", 1000, googlenet_aux_num_params(module.depth, bias), None))
         depth = module.depth
     rows.append(("linear", 1000, linear_num_params(depth, 1000, bias), 1000))
     return rows
@@ -373,6 +467,7 @@ def googlenet_num_params(bias: bool = True, aux: bool = False) -> int:
 
 class Published(NamedTuple):
     """A parameter count as published: the number (None if not stated), the words, the source."""
+
     value: int | None
     quote: str
     source: str
@@ -381,20 +476,32 @@ class Published(NamedTuple):
 def published_param_counts() -> dict[str, Published]:
     """The parameter counts the papers give, with their sources."""
     return {
-        "LeNet-5": Published(60_000, "about 60,000 trainable parameters",
-                             "LeCun, Bottou, Bengio & Haffner (1998), Gradient-based learning applied to "
-                             "document recognition, Proc. IEEE 86(11)"),
-        "AlexNet": Published(60_000_000, "60 million parameters and 650,000 neurons",
-                             "Krizhevsky, Sutskever & Hinton (2012), ImageNet classification with deep "
-                             "convolutional neural networks, NeurIPS (abstract)"),
-        "ZF Net": Published(None, "no total stated (layer sizes in the paper's Fig. 3)",
-                            "Zeiler & Fergus (2014), Visualizing and understanding convolutional networks, ECCV"),
-        "VGG-16": Published(138_000_000, "138 million (configuration D)",
-                            "Simonyan & Zisserman (2015), Very deep convolutional networks for large-scale "
-                            "image recognition, ICLR, Table 2"),
-        "GoogLeNet": Published(6_800_000, "about 6.8 million (sum of Table 1's params column); "
-                                          "\"12 times fewer parameters\" than AlexNet",
-                               "Szegedy et al. (2015), Going deeper with convolutions, CVPR, Table 1 and Sec. 1"),
+        "LeNet-5": Published(
+            60_000,
+            "about 60,000 trainable parameters",
+            "LeCun, Bottou, Bengio & Haffner (1998), Gradient-based learning applied to document recognition, Proc. IEEE 86(11)",
+        ),
+        "AlexNet": Published(
+            60_000_000,
+            "60 million parameters and 650,000 neurons",
+            "Krizhevsky, Sutskever & Hinton (2012), ImageNet classification with deep "
+            "convolutional neural networks, NeurIPS (abstract)",
+        ),
+        "ZF Net": Published(
+            None,
+            "no total stated (layer sizes in the paper's Fig. 3)",
+            "Zeiler & Fergus (2014), Visualizing and understanding convolutional networks, ECCV",
+        ),
+        "VGG-16": Published(
+            138_000_000,
+            "138 million (configuration D)",
+            "Simonyan & Zisserman (2015), Very deep convolutional networks for large-scale image recognition, ICLR, Table 2",
+        ),
+        "GoogLeNet": Published(
+            6_800_000,
+            'about 6.8 million (sum of Table 1\'s params column); "12 times fewer parameters" than AlexNet',
+            "Szegedy et al. (2015), Going deeper with convolutions, CVPR, Table 1 and Sec. 1",
+        ),
     }
 
 

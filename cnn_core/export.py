@@ -5,6 +5,7 @@
 "b": {...}}, {"type": "ReLU"}, ...]``. The page rebuilds the same network and computes what
 ``model.forward`` computes (tests/test_live_engine.py compares the two).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,14 @@ import numpy as np
 from .layers import AvgPool2D, Conv2D, Flatten, Linear, MaxPool2D, ReLU
 from .model import Sequential
 
-_SETTINGS = {Conv2D: ("stride", "padding"), MaxPool2D: ("kernel_size", "stride"),
-             AvgPool2D: ("kernel_size", "stride"), ReLU: (), Flatten: (), Linear: ()}
+_SETTINGS = {
+    Conv2D: ("stride", "padding"),
+    MaxPool2D: ("kernel_size", "stride"),
+    AvgPool2D: ("kernel_size", "stride"),
+    ReLU: (),
+    Flatten: (),
+    Linear: (),
+}
 
 
 def _array(a: np.ndarray, digits: int | None) -> dict:
@@ -29,8 +36,7 @@ def to_json(model: Sequential, digits: int | None = None) -> list[dict]:
         kind = type(layer)
         if kind not in _SETTINGS:
             supported = ", ".join(k.__name__ for k in _SETTINGS)
-            raise TypeError(f"to_json: layer {kind.__name__} is not supported by the page engine "
-                            f"(supported: {supported})")
+            raise TypeError(f"to_json: layer {kind.__name__} is not supported by the page engine (supported: {supported})")
         entry: dict = {"type": kind.__name__, **{k: getattr(layer, k) for k in _SETTINGS[kind]}}
         for name in ("W", "b"):
             if name in layer.params:

@@ -8,6 +8,7 @@ pooling: one whole-array step per window offset. The only Python loops run over 
 of the window (and over chunks of a large batch), never over pixels. Scratch buffers are reused
 between calls up to SCRATCH_BYTES per thread; small products run on one BLAS thread.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,7 +43,7 @@ from .naive import _conv_inputs, _conv_sizes, _dout, _pool_inputs
 # convolution on this thread has overwritten it since (as for the last layer
 # before the loss); otherwise it rebuilds it from x.
 
-SCRATCH_BYTES = 48 * 2**20   # the cap on the scratch memory each thread keeps (48 MiB)
+SCRATCH_BYTES = 48 * 2**20  # the cap on the scratch memory each thread keeps (48 MiB)
 
 _scratch = threading.local()
 
@@ -61,7 +62,7 @@ def _workspace(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
         return buf[:size].reshape(shape)
     others = sum(v.nbytes for k, v in bufs.items() if k != name)
     if others + size * dtype.itemsize > SCRATCH_BYTES:
-        return np.empty(shape, dtype=dtype)           # too big to keep: a temporary
+        return np.empty(shape, dtype=dtype)  # too big to keep: a temporary
     bufs[name] = buf = np.empty(size, dtype=dtype)
     return buf[:size].reshape(shape)
 
@@ -95,7 +96,7 @@ def _chunk_images(n: int, per_image: int, itemsize: int) -> int:
 # Python thread. So products below SMALL_PRODUCT_FLOPS run on one thread
 # (through threadpoolctl); larger ones keep the caller's setting (never more).
 
-SMALL_PRODUCT_FLOPS = 64e6    # 2*M*K*N below which a product uses one BLAS thread
+SMALL_PRODUCT_FLOPS = 64e6  # 2*M*K*N below which a product uses one BLAS thread
 
 _blas_libs = None
 
@@ -105,8 +106,9 @@ def _blas() -> list:
     if _blas_libs is None:
         try:
             from threadpoolctl import ThreadpoolController
+
             _blas_libs = ThreadpoolController().select(user_api="blas").lib_controllers
-        except Exception:        # threadpoolctl missing or cannot inspect this BLAS: leave threads alone
+        except Exception:  # threadpoolctl missing or cannot inspect this BLAS: leave threads alone
             _blas_libs = []
     return _blas_libs
 
@@ -172,6 +174,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
 
 class ConvCache(NamedTuple):
     """What conv2d_forward keeps for conv2d_backward (x itself, not a copy)."""
+
     x: np.ndarray
     w: np.ndarray
     stride: int
@@ -185,11 +188,13 @@ def _conv_plan(x_shape, w_shape, stride, padding, h2, w2, itemsize):
     k, _, f, _ = w_shape
     hp, wp = h + 2 * padding, wd + 2 * padding
     row = wp if stride == 1 else w2
-    m1 = h2 * row                                   # matrix columns per image
-    per_image = (d * (hp + 1) * wp                  # xp / dxp
-                 + max(d * f * f + 1, k * f) * m1   # cols / dcols / shifted G
-                 + k * m1                           # res / G
-                 + (d * f * m1 if stride == 1 else 0))   # R of _dx_row_offsets
+    m1 = h2 * row  # matrix columns per image
+    per_image = (
+        d * (hp + 1) * wp  # xp / dxp
+        + max(d * f * f + 1, k * f) * m1  # cols / dcols / shifted G
+        + k * m1  # res / G
+        + (d * f * m1 if stride == 1 else 0)
+    )  # R of _dx_row_offsets
     return row, _chunk_images(n, per_image, itemsize)
 
 
@@ -204,26 +209,26 @@ def _im2col(x: np.ndarray, f: int, stride: int, padding: int, h2: int, w2: int, 
     hp, wp = h + 2 * padding, wd + 2 * padding
     flat = stride == 1
     row = wp if flat else w2
-    m = n * h2 * row                           # number of columns (windows, junk included)
+    m = n * h2 * row  # number of columns (windows, junk included)
     # zero-padded copy of x, channels first; stride 1 gets a spare zero row
     xp = _workspace("xp", (d, n, hp + flat, wp), dtype)
     xp.fill(0)
-    xp[:, :, padding:padding + h, padding:padding + wd] = x.transpose(1, 0, 2, 3)
+    xp[:, :, padding : padding + h, padding : padding + wd] = x.transpose(1, 0, 2, 3)
     cols = _workspace("cols", (d * f * f + 1, m), dtype)
     cols[-1] = 1
     if flat:
-        length = h2 * wp                       # columns per image
+        length = h2 * wp  # columns per image
         rows = xp.reshape(d, n, (hp + 1) * wp)
         dst = cols[:-1].reshape(d, f * f, n, length)
         for i in range(f):
             for j in range(f):
                 start = i * wp + j
-                dst[:, i * f + j] = rows[:, :, start:start + length]
+                dst[:, i * f + j] = rows[:, :, start : start + length]
     else:
         dst = cols[:-1].reshape(d, f, f, n, h2, w2)
         for i in range(f):
             for j in range(f):
-                dst[:, i, j] = xp[:, :, i:i + stride * (h2 - 1) + 1:stride, j:j + stride * (w2 - 1) + 1:stride]
+                dst[:, i, j] = xp[:, :, i : i + stride * (h2 - 1) + 1 : stride, j : j + stride * (w2 - 1) + 1 : stride]
     return cols, row
 
 
@@ -244,20 +249,20 @@ def conv2d_forward(
     k, _, f, _ = w.shape
     h2, w2 = _conv_sizes("conv2d_forward", x, f, stride, padding)
     dtype = np.result_type(x, w)
-    token = object()                           # tells backward whether the columns are still in scratch
+    token = object()  # tells backward whether the columns are still in scratch
     _scratch.cols_owner = None
-    wb = np.empty((k, d * f * f + 1), dtype=dtype)      # [W | b]
+    wb = np.empty((k, d * f * f + 1), dtype=dtype)  # [W | b]
     wb[:, :-1] = w.reshape(k, -1)
     wb[:, -1] = 0 if b is None else b
     out = np.empty((n, k, h2, w2), dtype=dtype)
     row, chunk = _conv_plan(x.shape, w.shape, stride, padding, h2, w2, dtype.itemsize)
     for start in range(0, n, chunk):
-        xc = x[start:start + chunk]
+        xc = x[start : start + chunk]
         cols, row = _im2col(xc, f, stride, padding, h2, w2, dtype)
         res = _workspace("res", (k, cols.shape[1]), dtype)
         matmul(wb, cols, out=res)
         # (K, n, H2, row) -> (n, K, H2, W2): batch axis first, junk columns cropped
-        out[start:start + chunk] = res.reshape(k, len(xc), h2, row)[:, :, :, :w2].transpose(1, 0, 2, 3)
+        out[start : start + chunk] = res.reshape(k, len(xc), h2, row)[:, :, :, :w2].transpose(1, 0, 2, 3)
         if chunk >= n and _is_scratch("cols", cols):
             _scratch.cols_owner = (token, dtype)
     return out, ConvCache(x, w, stride, padding, token)
@@ -274,8 +279,10 @@ def conv2d_backward(dout: np.ndarray, cache: ConvCache) -> tuple[np.ndarray, np.
     """
     where = "conv2d_backward"
     if not isinstance(cache, ConvCache):
-        raise TypeError(f"{where}: cache must be the second value returned by conv2d_forward "
-                        f"(out, cache = conv2d_forward(x, w, b, stride, padding)), got {type(cache).__name__}")
+        raise TypeError(
+            f"{where}: cache must be the second value returned by conv2d_forward "
+            f"(out, cache = conv2d_forward(x, w, b, stride, padding)), got {type(cache).__name__}"
+        )
     x, w, stride, padding, token = cache
     n, d, h, wd = x.shape
     k, _, f, _ = w.shape
@@ -285,38 +292,38 @@ def conv2d_backward(dout: np.ndarray, cache: ConvCache) -> tuple[np.ndarray, np.
     row, chunk = _conv_plan(x.shape, w.shape, stride, padding, h2, w2, dtype.itemsize)
     owner = getattr(_scratch, "cols_owner", None)
     reuse = owner is not None and owner[0] is token and owner[1] == dtype and chunk >= n
-    _scratch.cols_owner = None                 # the columns get overwritten below
+    _scratch.cols_owner = None  # the columns get overwritten below
     wt = w.astype(dtype, copy=False)
     w_finite = bool(np.isfinite(wt).all())
     dwb = np.zeros((k, d * f * f + 1), dtype=dtype)
     dx = np.empty((n, d, h, wd), dtype=dtype)
     for start in range(0, n, chunk):
-        xc, dc = x[start:start + chunk], dout[start:start + chunk]
+        xc, dc = x[start : start + chunk], dout[start : start + chunk]
         nc = len(xc)
         m = nc * h2 * row
-        if reuse:                              # forward's columns are still in scratch
+        if reuse:  # forward's columns are still in scratch
             cols = _workspace("cols", (d * f * f + 1, m), dtype)
         else:
             cols, row = _im2col(xc, f, stride, padding, h2, w2, dtype)
         # G, with junk columns set to zero and F-1 zeros in front (_dx_row_offsets reads them)
         g_buf = _workspace("res", (k, f - 1 + m), dtype)
-        g_buf[:, :f - 1] = 0
-        g4 = g_buf[:, f - 1:].reshape(k, nc, h2, row)
+        g_buf[:, : f - 1] = 0
+        g4 = g_buf[:, f - 1 :].reshape(k, nc, h2, row)
         g4[:, :, :, w2:] = 0
         g4[:, :, :, :w2] = dc.transpose(1, 0, 2, 3)
-        g = g_buf[:, f - 1:]
-        with np.errstate(invalid="ignore"):    # a NaN from a junk column is removed just below
-            part = matmul(g, cols.T)           # (K, D*F*F + 1): [dw | db] of this chunk
+        g = g_buf[:, f - 1 :]
+        with np.errstate(invalid="ignore"):  # a NaN from a junk column is removed just below
+            part = matmul(g, cols.T)  # (K, D*F*F + 1): [dw | db] of this chunk
         if stride == 1 and row > w2 and not np.isfinite(part).all():
             # an inf/NaN in x may sit in a junk column, where 0 * inf = NaN: zero them and redo
             cols.reshape(-1, nc, h2, row)[:, :, :, w2:] = 0
             part = matmul(g, cols.T)
         dwb += part
-        if stride == 1 and k <= 2 * d * f and w_finite:   # copies K*F rows of G, versus D*F*F rows of adds
+        if stride == 1 and k <= 2 * d * f and w_finite:  # copies K*F rows of G, versus D*F*F rows of adds
             dxp = _dx_row_offsets(g_buf, wt, xc.shape, padding, h2)
         else:
             dxp = _dx_col2im(g, wt, xc.shape, stride, padding, h2, w2, zero_junk=not w_finite)
-        dx[start:start + chunk] = dxp[:, :, padding:padding + h, padding:padding + wd].transpose(1, 0, 2, 3)
+        dx[start : start + chunk] = dxp[:, :, padding : padding + h, padding : padding + wd].transpose(1, 0, 2, 3)
     dw, db = dwb[:, :-1].reshape(w.shape).copy(), dwb[:, -1].copy()
     return dx, dw, db
 
@@ -329,7 +336,7 @@ def _dx_col2im(g, w, x_shape, stride, padding, h2, w2, zero_junk=False):
     n, d, h, wd = x_shape
     k, _, f, _ = w.shape
     hp, wp = h + 2 * padding, wd + 2 * padding
-    dcols = _workspace("cols", (d * f * f, g.shape[1]), g.dtype)   # the columns' buffer, free now
+    dcols = _workspace("cols", (d * f * f, g.shape[1]), g.dtype)  # the columns' buffer, free now
     matmul(w.reshape(k, -1).T, g, out=dcols)
     dxp = _workspace("xp", (d, n, hp + (stride == 1), wp), g.dtype)
     dxp.fill(0)
@@ -342,12 +349,12 @@ def _dx_col2im(g, w, x_shape, stride, padding, h2, w2, zero_junk=False):
         for i in range(f):
             for j in range(f):
                 start = i * wp + j
-                rows[:, :, start:start + length] += dcols[:, i * f + j]
+                rows[:, :, start : start + length] += dcols[:, i * f + j]
     else:
         dcols = dcols.reshape(d, f, f, n, h2, w2)
         for i in range(f):
             for j in range(f):
-                dxp[:, :, i:i + stride * (h2 - 1) + 1:stride, j:j + stride * (w2 - 1) + 1:stride] += dcols[:, i, j]
+                dxp[:, :, i : i + stride * (h2 - 1) + 1 : stride, j : j + stride * (w2 - 1) + 1 : stride] += dcols[:, i, j]
     return dxp[:, :, :hp]
 
 
@@ -367,16 +374,16 @@ def _dx_row_offsets(g_buf, w, x_shape, padding, h2):
     k, _, f, _ = w.shape
     hp, wp = h + 2 * padding, wd + 2 * padding
     m = g_buf.shape[1] - (f - 1)
-    gj = _workspace("cols", (k, f, m), g_buf.dtype)    # the columns' buffer, free now
+    gj = _workspace("cols", (k, f, m), g_buf.dtype)  # the columns' buffer, free now
     for j in range(f):
-        gj[:, j] = g_buf[:, f - 1 - j:f - 1 - j + m]
+        gj[:, j] = g_buf[:, f - 1 - j : f - 1 - j + m]
     r = _workspace("dcols", (d, f, n, h2 * wp), g_buf.dtype)
     matmul(w.transpose(1, 2, 0, 3).reshape(d * f, k * f), gj.reshape(k * f, m), out=r.reshape(d * f, m))
     dxp = _workspace("xp", (d, n, hp + 1, wp), g_buf.dtype)
     dxp.fill(0)
     rows = dxp.reshape(d, n, -1)
     for i in range(f):
-        rows[:, :, i * wp:i * wp + h2 * wp] += r[:, i]
+        rows[:, :, i * wp : i * wp + h2 * wp] += r[:, i]
     return dxp[:, :, :hp]
 
 
@@ -391,6 +398,7 @@ def _dx_row_offsets(g_buf, w, x_shape, padding, h2):
 
 class PoolCache(NamedTuple):
     """What pool2d_forward keeps for pool2d_backward (x and out themselves, not copies)."""
+
     x_shape: tuple
     dtype: np.dtype
     kernel_size: int
@@ -402,13 +410,14 @@ class PoolCache(NamedTuple):
 
 def _window_views(a: np.ndarray, f: int, stride: int, h2: int, w2: int) -> list[np.ndarray]:
     """The F*F strided views v[i*F + j][n, d, r, c] = a[n, d, r*S + i, c*S + j], r < H2, c < W2."""
-    return [a[:, :, i:i + stride * (h2 - 1) + 1:stride, j:j + stride * (w2 - 1) + 1:stride]
-            for i in range(f) for j in range(f)]
+    return [
+        a[:, :, i : i + stride * (h2 - 1) + 1 : stride, j : j + stride * (w2 - 1) + 1 : stride]
+        for i in range(f)
+        for j in range(f)
+    ]
 
 
-def pool2d_forward(
-    x: np.ndarray, kernel_size: int, stride: int | None = None, mode: str = "max"
-) -> tuple[np.ndarray, PoolCache]:
+def pool2d_forward(x: np.ndarray, kernel_size: int, stride: int | None = None, mode: str = "max") -> tuple[np.ndarray, PoolCache]:
     """Fast pooling over (N, D, H, W), one step per window offset (i, j):
 
         max:  out = max over (i, j) of v_ij     (NaN if the window holds a NaN)
@@ -453,8 +462,10 @@ def pool2d_backward(dout: np.ndarray, cache: PoolCache) -> np.ndarray:
     """
     where = "pool2d_backward"
     if not isinstance(cache, PoolCache):
-        raise TypeError(f"{where}: cache must be the second value returned by pool2d_forward "
-                        f"(out, cache = pool2d_forward(x, kernel_size, stride, mode)), got {type(cache).__name__}")
+        raise TypeError(
+            f"{where}: cache must be the second value returned by pool2d_forward "
+            f"(out, cache = pool2d_forward(x, kernel_size, stride, mode)), got {type(cache).__name__}"
+        )
     x_shape, dtype, f, stride, mode, saved, out = cache
     h2, w2 = out.shape[2:]
     dout = _dout(where, dout, out.shape, "the output of pool2d_forward: (N, D, H2, W2)", dtype)
@@ -467,7 +478,7 @@ def pool2d_backward(dout: np.ndarray, cache: PoolCache) -> np.ndarray:
         for v, hit in zip(views, hits):
             if tiled:
                 np.copyto(v, 0)
-                np.copyto(v, dout, where=hit)      # not dout * hit: inf * 0 would be NaN
+                np.copyto(v, dout, where=hit)  # not dout * hit: inf * 0 would be NaN
             else:
                 v += np.where(hit, dout, 0)
     elif mode == "avg":
@@ -490,19 +501,19 @@ def pool2d_backward(dout: np.ndarray, cache: PoolCache) -> np.ndarray:
 def _max_hits(xviews: list[np.ndarray], out: np.ndarray) -> list[np.ndarray]:
     """For each window offset, where the window's gradient goes: the first offset equal to
     the maximum, or, in windows whose maximum is NaN, the last NaN (as PyTorch does)."""
-    hits, free = [], None                    # free: windows whose maximum has not been found yet
+    hits, free = [], None  # free: windows whose maximum has not been found yet
     for xv in xviews:
-        hit = xv == out                      # this offset holds its window's maximum ...
+        hit = xv == out  # this offset holds its window's maximum ...
         if free is None:
             free = ~hit
         else:
-            hit &= free                      # ... and no earlier offset did (ties: first one wins)
+            hit &= free  # ... and no earlier offset did (ties: first one wins)
             free ^= hit
         hits.append(hit)
     nan_windows = np.isnan(out)
     if nan_windows.any():
         taken = ~nan_windows
-        for k in range(len(xviews) - 1, -1, -1):   # the last NaN of each NaN window
+        for k in range(len(xviews) - 1, -1, -1):  # the last NaN of each NaN window
             hit = np.isnan(xviews[k]) & ~taken
             taken |= hit
             hits[k] = hits[k] | hit

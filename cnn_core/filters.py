@@ -17,6 +17,7 @@ The mathematical convolution flips the kernel first, (x * w)[r, c] =
 sum_{i, j} x[r + i, c + j] * w[F-1-i, F-1-j] (valid part): see
 :func:`convolve`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,7 +43,7 @@ KERNELS: dict[str, np.ndarray] = {
     "emboss": np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], dtype=float),
 }
 for _k in KERNELS.values():
-    _k.setflags(write=False)   # shared constants: get a writable copy with kernel(name)
+    _k.setflags(write=False)  # shared constants: get a writable copy with kernel(name)
 
 
 def kernel(name: str) -> np.ndarray:
@@ -87,7 +88,7 @@ def color_filter_bank(size: int = 5) -> dict[str, np.ndarray]:
     """
     g = gaussian_kernel(size, size / 4)
     t = np.arange(size) - (size - 1) / 2
-    ramp = np.outer(np.ones(size), t) * g           # brighter to the right -> positive
+    ramp = np.outer(np.ones(size), t) * g  # brighter to the right -> positive
     ramp /= np.abs(ramp).sum()
     diag = (t[:, None] + t[None, :]) * g
     diag /= np.abs(diag).sum()
@@ -134,8 +135,9 @@ def as_conv_weights(w: np.ndarray, depth: int | None = None) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def apply_filter(image: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0,
-                 bias: float | np.ndarray = 0.0) -> np.ndarray:
+def apply_filter(
+    image: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0, bias: float | np.ndarray = 0.0
+) -> np.ndarray:
     """Slide the kernel ``w`` over ``image`` (cross-correlation, as in CNNs), via conv2d_forward.
 
     image: (H, W) grey or (H, W, D) colour; uint8 images are scaled to [0, 1].
@@ -152,11 +154,11 @@ def apply_filter(image: np.ndarray, w: np.ndarray, stride: int = 1, padding: int
     if x.ndim not in (2, 3):
         raise ValueError(f"image must be (H, W) or (H, W, D), got shape {x.shape}")
     w = np.asarray(w, dtype=float)
-    if w.ndim == 2 and x.ndim == 3:          # per channel: channels become the batch axis
-        xb = x.transpose(2, 0, 1)[:, None]   # (D, 1, H, W)
+    if w.ndim == 2 and x.ndim == 3:  # per channel: channels become the batch axis
+        xb = x.transpose(2, 0, 1)[:, None]  # (D, 1, H, W)
         out, _ = conv2d_forward(xb, as_conv_weights(w), np.full(1, float(bias)), stride, padding)
         return out[:, 0].transpose(1, 2, 0)
-    xb = x[None, None] if x.ndim == 2 else x.transpose(2, 0, 1)[None]    # (1, D, H, W)
+    xb = x[None, None] if x.ndim == 2 else x.transpose(2, 0, 1)[None]  # (1, D, H, W)
     weights = as_conv_weights(w, depth=xb.shape[1])
     b = np.broadcast_to(np.asarray(bias, dtype=float), (weights.shape[0],))
     out, _ = conv2d_forward(xb, weights, np.array(b), stride, padding)

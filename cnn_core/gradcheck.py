@@ -8,6 +8,7 @@ converts integer inputs, and leaves out the entries that sit on a kink (a ReLU
 input or a max-pool tie within h), each time with a GradientCheckWarning that
 says why.
 """
+
 from __future__ import annotations
 
 import copy
@@ -44,14 +45,16 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-5) -
 def _differences(f: Callable[[], float], x: np.ndarray, h: float, one_sided: bool = False):
     """(central, forward, backward) differences of f at every entry of x (the last two only if one_sided)."""
     if not callable(f):
-        raise TypeError(f"numerical_gradient: f must be a function of no arguments that reads x and returns "
-                        f"a number, got {f!r}")
+        raise TypeError(f"numerical_gradient: f must be a function of no arguments that reads x and returns a number, got {f!r}")
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"numerical_gradient: x must be the numpy array that f reads (it is changed in place), "
-                        f"got {type(x).__name__}")
+        raise TypeError(
+            f"numerical_gradient: x must be the numpy array that f reads (it is changed in place), got {type(x).__name__}"
+        )
     if x.dtype.kind != "f":
-        raise TypeError(f"numerical_gradient: x must be a floating-point array, got dtype {x.dtype}: an integer "
-                        f"array cannot hold x + h; use x = x.astype(np.float64) (and let f read the new x)")
+        raise TypeError(
+            f"numerical_gradient: x must be a floating-point array, got dtype {x.dtype}: an integer "
+            f"array cannot hold x + h; use x = x.astype(np.float64) (and let f read the new x)"
+        )
     if not x.flags.writeable:
         raise ValueError("numerical_gradient: x is read-only, but it is changed in place: pass a copy, x.copy()")
     h = positive_number("numerical_gradient", "h", h)
@@ -102,21 +105,29 @@ def check_layer(layer, x: np.ndarray, seed: int = 0, h: float = 1e-5) -> dict[st
     """
     for attr in ("forward", "backward", "params", "grads"):
         if not hasattr(layer, attr):
-            raise TypeError(f"check_layer: layer must have forward, backward, params and grads (a cnn_core "
-                            f"layer), got {type(layer).__name__} without {attr!r}")
+            raise TypeError(
+                f"check_layer: layer must have forward, backward, params and grads (a cnn_core "
+                f"layer), got {type(layer).__name__} without {attr!r}"
+            )
     x = array("check_layer", "x", x)
     h = positive_number("check_layer", "h", h)
     if x.dtype.kind in "iu":
-        warnings.warn(f"check_layer: x has integer dtype {x.dtype}; it is checked as float64 "
-                      f"(x.astype(np.float64)), the same values", GradientCheckWarning, stacklevel=2)
+        warnings.warn(
+            f"check_layer: x has integer dtype {x.dtype}; it is checked as float64 (x.astype(np.float64)), the same values",
+            GradientCheckWarning,
+            stacklevel=2,
+        )
     low = sorted({str(a.dtype) for a in [x, *layer.params.values()] if a.dtype.kind == "f" and a.itemsize < 8})
     if low:
         warnings.warn(
             f"check_layer: the layer or x is {', '.join(low)}, whose ~7 significant digits make central "
             f"differences with h={h:g} meaningless (rounding / h is about 1e-2); checking a float64 copy of "
-            f"the layer instead (the same code, in double precision)", GradientCheckWarning, stacklevel=2)
+            f"the layer instead (the same code, in double precision)",
+            GradientCheckWarning,
+            stacklevel=2,
+        )
         layer = _float64_copy(layer)
-    x = np.array(x, dtype=np.float64)        # a copy: numerical_gradient changes it in place
+    x = np.array(x, dtype=np.float64)  # a copy: numerical_gradient changes it in place
     dout = np.random.default_rng(seed).standard_normal(layer.forward(x).shape)
 
     def loss() -> float:
@@ -141,5 +152,8 @@ def check_layer(layer, x: np.ndarray, seed: int = 0, h: float = 1e-5) -> dict[st
             f"check_layer: {where} sit within h={h:g} of a kink (e.g. a ReLU input near 0 or a max-pool "
             f"near-tie), where the function has no derivative and central differences mean nothing; they were "
             f"left out of the errors. To check them too, move x away from the kink (another seed or "
-            f"x + 0.1 * np.sign(x)) or use a smaller h", GradientCheckWarning, stacklevel=2)
+            f"x + 0.1 * np.sign(x)) or use a smaller h",
+            GradientCheckWarning,
+            stacklevel=2,
+        )
     return errors

@@ -12,6 +12,7 @@ One rule for the dtype of arrays, everywhere in cnn_core:
 
 Lists and tuples of numbers are accepted wherever an array is (``np.asarray``).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -33,8 +34,7 @@ def describe(value) -> str:
     return f"{text if len(text) <= 60 else text[:57] + '...'} ({type(value).__name__})"
 
 
-def array(where: str, name: str, value, layout: str | None = None, ndim: int | None = None,
-          hint: str = "") -> np.ndarray:
+def array(where: str, name: str, value, layout: str | None = None, ndim: int | None = None, hint: str = "") -> np.ndarray:
     """``value`` as a numeric numpy array, or a TypeError/ValueError naming ``where``, ``name`` and ``layout``.
 
     Integers stay integers here (see ``as_float``); ``ndim`` checks the number of axes.
@@ -46,7 +46,7 @@ def array(where: str, name: str, value, layout: str | None = None, ndim: int | N
         raise TypeError(f"{where}: {name} must be an array{form}, got {describe(value)}")
     try:
         arr = np.asarray(value)
-    except (ValueError, TypeError) as err:   # ragged nested lists
+    except (ValueError, TypeError) as err:  # ragged nested lists
         raise ValueError(
             f"{where}: {name} must be an array{form}, got {describe(value)} that numpy cannot make into "
             f"one array (rows of different lengths?): {err}"
@@ -58,16 +58,22 @@ def array(where: str, name: str, value, layout: str | None = None, ndim: int | N
             f"numbers: pass {name}.astype(np.float64) (True -> 1.0, False -> 0.0)"
         )
     if kind not in "iuf":
-        what = {"c": "complex numbers", "O": "Python objects", "U": "strings", "S": "bytes",
-                "M": "dates", "m": "time spans", "V": "records"}.get(kind, "non-numbers")
+        what = {
+            "c": "complex numbers",
+            "O": "Python objects",
+            "U": "strings",
+            "S": "bytes",
+            "M": "dates",
+            "m": "time spans",
+            "V": "records",
+        }.get(kind, "non-numbers")
         raise TypeError(
             f"{where}: {name} must be a real-valued numeric array{form}, got dtype {arr.dtype} ({what}, "
             f"shape {arr.shape}); convert it with np.asarray({name}, dtype=np.float64)"
         )
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(
-            f"{where}: {name} must be {ndim}-D{form}, got {arr.ndim}-D shape {arr.shape}"
-            + (f"; {hint}" if hint else "")
+            f"{where}: {name} must be {ndim}-D{form}, got {arr.ndim}-D shape {arr.shape}" + (f"; {hint}" if hint else "")
         )
     return arr
 
@@ -96,8 +102,16 @@ def whole(name: str, value, minimum: int, where: str = "", example: str = "") ->
     return value
 
 
-def positive_number(where: str, name: str, value, *, minimum: float = 0.0, inclusive: bool = False,
-                    maximum: float | None = None, max_inclusive: bool = False) -> float:
+def positive_number(
+    where: str,
+    name: str,
+    value,
+    *,
+    minimum: float = 0.0,
+    inclusive: bool = False,
+    maximum: float | None = None,
+    max_inclusive: bool = False,
+) -> float:
     """A finite real number in the given range, as float, or an error naming it and the range."""
     lo = f"{name} >= {minimum}" if inclusive else f"{name} > {minimum}"
     rng = lo + ("" if maximum is None else f" and {name} {'<=' if max_inclusive else '<'} {maximum}")
@@ -115,6 +129,4 @@ def positive_number(where: str, name: str, value, *, minimum: float = 0.0, inclu
 def check_shape(where: str, name: str, arr: np.ndarray, expected: tuple, what: str) -> None:
     """Raise a ValueError if ``arr.shape != expected``; ``what`` says where the expected shape comes from."""
     if arr.shape != tuple(expected):
-        raise ValueError(
-            f"{where}: {name} must have shape {tuple(expected)} ({what}), got shape {arr.shape}"
-        )
+        raise ValueError(f"{where}: {name} must have shape {tuple(expected)} ({what}), got shape {arr.shape}")

@@ -5,6 +5,7 @@ Every layer has ``forward(x) -> y``, ``backward(dy) -> dx`` (which fills
 parameters), and ``output_shape(input_shape)`` for one sample, without a batch
 axis, so a network's shapes can be traced without running it.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,9 @@ _ROOMS = {"fast": fast, "naive": naive}
 def kernel_room(kernels: str, where: str):
     """The module whose kernels a layer runs: cnn_core.fast (im2col) or cnn_core.naive (the loops)."""
     if kernels not in _ROOMS:
-        raise ValueError(f"{where}: kernels must be 'fast' (im2col, the default) or 'naive' (the lecture's "
-                         f"loops, slow), got {kernels!r}")
+        raise ValueError(
+            f"{where}: kernels must be 'fast' (im2col, the default) or 'naive' (the lecture's loops, slow), got {kernels!r}"
+        )
     return _ROOMS[kernels]
 
 
@@ -43,8 +45,7 @@ def float_dtype(dtype, where: str = "") -> np.dtype:
     except TypeError:
         dt = None
     if dt is None or dt.kind != "f":
-        raise TypeError(f"{prefix}dtype must be a floating-point type such as np.float32 or np.float64, "
-                        f"got {describe(dtype)}")
+        raise TypeError(f"{prefix}dtype must be a floating-point type such as np.float32 or np.float64, got {describe(dtype)}")
     return dt
 
 
@@ -105,8 +106,7 @@ def _check_input(layer: str, x: np.ndarray, ndim: int, axis: int, expected: int,
         raise ValueError(f"{layer} expects a {ndim}-D input {layout}, got shape {x.shape}{hint}")
     if x.shape[axis] != expected:
         raise ValueError(
-            f"{layer} expects {meaning}={expected} (axis {axis} of {layout}), got {x.shape[axis]} "
-            f"in input of shape {x.shape}"
+            f"{layer} expects {meaning}={expected} (axis {axis} of {layout}), got {x.shape[axis]} in input of shape {x.shape}"
         )
 
 
@@ -116,11 +116,15 @@ def _sample_shape(layer: str, input_shape, ndim: int | None = 3) -> tuple[int, .
     try:
         shape = tuple(input_shape)
     except TypeError:
-        raise TypeError(f"{layer}.output_shape: input_shape must be a tuple {layout} for one sample "
-                        f"(no batch axis), got {describe(input_shape)}") from None
+        raise TypeError(
+            f"{layer}.output_shape: input_shape must be a tuple {layout} for one sample "
+            f"(no batch axis), got {describe(input_shape)}"
+        ) from None
     if ndim is not None and len(shape) != ndim:
-        raise ValueError(f"{layer}.output_shape: input_shape must be {layout} for one sample (no batch axis), "
-                         f"got {shape}" + ("; drop the batch axis: x.shape[1:]" if len(shape) == ndim + 1 else ""))
+        raise ValueError(
+            f"{layer}.output_shape: input_shape must be {layout} for one sample (no batch axis), "
+            f"got {shape}" + ("; drop the batch axis: x.shape[1:]" if len(shape) == ndim + 1 else "")
+        )
     return tuple(whole(f"input_shape[{i}]", n, 1, f"{layer}.output_shape") for i, n in enumerate(shape))
 
 
@@ -131,8 +135,18 @@ class Conv2D(Layer):
     params["W"]: (K, D, F, F), params["b"]: (K,); (F*F*D + 1)*K parameters.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, *, rng: RngLike = None, dtype=np.float64, kernels: str = "fast") -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        *,
+        rng: RngLike = None,
+        dtype=np.float64,
+        kernels: str = "fast",
+    ) -> None:
         super().__init__()
         ex = "Conv2D(3, 8, kernel_size=3, stride=1, padding=1)"
         self.kernels = kernels
@@ -168,9 +182,11 @@ class Conv2D(Layer):
         return conv_output_shape(input_shape, self.out_channels, self.kernel_size, self.stride, self.padding)
 
     def __repr__(self) -> str:
-        return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}"
-                + (")" if getattr(self, "kernels", "fast") == "fast" else f", kernels={self.kernels!r})"))
+        return (
+            f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}"
+            + (")" if getattr(self, "kernels", "fast") == "fast" else f", kernels={self.kernels!r})")
+        )
 
 
 class _Pool2D(Layer):
@@ -205,16 +221,19 @@ class _Pool2D(Layer):
 
 class MaxPool2D(_Pool2D):
     """Keep the largest value of each F x F window of each activation map."""
+
     mode = "max"
 
 
 class AvgPool2D(_Pool2D):
     """Keep the average of each F x F window of each activation map."""
+
     mode = "avg"
 
 
 class L2Pool2D(_Pool2D):
     """Keep the L2 norm sqrt(sum x^2) of each F x F window of each activation map."""
+
     mode = "l2"
 
 
@@ -223,13 +242,13 @@ class ReLU(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._input(x)
-        self.cache = ~(x <= 0)             # as in PyTorch, a NaN passes its gradient through
-        return np.maximum(x, 0)            # ReLU(-inf) = 0, ReLU(NaN) = NaN
+        self.cache = ~(x <= 0)  # as in PyTorch, a NaN passes its gradient through
+        return np.maximum(x, 0)  # ReLU(-inf) = 0, ReLU(NaN) = NaN
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         mask = self._saved()
         dy = self._upstream(dy, mask.shape, None)
-        return np.where(mask, dy, dy.dtype.type(0))     # not dy * mask: inf * 0 would be NaN
+        return np.where(mask, dy, dy.dtype.type(0))  # not dy * mask: inf * 0 would be NaN
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
@@ -256,10 +275,12 @@ class Flatten(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._input(x)
         if x.ndim < 2:
-            raise ValueError(f"Flatten.forward: x must have a batch axis and at least one more, (N, ...), "
-                             f"got {x.ndim}-D shape {x.shape}; for one sample use x[None]")
+            raise ValueError(
+                f"Flatten.forward: x must have a batch axis and at least one more, (N, ...), "
+                f"got {x.ndim}-D shape {x.shape}; for one sample use x[None]"
+            )
         self.cache = x.shape
-        return x.reshape(x.shape[0], math.prod(x.shape[1:]))   # (not -1: N may be 0)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # (not -1: N may be 0)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         shape = self._saved()

@@ -1,4 +1,5 @@
 """Losses: each returns (loss, gradient with respect to its first argument)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,9 @@ from .inputs import array, as_float
 
 
 def _logits(where: str, logits) -> np.ndarray:
-    logits = as_float(array(where, "logits", logits, "(N, C)", 2,
-                            hint="for one example use logits[None] (and [0] on the result)"))
+    logits = as_float(
+        array(where, "logits", logits, "(N, C)", 2, hint="for one example use logits[None] (and [0] on the result)")
+    )
     if logits.shape[1] == 0:
         raise ValueError(f"{where}: logits must have shape (N, C) with C >= 1 classes, got {logits.shape}")
     return logits
@@ -30,14 +32,17 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
     where = "softmax_cross_entropy"
     logits = np.asarray(logits) if isinstance(logits, (list, tuple)) else logits
     if getattr(logits, "ndim", 2) != 2:
-        raise ValueError(f"logits must have shape (N, C), got {np.shape(logits)}; "
-                         f"for one example use logits[None] and labels[None]")
+        raise ValueError(
+            f"logits must have shape (N, C), got {np.shape(logits)}; for one example use logits[None] and labels[None]"
+        )
     logits = _logits(where, logits)
     labels = array(where, "labels", labels, "(N,)") if not isinstance(labels, np.ndarray) else labels
     n, c = logits.shape
     if n == 0:
-        raise ValueError(f"{where}: logits has no rows (shape {logits.shape}): the mean loss of 0 examples "
-                         f"is undefined; pass at least one example")
+        raise ValueError(
+            f"{where}: logits has no rows (shape {logits.shape}): the mean loss of 0 examples "
+            f"is undefined; pass at least one example"
+        )
     if labels.shape != (n,):
         raise ValueError(f"labels must have shape (N,)=({n},) to match logits {logits.shape}, got {labels.shape}")
     if not np.issubdtype(labels.dtype, np.integer) or labels.min(initial=0) < 0 or labels.max(initial=0) >= c:

@@ -16,6 +16,7 @@ in the lecture. The vectorised forms (``batch_gradients``) and
 ``cnn_core.Sequential`` of ``Linear`` layers compute the same numbers; tests
 keep them equal.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -44,8 +45,10 @@ def _check(Ws: Sequence[np.ndarray], acts: Sequence[str]) -> None:
         raise ValueError(f"need one activation per layer: {len(Ws)} weight matrices, {len(acts)} activations")
     for l in range(1, len(Ws)):
         if Ws[l].shape[1] != Ws[l - 1].shape[0]:
-            raise ValueError(f"W_{l + 1} has shape {Ws[l].shape} but W_{l} gives D_{l} = {Ws[l - 1].shape[0]} "
-                             f"outputs: W_l must be D_l x D_(l-1)")
+            raise ValueError(
+                f"W_{l + 1} has shape {Ws[l].shape} but W_{l} gives D_{l} = {Ws[l - 1].shape[0]} "
+                f"outputs: W_l must be D_l x D_(l-1)"
+            )
 
 
 def init_weights(sizes: Sequence[int], seed: int = 0) -> list[np.ndarray]:
@@ -70,8 +73,9 @@ def squared_error(Ws: Sequence[np.ndarray], acts: Sequence[str], x: np.ndarray, 
     return float(d @ d)
 
 
-def backward(Ws: Sequence[np.ndarray], acts: Sequence[str], a: list, o: list, y: np.ndarray
-             ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def backward(
+    Ws: Sequence[np.ndarray], acts: Sequence[str], a: list, o: list, y: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Backward propagation for one sample: (dE/dW_l for l = 1..L, dE/da_l for l = 1..L).
 
     dE/da_L = 2 (h_L(a_L) - y) * h'_L(a_L);  dE/da_l = (W_{l+1}^T dE/da_{l+1}) * h'_l(a_l);
@@ -86,8 +90,9 @@ def backward(Ws: Sequence[np.ndarray], acts: Sequence[str], a: list, o: list, y:
     return grads, delta[1:]
 
 
-def sgd_step(Ws: list[np.ndarray], acts: Sequence[str], x: np.ndarray, y: np.ndarray, eta: float,
-             update_too_early: bool = False) -> float:
+def sgd_step(
+    Ws: list[np.ndarray], acts: Sequence[str], x: np.ndarray, y: np.ndarray, eta: float, update_too_early: bool = False
+) -> float:
     """One backprop step on one sample, in place: W_l <- W_l - eta dE/da_l o_{l-1}^T. Returns E_n before it.
 
     The right order computes every dE/da_l with the *old* weights, then updates.
@@ -110,8 +115,9 @@ def sgd_step(Ws: list[np.ndarray], acts: Sequence[str], x: np.ndarray, y: np.nda
     return error
 
 
-def backprop(Ws: list[np.ndarray], acts: Sequence[str], X: np.ndarray, Y: np.ndarray, eta: float,
-             steps: int, seed: int = 0) -> np.ndarray:
+def backprop(
+    Ws: list[np.ndarray], acts: Sequence[str], X: np.ndarray, Y: np.ndarray, eta: float, steps: int, seed: int = 0
+) -> np.ndarray:
     """The lecture's algorithm: repeat {pick n at random; forward; backward; update}. In place.
 
     X (N, D_0) and Y (N, D_L); returns E_n of every step (before its update).
@@ -142,8 +148,7 @@ def forward_batch(Ws: Sequence[np.ndarray], acts: Sequence[str], X: np.ndarray) 
     return A, O
 
 
-def batch_gradients(Ws: Sequence[np.ndarray], acts: Sequence[str], X: np.ndarray, Y: np.ndarray
-                    ) -> list[np.ndarray]:
+def batch_gradients(Ws: Sequence[np.ndarray], acts: Sequence[str], X: np.ndarray, Y: np.ndarray) -> list[np.ndarray]:
     """Mean over the minibatch of dE_n/dW_l, with matrix products instead of a loop over samples.
 
     Row n of Delta_l is dE_n/da_l; then (1/B) sum_n dE_n/da_l o_{l-1}^T = Delta_l^T O_{l-1} / B.
@@ -159,8 +164,7 @@ def batch_gradients(Ws: Sequence[np.ndarray], acts: Sequence[str], X: np.ndarray
     return grads
 
 
-def loop_gradients(Ws: Sequence[np.ndarray], acts: Sequence[str], X: np.ndarray, Y: np.ndarray
-                   ) -> list[np.ndarray]:
+def loop_gradients(Ws: Sequence[np.ndarray], acts: Sequence[str], X: np.ndarray, Y: np.ndarray) -> list[np.ndarray]:
     """The same mean gradient as batch_gradients, by a Python loop of forward + backward per sample."""
     total = [np.zeros_like(W) for W in Ws]
     for x, y in zip(X, Y):
@@ -195,8 +199,9 @@ def one_blas_thread() -> Iterator[None]:
         yield
 
 
-def train_digits_mlp(learning_rate: float, hidden_width: int, batch_size: int, epochs: int = 6,
-                     seed: int = 0) -> dict[str, list[float]]:
+def train_digits_mlp(
+    learning_rate: float, hidden_width: int, batch_size: int, epochs: int = 6, seed: int = 0
+) -> dict[str, list[float]]:
     """A tiny MLP (64 -> hidden -> ReLU -> 10) trained on the digits with cnn_core.fit and plain
     SGD (momentum 0, as in the lecture); returns fit's history (val_* on the test split)."""
     from .data import load_digits
@@ -205,8 +210,17 @@ def train_digits_mlp(learning_rate: float, hidden_width: int, batch_size: int, e
     from .train import fit
 
     X_tr, y_tr, X_te, y_te = load_digits()
-    model = Sequential([Flatten(), Linear(64, hidden_width, rng=seed), ReLU(),
-                        Linear(hidden_width, 10, rng=seed + 1)])
+    model = Sequential([Flatten(), Linear(64, hidden_width, rng=seed), ReLU(), Linear(hidden_width, 10, rng=seed + 1)])
     with one_blas_thread():
-        return fit(model, X_tr, y_tr, epochs=epochs, batch_size=batch_size, lr=learning_rate, momentum=0.0,
-                   validation=(X_te, y_te), seed=seed, progress=False)
+        return fit(
+            model,
+            X_tr,
+            y_tr,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=learning_rate,
+            momentum=0.0,
+            validation=(X_te, y_te),
+            seed=seed,
+            progress=False,
+        )

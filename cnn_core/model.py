@@ -1,4 +1,5 @@
 """Sequential: layers applied in order; backward runs them in reverse (backprop)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -17,13 +18,16 @@ class Sequential(Layer):
 
     def __init__(self, layers: Iterable[Layer]) -> None:  # no Layer.__init__: params live in the layers
         if isinstance(layers, Layer) or not isinstance(layers, Iterable):
-            raise TypeError(f"Sequential takes a list of layers, got {layers!r}; "
-                            f"e.g. Sequential([Conv2D(1, 8, 3), ReLU(), Flatten(), Linear(8 * 6 * 6, 10)])")
+            raise TypeError(
+                f"Sequential takes a list of layers, got {layers!r}; "
+                f"e.g. Sequential([Conv2D(1, 8, 3), ReLU(), Flatten(), Linear(8 * 6 * 6, 10)])"
+            )
         self.layers = list(layers)
         for i, layer in enumerate(self.layers):
             if isinstance(layer, type) and issubclass(layer, Layer):
-                raise TypeError(f"layer {i} is the class {layer.__name__}, not a layer: "
-                                f"call it to make one, e.g. {layer.__name__}()")
+                raise TypeError(
+                    f"layer {i} is the class {layer.__name__}, not a layer: call it to make one, e.g. {layer.__name__}()"
+                )
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {i} is {layer!r}, not a cnn_core layer")
 
@@ -83,8 +87,10 @@ class Sequential(Layer):
         """The table that summary prints, as a string."""
         rows = self.trace(input_shape)
         width = max(len(r[0]) for r in [("input", (), 0), *rows])
-        lines = [f"{'layer':<{width}}  {'output (D, H, W)':<18}{'params':>12}",
-                 f"{'input':<{width}}  {str(tuple(input_shape)):<18}{'':>12}"]
+        lines = [
+            f"{'layer':<{width}}  {'output (D, H, W)':<18}{'params':>12}",
+            f"{'input':<{width}}  {str(tuple(input_shape)):<18}{'':>12}",
+        ]
         lines += [f"{name:<{width}}  {str(shape):<18}{n:>12,}" for name, shape, n in rows]
         lines.append(f"{'total':<{width}}  {'':<18}{self.num_params():>12,}")
         return "\n".join(lines)

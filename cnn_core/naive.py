@@ -21,6 +21,7 @@ converted to floating point first (to w's dtype, else float64), bools and object
 (see ``cnn_core.inputs``). An empty batch (N = 0) gives empty outputs and zero weight gradients.
 dout must have the shape of the forward output. inf and NaN propagate as in PyTorch.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -38,8 +39,7 @@ POOL_MODES = ("max", "avg", "l2")
 
 def _conv_inputs(where: str, x, w, b, stride, padding):
     """Checked (x, w, b, S, P): 4-D numeric arrays of matching depth, integers converted to float."""
-    x = array(where, "x", x, "(N, D, H, W)", 4,
-              hint="for a single image use x[None] or x.reshape(1, D, H, W)")
+    x = array(where, "x", x, "(N, D, H, W)", 4, hint="for a single image use x[None] or x.reshape(1, D, H, W)")
     w = array(where, "w", w, "(K, D, F, F)", 4, hint="one filter of depth D is w.reshape(1, D, F, F)")
     k, d, f, f2 = w.shape
     if f != f2:
@@ -119,11 +119,11 @@ def conv2d_naive(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: int
     b = np.zeros(k, dtype=w.dtype) if b is None else b
     xp = pad(x, padding)
     out = np.zeros((n, k, h2, w2), dtype=np.result_type(x, w))
-    for i in range(n):                      # each image
-        for j in range(k):                  # each filter -> one activation map
-            for r in range(h2):             # each output row
-                for c in range(w2):         # each output column
-                    window = xp[i, :, r * stride:r * stride + f, c * stride:c * stride + f]
+    for i in range(n):  # each image
+        for j in range(k):  # each filter -> one activation map
+            for r in range(h2):  # each output row
+                for c in range(w2):  # each output column
+                    window = xp[i, :, r * stride : r * stride + f, c * stride : c * stride + f]
                     out[i, j, r, c] = np.sum(window * w[j]) + b[j]
     return out
 
@@ -139,8 +139,9 @@ def conv2d_backward_naive(
     n, _, h, wd = x.shape
     k, _, f, _ = w.shape
     h2, w2 = _conv_sizes(where, x, f, stride, padding)
-    dout = _dout(where, dout, (n, k, h2, w2), "the output of conv2d_naive(x, w, b, stride, padding): (N, K, H2, W2)",
-                 np.result_type(x, w))
+    dout = _dout(
+        where, dout, (n, k, h2, w2), "the output of conv2d_naive(x, w, b, stride, padding): (N, K, H2, W2)", np.result_type(x, w)
+    )
     dtype = np.result_type(dout, x, w)
     xp = pad(x, padding).astype(dtype, copy=False)
     dxp = np.zeros_like(xp)
@@ -151,10 +152,10 @@ def conv2d_backward_naive(
             for r in range(h2):
                 for c in range(w2):
                     rs, cs = r * stride, c * stride
-                    dxp[i, :, rs:rs + f, cs:cs + f] += dout[i, j, r, c] * w[j]
-                    dw[j] += dout[i, j, r, c] * xp[i, :, rs:rs + f, cs:cs + f]
+                    dxp[i, :, rs : rs + f, cs : cs + f] += dout[i, j, r, c] * w[j]
+                    dw[j] += dout[i, j, r, c] * xp[i, :, rs : rs + f, cs : cs + f]
                     db[j] += dout[i, j, r, c]
-    dx = dxp[:, :, padding:padding + h, padding:padding + wd]
+    dx = dxp[:, :, padding : padding + h, padding : padding + wd]
     return dx, dw, db
 
 
@@ -184,10 +185,10 @@ def pool2d_naive(x: np.ndarray, kernel_size: int, stride: int | None = None, mod
     n, d, h, wd = x.shape
     out = np.zeros((n, d, h2, w2), dtype=x.dtype)
     for i in range(n):
-        for ch in range(d):                 # each activation map on its own
+        for ch in range(d):  # each activation map on its own
             for r in range(h2):
                 for c in range(w2):
-                    window = x[i, ch, r * stride:r * stride + f, c * stride:c * stride + f]
+                    window = x[i, ch, r * stride : r * stride + f, c * stride : c * stride + f]
                     out[i, ch, r, c] = _pool_window(window, mode)
     return out
 
@@ -200,27 +201,25 @@ def pool2d_backward_naive(
     where = "pool2d_backward_naive"
     x, f, stride, h2, w2 = _pool_inputs(where, x, kernel_size, stride, mode)
     n, d = x.shape[:2]
-    dout = _dout(where, dout, (n, d, h2, w2), f"the output of pool2d_naive(x, {f}, {stride}, {mode!r}): "
-                 "(N, D, H2, W2)", x.dtype)
+    dout = _dout(where, dout, (n, d, h2, w2), f"the output of pool2d_naive(x, {f}, {stride}, {mode!r}): (N, D, H2, W2)", x.dtype)
     dx = np.zeros(x.shape, dtype=np.result_type(x, dout))
     for i in range(n):
         for ch in range(d):
             for r in range(h2):
                 for c in range(w2):
                     rs, cs = r * stride, c * stride
-                    window = x[i, ch, rs:rs + f, cs:cs + f]
+                    window = x[i, ch, rs : rs + f, cs : cs + f]
                     g = dout[i, ch, r, c]
                     if mode == "max":
                         a, bb = _max_position(window)
                         dx[i, ch, rs + a, cs + bb] += g
                     elif mode == "avg":
-                        dx[i, ch, rs:rs + f, cs:cs + f] += g / (f * f)
+                        dx[i, ch, rs : rs + f, cs : cs + f] += g / (f * f)
                     else:
                         norm = _pool_window(window, "l2")
-                        if norm != 0:               # NaN windows pass NaN on, as in PyTorch
-                            dx[i, ch, rs:rs + f, cs:cs + f] += g * window / norm
+                        if norm != 0:  # NaN windows pass NaN on, as in PyTorch
+                            dx[i, ch, rs : rs + f, cs : cs + f] += g * window / norm
     return dx
-
 
 
 # ---------------------------------------------------------------- the layers' contract
@@ -228,6 +227,7 @@ def pool2d_backward_naive(
 
 class ConvLoopsCache(NamedTuple):
     """What the naive conv2d_forward keeps for conv2d_backward."""
+
     x: np.ndarray
     w: np.ndarray
     stride: int
@@ -236,6 +236,7 @@ class ConvLoopsCache(NamedTuple):
 
 class PoolLoopsCache(NamedTuple):
     """What the naive pool2d_forward keeps for pool2d_backward."""
+
     x: np.ndarray
     kernel_size: int
     stride: int
@@ -243,8 +244,9 @@ class PoolLoopsCache(NamedTuple):
     out: np.ndarray
 
 
-def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: int = 1,
-                   padding: int = 0) -> tuple[np.ndarray, ConvLoopsCache]:
+def conv2d_forward(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: int = 1, padding: int = 0
+) -> tuple[np.ndarray, ConvLoopsCache]:
     """conv2d_naive with the layers' contract: (out, cache)."""
     x, w, b, stride, padding = _conv_inputs("conv2d_forward", x, w, b, stride, padding)
     return conv2d_naive(x, w, b, stride, padding), ConvLoopsCache(x, w, stride, padding)
@@ -255,8 +257,9 @@ def conv2d_backward(dout: np.ndarray, cache: ConvLoopsCache) -> tuple[np.ndarray
     return conv2d_backward_naive(dout, cache.x, cache.w, cache.stride, cache.padding)
 
 
-def pool2d_forward(x: np.ndarray, kernel_size: int, stride: int | None = None,
-                   mode: str = "max") -> tuple[np.ndarray, PoolLoopsCache]:
+def pool2d_forward(
+    x: np.ndarray, kernel_size: int, stride: int | None = None, mode: str = "max"
+) -> tuple[np.ndarray, PoolLoopsCache]:
     """pool2d_naive with the layers' contract: (out, cache)."""
     x, f, stride, _, _ = _pool_inputs("pool2d_forward", x, kernel_size, stride, mode)
     out = pool2d_naive(x, f, stride, mode)

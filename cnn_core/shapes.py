@@ -6,6 +6,7 @@ stride S, zero padding P on each side, K filters, input depth D1.
     output size = (N + 2P - F) / S + 1          (must be a whole number)
     conv params = (F * F * D1 + 1) * K          (+1 is the bias of each filter)
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ def check_whole_number(name: str, value: int, minimum: int) -> int:
     Bools are refused too (``stride=True`` is a mistake, not a stride of 1).
     """
     from .inputs import whole
+
     return whole(name, value, minimum)
 
 
@@ -67,8 +69,7 @@ def conv_output_shape(
     try:
         d, h, w = input_shape
     except (TypeError, ValueError):
-        raise ValueError(f"input_shape must be (D1, H1, W1), one sample without the batch axis, "
-                         f"got {input_shape!r}") from None
+        raise ValueError(f"input_shape must be (D1, H1, W1), one sample without the batch axis, got {input_shape!r}") from None
     check_whole_number("input depth D1", d, 1)
     out_channels = check_whole_number("out_channels K", out_channels, 1)
     sizes = []
@@ -119,8 +120,9 @@ def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
         try:
             f, s = layer
         except (TypeError, ValueError):
-            raise ValueError(f"layers[{i}] must be a pair (F, S) (filter size, stride), got {layer!r}; "
-                             f"e.g. receptive_field([(3, 1), (2, 2)])") from None
+            raise ValueError(
+                f"layers[{i}] must be a pair (F, S) (filter size, stride), got {layer!r}; e.g. receptive_field([(3, 1), (2, 2)])"
+            ) from None
         f = check_whole_number(f"filter size F of layers[{i}]", f, 1)
         s = check_whole_number(f"stride S of layers[{i}]", s, 1)
         r += (f - 1) * jump

@@ -4,6 +4,7 @@
 For each minibatch: forward, loss, backward, then for every parameter
     v <- momentum * v - lr * grad,   w <- w + v.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -23,8 +24,10 @@ LOSSES: dict[str, LossFn] = {"cross_entropy": softmax_cross_entropy, "mse": mse_
 
 def _model(where: str, model) -> Layer:
     if not isinstance(model, Layer):
-        raise TypeError(f"{where}: model must be a cnn_core layer or Sequential (with forward, backward, params, "
-                        f"grads), got {describe(model)}")
+        raise TypeError(
+            f"{where}: model must be a cnn_core layer or Sequential (with forward, backward, params, "
+            f"grads), got {describe(model)}"
+        )
     return model
 
 
@@ -42,8 +45,9 @@ class SGD:
         grads = self.model.grads
         for k, p in self.model.params.items():
             if k not in grads:
-                raise RuntimeError(f"SGD.step: no gradient for parameter {k!r}: run model.backward(dout) "
-                                   f"after model.forward(x) before each step")
+                raise RuntimeError(
+                    f"SGD.step: no gradient for parameter {k!r}: run model.backward(dout) after model.forward(x) before each step"
+                )
             v = self.velocity[k]
             v *= self.momentum
             v -= self.lr * grads[k]
@@ -54,7 +58,7 @@ def batches(n: int, batch_size: int, order: np.ndarray | None = None) -> Iterato
     """Index arrays of consecutive minibatches over range(n) (or over `order`); the last may be short."""
     order = np.arange(n) if order is None else order
     for start in range(0, n, batch_size):
-        yield order[start:start + batch_size]
+        yield order[start : start + batch_size]
 
 
 # ---------------------------------------------------------------- progress: one tqdm line per epoch
@@ -66,13 +70,14 @@ def batches(n: int, batch_size: int, order: np.ndarray | None = None) -> Iterato
 
 BAR_FORMAT = "{desc} [{bar:20}] {n_fmt}/{total_fmt} {postfix[0]}"
 NOTEBOOK_BAR_FORMAT = "{desc} {bar} {n_fmt}/{total_fmt} {postfix[0]}"
-BAR_CHARS = ".#"                       # tqdm's ascii bar: '.' to do, '#' done
+BAR_CHARS = ".#"  # tqdm's ascii bar: '.' to do, '#' done
 
 
 def _output_mode() -> str:
     """'notebook' in a Jupyter kernel, 'terminal' if stdout is a terminal, else 'log'."""
     try:
         from IPython import get_ipython
+
         if get_ipython() is not None and hasattr(get_ipython(), "kernel"):
             return "notebook"
     except ImportError:
@@ -91,14 +96,25 @@ class EpochBar:
         if self.mode == "notebook":
             try:
                 from tqdm.notebook import tqdm as notebook_tqdm
+
                 self.bar = notebook_tqdm(total=total, desc=desc, bar_format=NOTEBOOK_BAR_FORMAT, postfix=[""])
-            except ImportError:          # no ipywidgets: a text line instead
+            except ImportError:  # no ipywidgets: a text line instead
                 self.mode = "terminal"
         if self.mode == "terminal":
             from tqdm import tqdm
-            size = shutil.get_terminal_size((100, 24))    # a terminal that reports 0 x 0: 100 x 24
-            self.bar = tqdm(total=total, desc=desc, bar_format=BAR_FORMAT, ascii=BAR_CHARS, postfix=[""],
-                            file=sys.stdout, leave=True, ncols=size.columns, nrows=size.lines)
+
+            size = shutil.get_terminal_size((100, 24))  # a terminal that reports 0 x 0: 100 x 24
+            self.bar = tqdm(
+                total=total,
+                desc=desc,
+                bar_format=BAR_FORMAT,
+                ascii=BAR_CHARS,
+                postfix=[""],
+                file=sys.stdout,
+                leave=True,
+                ncols=size.columns,
+                nrows=size.lines,
+            )
 
     def update(self, done: int, text: str = "") -> None:
         """done of total minibatches finished; text (the running loss) goes after the count."""
@@ -114,8 +130,19 @@ class EpochBar:
             self.bar.close()
         elif self.mode == "log":
             from tqdm import tqdm
-            print(tqdm.format_meter(self.total, self.total, time.perf_counter() - self.start, prefix=self.desc,
-                                    ascii=BAR_CHARS, bar_format=BAR_FORMAT, postfix=[text]), flush=True)
+
+            print(
+                tqdm.format_meter(
+                    self.total,
+                    self.total,
+                    time.perf_counter() - self.start,
+                    prefix=self.desc,
+                    ascii=BAR_CHARS,
+                    bar_format=BAR_FORMAT,
+                    postfix=[text],
+                ),
+                flush=True,
+            )
 
 
 # ---------------------------------------------------------------- checks
@@ -125,8 +152,7 @@ def _loss_fn(loss: str | LossFn) -> LossFn:
     if callable(loss):
         return loss
     if not isinstance(loss, str) or loss not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)} or a function (out, y) -> (loss, dout), "
-                         f"got {loss!r}")
+        raise ValueError(f"loss must be one of {sorted(LOSSES)} or a function (out, y) -> (loss, dout), got {loss!r}")
     return LOSSES[loss]
 
 
@@ -135,11 +161,12 @@ def _data(where: str, X, y, x_name: str = "X", y_name: str = "y") -> tuple[np.nd
     X = array(where, x_name, X, "(N, ...)")
     y = array(where, y_name, y, "(N,) labels or (N, ...) targets")
     if X.ndim == 0 or y.ndim == 0:
-        raise ValueError(f"{where}: {x_name} and {y_name} need a first axis of examples, got shapes "
-                         f"{X.shape} and {y.shape}")
+        raise ValueError(f"{where}: {x_name} and {y_name} need a first axis of examples, got shapes {X.shape} and {y.shape}")
     if len(X) != len(y):
-        raise ValueError(f"{where}: {x_name} and {y_name} must have the same number of examples, got "
-                         f"{len(X)} and {len(y)} ({x_name}.shape={X.shape}, {y_name}.shape={y.shape})")
+        raise ValueError(
+            f"{where}: {x_name} and {y_name} must have the same number of examples, got "
+            f"{len(X)} and {len(y)} ({x_name}.shape={X.shape}, {y_name}.shape={y.shape})"
+        )
     if len(X) == 0:
         raise ValueError(f"{where}: {x_name} has no examples (shape {X.shape}): need at least one")
     return X, y
@@ -152,8 +179,9 @@ def _accuracy(out: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(out.argmax(axis=1) == y))
 
 
-def evaluate(model: Layer, X: np.ndarray, y: np.ndarray, loss: str | LossFn = "cross_entropy",
-             batch_size: int = 256) -> tuple[float, float]:
+def evaluate(
+    model: Layer, X: np.ndarray, y: np.ndarray, loss: str | LossFn = "cross_entropy", batch_size: int = 256
+) -> tuple[float, float]:
     """(mean loss, accuracy) of the model on (X, y), in batches."""
     model = _model("evaluate", model)
     X, y = _data("evaluate", X, y)
@@ -179,10 +207,21 @@ def predict(model: Layer, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
     return np.concatenate([model.forward(X[idx]).argmax(axis=1) for idx in batches(len(X), batch_size)])
 
 
-def fit(model: Layer, X: np.ndarray, y: np.ndarray, *, epochs: int = 10, batch_size: int = 32,
-        lr: float = 0.05, momentum: float = 0.9, lr_decay: float = 1.0, loss: str | LossFn = "cross_entropy",
-        validation: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
-        progress: bool = True) -> dict[str, list[float]]:
+def fit(
+    model: Layer,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int = 10,
+    batch_size: int = 32,
+    lr: float = 0.05,
+    momentum: float = 0.9,
+    lr_decay: float = 1.0,
+    loss: str | LossFn = "cross_entropy",
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, list[float]]:
     """Train with minibatch SGD + momentum; return the per-epoch history.
 
     Each epoch shuffles the data with a generator seeded by ``seed`` (same seed,

@@ -11,6 +11,7 @@ input's dtype; uint8 results are rounded and clipped to 0..255. The
 deformations are deterministic (a fixed seed), so a figure never changes
 between runs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,8 +24,7 @@ _MODES = ("mirror", "nearest", "constant", "wrap")
 def _check_image(img: np.ndarray) -> np.ndarray:
     img = np.asarray(img)
     if img.ndim not in (2, 3):
-        hint = (" (one image of an NCHW batch x is x[i, 0] for gray or x[i].transpose(1, 2, 0) for color)"
-                if img.ndim == 4 else "")
+        hint = " (one image of an NCHW batch x is x[i, 0] for gray or x[i].transpose(1, 2, 0) for color)" if img.ndim == 4 else ""
         raise ValueError(f"expected one image of shape (H, W) or (H, W, C), got shape {img.shape}{hint}")
     return img
 
@@ -61,8 +61,9 @@ def _sample(img: np.ndarray, rows: np.ndarray, cols: np.ndarray, mode: str, cval
     img = _check_image(img)
     src = img.astype(np.float64)
     planes = src[..., None] if src.ndim == 2 else src
-    out = np.stack([map_coordinates(planes[..., c], [rows, cols], order=1, mode=mode, cval=cval)
-                    for c in range(planes.shape[-1])], axis=-1)
+    out = np.stack(
+        [map_coordinates(planes[..., c], [rows, cols], order=1, mode=mode, cval=cval) for c in range(planes.shape[-1])], axis=-1
+    )
     return _like(out if img.ndim == 3 else out[..., 0], img)
 
 
@@ -72,6 +73,7 @@ def _grid(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --- viewpoint ---------------------------------------------------------------------------------
+
 
 def translate(img: np.ndarray, dy: float, dx: float, mode: str = "mirror", cval: float = 0.0) -> np.ndarray:
     """Move the content down by dy and right by dx pixels: out[y, x] = img[y - dy, x - dx].
@@ -114,6 +116,7 @@ def flip(img: np.ndarray) -> np.ndarray:
 
 # --- illumination ------------------------------------------------------------------------------
 
+
 def brightness(img: np.ndarray, factor: float) -> np.ndarray:
     """Scale the light: out = clip(factor * img, 0, white). factor < 1 darkens."""
     img = _check_image(img)
@@ -131,8 +134,9 @@ def gamma(img: np.ndarray, g: float) -> np.ndarray:
     return _like(white * (img.astype(np.float64) / white) ** g, img)
 
 
-def shadow_mask(shape: tuple[int, ...], strength: float, angle: float = 30.0, position: float = 0.5,
-                softness: float = 0.08) -> np.ndarray:
+def shadow_mask(
+    shape: tuple[int, ...], strength: float, angle: float = 30.0, position: float = 0.5, softness: float = 0.08
+) -> np.ndarray:
     """The light that reaches each pixel, (H, W) in [1 - strength, 1]: a soft-edged shadow.
 
     Along the direction ``angle`` (degrees, 0 = left to right), with t in 0..1 the
@@ -148,8 +152,7 @@ def shadow_mask(shape: tuple[int, ...], strength: float, angle: float = 30.0, po
     return 1.0 - strength * 0.5 * (1.0 + np.tanh((t - position) / (2 * softness)))
 
 
-def shadow(img: np.ndarray, strength: float, angle: float = 30.0, position: float = 0.5,
-           softness: float = 0.08) -> np.ndarray:
+def shadow(img: np.ndarray, strength: float, angle: float = 30.0, position: float = 0.5, softness: float = 0.08) -> np.ndarray:
     """Cast a soft shadow over part of the image: out = img * shadow_mask(...)."""
     img = _check_image(img)
     light = shadow_mask(img.shape, strength, angle, position, softness)
@@ -158,8 +161,8 @@ def shadow(img: np.ndarray, strength: float, angle: float = 30.0, position: floa
 
 # --- deformation -------------------------------------------------------------------------------
 
-def displacement_field(shape: tuple[int, ...], alpha: float, sigma: float, seed: int = 0
-                       ) -> tuple[np.ndarray, np.ndarray]:
+
+def displacement_field(shape: tuple[int, ...], alpha: float, sigma: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A smooth random displacement (dy, dx), each (H, W), largest |value| = alpha pixels.
 
     White noise from a generator seeded with ``seed``, blurred by a Gaussian of width
@@ -177,8 +180,7 @@ def displacement_field(shape: tuple[int, ...], alpha: float, sigma: float, seed:
     return fields[0], fields[1]
 
 
-def elastic(img: np.ndarray, alpha: float, sigma: float, seed: int = 0, mode: str = "mirror",
-            cval: float = 0.0) -> np.ndarray:
+def elastic(img: np.ndarray, alpha: float, sigma: float, seed: int = 0, mode: str = "mirror", cval: float = 0.0) -> np.ndarray:
     """Elastic deformation: out[y, x] = img[y + dy(y, x), x + dx(y, x)] with the smooth field
     of ``displacement_field`` (up to alpha pixels, correlated over about sigma pixels).
 
@@ -191,8 +193,8 @@ def elastic(img: np.ndarray, alpha: float, sigma: float, seed: int = 0, mode: st
 
 # --- occlusion and background clutter ----------------------------------------------------------
 
-def occlude(img: np.ndarray, top: int, left: int, height: int, width: int,
-            fill: float | np.ndarray | None = None) -> np.ndarray:
+
+def occlude(img: np.ndarray, top: int, left: int, height: int, width: int, fill: float | np.ndarray | None = None) -> np.ndarray:
     """Cover the box rows top..top+height, columns left..left+width.
 
     fill: a value (default: mid-grey, white / 2), or an image of the same shape whose
@@ -201,8 +203,9 @@ def occlude(img: np.ndarray, top: int, left: int, height: int, width: int,
     img = _check_image(img)
     h, w = img.shape[:2]
     if height <= 0 or width <= 0 or top < 0 or left < 0 or top + height > h or left + width > w:
-        raise ValueError(f"box (top={top}, left={left}, height={height}, width={width}) must lie inside "
-                         f"the {h}x{w} image and not be empty")
+        raise ValueError(
+            f"box (top={top}, left={left}, height={height}, width={width}) must lie inside the {h}x{w} image and not be empty"
+        )
     out = img.copy()
     box = (slice(top, top + height), slice(left, left + width))
     if fill is None:
@@ -217,8 +220,9 @@ def occlude(img: np.ndarray, top: int, left: int, height: int, width: int,
     return out
 
 
-def ellipse_mask(shape: tuple[int, ...], center: tuple[float, float], radii: tuple[float, float],
-                 softness: float = 0.1) -> np.ndarray:
+def ellipse_mask(
+    shape: tuple[int, ...], center: tuple[float, float], radii: tuple[float, float], softness: float = 0.1
+) -> np.ndarray:
     """(H, W) weights in [0, 1]: 1 inside the ellipse, 0 outside, a soft edge between.
 
     With r = sqrt(((y - cy)/ry)^2 + ((x - cx)/rx)^2), mask = clip((1 + softness - r) / softness, 0, 1)
@@ -236,8 +240,7 @@ def resize_to(img: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     from skimage.transform import resize
 
     img = _check_image(img)
-    out = resize(img.astype(np.float64), tuple(shape[:2]) + img.shape[2:], order=1,
-                 anti_aliasing=True, preserve_range=True)
+    out = resize(img.astype(np.float64), tuple(shape[:2]) + img.shape[2:], order=1, anti_aliasing=True, preserve_range=True)
     return _like(out, img)
 
 
@@ -256,8 +259,7 @@ def clutter(img: np.ndarray, background: np.ndarray, mask: np.ndarray, amount: f
         raise ValueError(f"mask must have shape (H, W) = {img.shape[:2]}, got {mask.shape}")
     bg = _check_image(background)
     if bg.ndim != img.ndim:
-        raise ValueError(f"background must be {'color' if img.ndim == 3 else 'gray'} like the image, "
-                         f"got shape {bg.shape}")
+        raise ValueError(f"background must be {'color' if img.ndim == 3 else 'gray'} like the image, got shape {bg.shape}")
     bg = resize_to(bg, img.shape).astype(np.float64) * (max_value(img) / max_value(bg))
     m = mask if img.ndim == 2 else mask[..., None]
     x = img.astype(np.float64)
@@ -278,8 +280,15 @@ VARIATIONS: dict[str, str] = {
 }
 
 
-def vary(img: np.ndarray, kind: str, strength: float, *, occluder: np.ndarray | None = None,
-         background: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
+def vary(
+    img: np.ndarray,
+    kind: str,
+    strength: float,
+    *,
+    occluder: np.ndarray | None = None,
+    background: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
     """Apply the variation ``kind`` (a key of VARIATIONS) at ``strength`` s in [0, 1]; s = 0 is the image.
 
     occlusion pastes ``occluder`` (same shape) into the patch, mid-grey if None;
@@ -320,6 +329,7 @@ def _clutter_or_error(img, background, mask, s) -> np.ndarray:
 
 
 # --- distances on pixels -----------------------------------------------------------------------
+
 
 def pixel_distance(a: np.ndarray, b: np.ndarray, kind: str = "l2") -> float:
     """Distance between two images of the same shape, computed on their numbers.

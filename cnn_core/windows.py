@@ -8,6 +8,7 @@ ends exactly on the edge and there are (N + 2P - F)/S + 1 positions
 are never reached, and the next window would hang off the edge: the lecture's
 "7x7 input, 3x3 filter, stride 3: doesn't fit!".
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,7 +25,7 @@ def window_starts(n: int, f: int, stride: int = 1, padding: int = 0) -> list[int
     stride, padding = check_whole_number("stride S", stride, 1), check_whole_number("padding P", padding, 0)
     span = n + 2 * padding - f
     if span < 0:
-        output_size(n, f, stride, padding)   # raises the explanatory ValueError
+        output_size(n, f, stride, padding)  # raises the explanatory ValueError
     return list(range(0, span + 1, stride))
 
 
@@ -51,8 +52,8 @@ def coverage(n: int, f: int, stride: int = 1, padding: int = 0) -> np.ndarray:
     N=32, F=5, P=0 gives 1 at the edge and 5 in the middle."""
     counts = np.zeros(n + 2 * padding, dtype=int)
     for s in window_starts(n, f, stride, padding):
-        counts[s:s + f] += 1
-    return counts[padding:padding + n]
+        counts[s : s + f] += 1
+    return counts[padding : padding + n]
 
 
 def crop_to_fit(x: np.ndarray, f: int, stride: int) -> np.ndarray:
@@ -61,12 +62,19 @@ def crop_to_fit(x: np.ndarray, f: int, stride: int) -> np.ndarray:
     same implicitly (they floor the output size); cnn_core asks for it explicitly."""
     h, w = x.shape[-2:]
     if f > min(h, w):
-        output_size(min(h, w), f, stride)   # raises: the window is larger than the input
-    return x[..., :f + stride * ((h - f) // stride), :f + stride * ((w - f) // stride)]
+        output_size(min(h, w), f, stride)  # raises: the window is larger than the input
+    return x[..., : f + stride * ((h - f) // stride), : f + stride * ((w - f) // stride)]
 
 
-def fraction_unchanged(a: np.ndarray, b: np.ndarray, *, active_only: bool = True,
-                       mask: np.ndarray | None = None, rtol: float = 1e-9, atol: float = 1e-12) -> float:
+def fraction_unchanged(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    active_only: bool = True,
+    mask: np.ndarray | None = None,
+    rtol: float = 1e-9,
+    atol: float = 1e-12,
+) -> float:
     """Fraction of the entries of a and b (same shape) that are equal (up to rounding).
 
     active_only: ignore entries that are 0 in both (after a ReLU most of a map is 0, and a
@@ -84,15 +92,22 @@ def _pooled_pair(maps: np.ndarray, kernel_size: int, stride: int | None, mode: s
     """pool(maps), pool(shift(maps)) and the mask of outputs whose window misses the zero fill."""
     stride = kernel_size if stride is None else stride
     x = crop_to_fit(np.asarray(maps, dtype=float), kernel_size, stride)
-    border = 1.0 - shift(np.ones_like(x[:1, :1]), dy, dx)   # 1 where the shift filled zeros
+    border = 1.0 - shift(np.ones_like(x[:1, :1]), dy, dx)  # 1 where the shift filled zeros
     touches, _ = pool2d_forward(border, kernel_size, stride, "max")
     a, _ = pool2d_forward(x, kernel_size, stride, mode)
     b, _ = pool2d_forward(shift(x, dy, dx), kernel_size, stride, mode)
     return a, b, touches == 0
 
 
-def shift_invariance(maps: np.ndarray, kernel_size: int = 1, stride: int | None = None, mode: str = "max",
-                     dy: int = 0, dx: int = 1, active_only: bool = True) -> float:
+def shift_invariance(
+    maps: np.ndarray,
+    kernel_size: int = 1,
+    stride: int | None = None,
+    mode: str = "max",
+    dy: int = 0,
+    dx: int = 1,
+    active_only: bool = True,
+) -> float:
     """Fraction of pooled outputs unchanged when the activation maps move by (dy, dx) pixels.
 
     maps: (B, D, H, W), cropped to fit the window (crop_to_fit). The maps are moved with
@@ -105,8 +120,9 @@ def shift_invariance(maps: np.ndarray, kernel_size: int = 1, stride: int | None 
     return fraction_unchanged(a, b, active_only=active_only, mask=mask)
 
 
-def shift_change(maps: np.ndarray, kernel_size: int = 1, stride: int | None = None, mode: str = "max",
-                 dy: int = 0, dx: int = 1) -> float:
+def shift_change(
+    maps: np.ndarray, kernel_size: int = 1, stride: int | None = None, mode: str = "max", dy: int = 0, dx: int = 1
+) -> float:
     """How much the pooled outputs change when the maps move by (dy, dx), relative to their size:
     sum |pool(shift(x)) - pool(x)| / sum |pool(x)| over the same outputs as shift_invariance.
     0 means nothing changed; an unrelated map of the same statistics gives about 1."""

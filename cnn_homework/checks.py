@@ -20,6 +20,7 @@ reference is reported instead of passing.
 Numbers that a question asks for are never printed by a failing check (it names the
 likely mistake instead); arrays and sizes are, since they are inputs to debugging.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,15 +38,35 @@ from cnn_core import shapes as _shapes
 from cnn_core.gradcheck import numerical_gradient, rel_error
 
 __all__ = [
-    "CheckFailure", "no_reference", "gradient_verdict",
-    "check_output_size", "check_fit_answers", "check_conv_layer_answer", "check_conv_num_params",
-    "check_fc_num_params", "check_fc_vs_conv_answer", "check_receptive_field",
+    "CheckFailure",
+    "no_reference",
+    "gradient_verdict",
+    "check_output_size",
+    "check_fit_answers",
+    "check_conv_layer_answer",
+    "check_conv_num_params",
+    "check_fc_num_params",
+    "check_fc_vs_conv_answer",
+    "check_receptive_field",
     "check_receptive_field_answer",
-    "check_conv_forward", "check_conv_backward", "check_conv_fast", "check_gradient_errors",
-    "conv_gradient_errors", "pool_gradient_errors", "set_grading",
-    "check_relu_forward", "check_relu_backward", "check_pool_forward", "check_pool_backward",
-    "check_digits_model", "check_training", "check_accuracy", "check_learning_curves",
-    "check_filter_plot", "check_first_layer_weights", "check_choice",
+    "check_conv_forward",
+    "check_conv_backward",
+    "check_conv_fast",
+    "check_gradient_errors",
+    "conv_gradient_errors",
+    "pool_gradient_errors",
+    "set_grading",
+    "check_relu_forward",
+    "check_relu_backward",
+    "check_pool_forward",
+    "check_pool_backward",
+    "check_digits_model",
+    "check_training",
+    "check_accuracy",
+    "check_learning_curves",
+    "check_filter_plot",
+    "check_first_layer_weights",
+    "check_choice",
 ]
 
 # rel_error scale used by CS231n's gradient checks.
@@ -63,8 +84,9 @@ _POOL_BACKWARD = _fn.pool2d_backward_naive
 class CheckFailure(AssertionError):
     """A failed check: what was expected, what came, and the likely mistake."""
 
-    def __init__(self, name: str, problem: str, *, case: str | None = None, expected: Any = None,
-                 got: Any = None, hint: str | None = None) -> None:
+    def __init__(
+        self, name: str, problem: str, *, case: str | None = None, expected: Any = None, got: Any = None, hint: str | None = None
+    ) -> None:
         self.name, self.problem, self.case, self.hint = name, problem, case, hint
         self.expected, self.got = expected, got
         lines = [f"{name}: {problem}"]
@@ -189,9 +211,12 @@ def no_reference(names: Sequence[str], owner: str, namespace: dict | None = None
     def blocker(name: str) -> Callable:
         def blocked(*args, **kwargs):
             raise CheckFailure(
-                owner, f"calls cnn_core's reference {name}()",
+                owner,
+                f"calls cnn_core's reference {name}()",
                 hint=f"this exercise is to write it yourself: {owner} is checked against "
-                     f"cnn_core.{name}, so calling it would prove nothing. Use numpy only.")
+                f"cnn_core.{name}, so calling it would prove nothing. Use numpy only.",
+            )
+
         return blocked
 
     patched: list[tuple[Any, str, Any]] = []
@@ -224,13 +249,10 @@ def no_reference(names: Sequence[str], owner: str, namespace: dict | None = None
 
 _ERROR_HINTS = {
     IndexError: "an index ran past the edge of an array: check your loop ranges (H2, W2 from the "
-                "output-size formula) and that you index the padded input",
-    ValueError: "often two arrays whose shapes do not fit together: print the shapes of the window and "
-                "the filter you multiply",
-    TypeError: "check the arguments and what you return (a number where an array is expected, or "
-               "the other way round)",
-    NameError: "a name is not defined inside your function: did you run the cell that defines it, and "
-               "spell it the same way?",
+    "output-size formula) and that you index the padded input",
+    ValueError: "often two arrays whose shapes do not fit together: print the shapes of the window and the filter you multiply",
+    TypeError: "check the arguments and what you return (a number where an array is expected, or the other way round)",
+    NameError: "a name is not defined inside your function: did you run the cell that defines it, and spell it the same way?",
     ZeroDivisionError: "a division by zero: check the formula's denominator",
 }
 
@@ -239,17 +261,23 @@ def _call(owner: str, fn: Callable, args: tuple, case: str, forbid: Sequence[str
     """fn(*args) with cnn_core's ``forbid`` kernels disabled; exceptions become CheckFailure."""
     __tracebackhide__ = True
     if not callable(fn):
-        raise CheckFailure(owner, f"is not a function but {type(fn).__name__} {fn!r}",
-                           hint=f"define it with `def {owner}(...):` and run that cell")
+        raise CheckFailure(
+            owner,
+            f"is not a function but {type(fn).__name__} {fn!r}",
+            hint=f"define it with `def {owner}(...):` and run that cell",
+        )
     try:
         with no_reference(forbid, owner, getattr(fn, "__globals__", None)):
             return fn(*args)
     except CheckFailure:
         raise
     except NotImplementedError:
-        raise CheckFailure(owner, "is not implemented yet", case=case,
-                           hint="replace `raise NotImplementedError()` with your code, run that cell, "
-                                "then run this check again") from None
+        raise CheckFailure(
+            owner,
+            "is not implemented yet",
+            case=case,
+            hint="replace `raise NotImplementedError()` with your code, run that cell, then run this check again",
+        ) from None
     except Exception as err:  # noqa: BLE001 - any crash of student code is reported, chained
         hint = next((h for t, h in _ERROR_HINTS.items() if isinstance(err, t)), "see the traceback above")
         raise CheckFailure(owner, f"raised {type(err).__name__}: {err}", case=case, hint=hint) from err
@@ -258,14 +286,23 @@ def _call(owner: str, fn: Callable, args: tuple, case: str, forbid: Sequence[str
 def _as_array(owner: str, value: Any, what: str, case: str) -> np.ndarray:
     __tracebackhide__ = True
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], np.ndarray):
-        raise CheckFailure(owner, f"returned a tuple of 2 instead of the {what} array", case=case,
-                           expected=f"one array ({what})", got="a tuple (array, ...)",
-                           hint="return only the output array (the CS231n-style (out, cache) pair is not "
-                                "used here)")
+        raise CheckFailure(
+            owner,
+            f"returned a tuple of 2 instead of the {what} array",
+            case=case,
+            expected=f"one array ({what})",
+            got="a tuple (array, ...)",
+            hint="return only the output array (the CS231n-style (out, cache) pair is not used here)",
+        )
     if not isinstance(value, np.ndarray):
-        raise CheckFailure(owner, f"returned {type(value).__name__}, not a numpy array", case=case,
-                           expected=f"a numpy array ({what})", got=repr(value)[:80],
-                           hint="did you forget `return`?" if value is None else None)
+        raise CheckFailure(
+            owner,
+            f"returned {type(value).__name__}, not a numpy array",
+            case=case,
+            expected=f"a numpy array ({what})",
+            got=repr(value)[:80],
+            hint="did you forget `return`?" if value is None else None,
+        )
     return value
 
 
@@ -273,8 +310,10 @@ def _first_difference(expected: np.ndarray, got: np.ndarray, name: str = "out") 
     diff = np.abs(expected - got)
     idx = np.unravel_index(np.nanargmax(np.where(np.isnan(diff), np.inf, diff)), diff.shape)
     error = rel_error(expected, got)
-    return (f"largest difference at {name}[{', '.join(map(str, idx))}]: expected {expected[idx]:.6g}, "
-            f"got {got[idx]:.6g} (rel. error {error:.1e}, {gradient_verdict(error).split(' (')[0]})")
+    return (
+        f"largest difference at {name}[{', '.join(map(str, idx))}]: expected {expected[idx]:.6g}, "
+        f"got {got[idx]:.6g} (rel. error {error:.1e}, {gradient_verdict(error).split(' (')[0]})"
+    )
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> bool:
@@ -297,16 +336,28 @@ def _unchanged(owner: str, before: Mapping[str, np.ndarray], after: Mapping[str,
     __tracebackhide__ = True
     for key, value in before.items():
         if not np.array_equal(value, after[key], equal_nan=True):
-            raise CheckFailure(owner, f"changed its input {key} in place", case=case,
-                               hint=f"work on a new array (e.g. np.zeros(...), np.maximum(...), {key}.copy()) "
-                                    f"instead of writing into {key}: the caller still needs it")
+            raise CheckFailure(
+                owner,
+                f"changed its input {key} in place",
+                case=case,
+                hint=f"work on a new array (e.g. np.zeros(...), np.maximum(...), {key}.copy()) "
+                f"instead of writing into {key}: the caller still needs it",
+            )
 
 
 # ---------------------------------------------------------------- HW1: shapes and parameters
 
 SIZE_CASES = [  # (N, F, S, P): the lecture's examples first
-    (7, 3, 1, 0), (7, 3, 2, 0), (7, 3, 3, 0), (7, 3, 1, 1), (32, 5, 1, 2), (32, 5, 1, 0),
-    (5, 3, 2, 1), (227, 11, 4, 0), (224, 11, 4, 2), (4, 5, 1, 0),
+    (7, 3, 1, 0),
+    (7, 3, 2, 0),
+    (7, 3, 3, 0),
+    (7, 3, 1, 1),
+    (32, 5, 1, 2),
+    (32, 5, 1, 0),
+    (5, 3, 2, 1),
+    (227, 11, 4, 0),
+    (224, 11, 4, 2),
+    (4, 5, 1, 0),
 ]
 
 
@@ -321,8 +372,9 @@ def _size_mistakes(n: int, f: int, s: int, p: int) -> list[tuple[float, str]]:
     """Sizes the usual mistakes give for one side, with the hint for each."""
     out = []
     if s > 1:
-        out.append((n + 2 * p - f + 1, "did you apply the stride? The window moves S pixels at a time, "
-                                       "so divide (N + 2P - F) by S"))
+        out.append(
+            (n + 2 * p - f + 1, "did you apply the stride? The window moves S pixels at a time, so divide (N + 2P - F) by S")
+        )
     if p > 0:
         out.append(((n - f) / s + 1, "did you add the padding? It is P on each side, so N + 2P"))
         out.append(((n + p - f) / s + 1, "the padding goes on both sides: use N + 2P, not N + P"))
@@ -346,38 +398,64 @@ def check_output_size(fn: Callable[[int, int, int, int], int], cases: Sequence[t
         except ValueError:
             if expected is None:
                 continue
-            raise CheckFailure(owner, "raised ValueError for a setting that fits", case=case,
-                               expected="a size, no error", got="ValueError",
-                               hint="raise only when (N + 2P - F) is not a multiple of S or F > N + 2P") from None
+            raise CheckFailure(
+                owner,
+                "raised ValueError for a setting that fits",
+                case=case,
+                expected="a size, no error",
+                got="ValueError",
+                hint="raise only when (N + 2P - F) is not a multiple of S or F > N + 2P",
+            ) from None
         except CheckFailure:
             raise
         except NotImplementedError:
-            raise CheckFailure(owner, "is not implemented yet", case=case,
-                               hint="replace `raise NotImplementedError()` with your code") from None
+            raise CheckFailure(
+                owner, "is not implemented yet", case=case, hint="replace `raise NotImplementedError()` with your code"
+            ) from None
         except Exception as err:  # noqa: BLE001
             if expected is None:
-                raise CheckFailure(owner, f"raised {type(err).__name__} for a setting that does not fit",
-                                   case=case, expected="ValueError", got=f"{type(err).__name__}: {err}",
-                                   hint="raise ValueError(...) (a wrong value, not a wrong type)") from err
+                raise CheckFailure(
+                    owner,
+                    f"raised {type(err).__name__} for a setting that does not fit",
+                    case=case,
+                    expected="ValueError",
+                    got=f"{type(err).__name__}: {err}",
+                    hint="raise ValueError(...) (a wrong value, not a wrong type)",
+                ) from err
             raise CheckFailure(owner, f"raised {type(err).__name__}: {err}", case=case) from err
         span = n + 2 * p - f
         if expected is None:
-            why = (f"the filter is larger than the padded input (N + 2P = {n + 2 * p} < F = {f})" if span < 0 else
-                   f"(N + 2P - F) / S + 1 = {span}/{s} + 1 = {span / s + 1:.2f} is not a whole number")
-            raise CheckFailure(owner, "returned a size for a setting that does not fit", case=case,
-                               expected="ValueError", got=repr(got),
-                               hint=f"{why}: the filter does not fit, so raise ValueError instead of "
-                                    "rounding (the lecture's 7×7 input, 3×3 filter, stride 3: doesn't fit!)")
+            why = (
+                f"the filter is larger than the padded input (N + 2P = {n + 2 * p} < F = {f})"
+                if span < 0
+                else f"(N + 2P - F) / S + 1 = {span}/{s} + 1 = {span / s + 1:.2f} is not a whole number"
+            )
+            raise CheckFailure(
+                owner,
+                "returned a size for a setting that does not fit",
+                case=case,
+                expected="ValueError",
+                got=repr(got),
+                hint=f"{why}: the filter does not fit, so raise ValueError instead of "
+                "rounding (the lecture's 7×7 input, 3×3 filter, stride 3: doesn't fit!)",
+            )
         if isinstance(got, bool) or not isinstance(got, numbers.Integral):
             exact = isinstance(got, numbers.Real) and float(got) == expected
-            raise CheckFailure(owner, f"returned {type(got).__name__} {got!r}, not an int", case=case,
-                               expected="an int", got=repr(got),
-                               hint=("the value is right but a size must be an int: use // once you know "
-                                     "the division is exact, or int(...)") if exact else None)
+            raise CheckFailure(
+                owner,
+                f"returned {type(got).__name__} {got!r}, not an int",
+                case=case,
+                expected="an int",
+                got=repr(got),
+                hint=("the value is right but a size must be an int: use // once you know the division is exact, or int(...)")
+                if exact
+                else None,
+            )
         if got != expected:
             hint = next((h for v, h in _size_mistakes(n, f, s, p) if v == got), None)
-            raise CheckFailure(owner, "wrong size", case=case, expected=expected, got=got,
-                               hint=hint or "use (N + 2P - F) / S + 1")
+            raise CheckFailure(
+                owner, "wrong size", case=case, expected=expected, got=got, hint=hint or "use (N + 2P - F) / S + 1"
+            )
     _done(f"{owner}: {len(cases)} settings right, including the ones that do not fit")
 
 
@@ -386,8 +464,11 @@ def check_fit_answers(answers: Mapping[str, bool], settings: Mapping[str, tuple[
     __tracebackhide__ = True
     owner = "fits"
     if not isinstance(answers, Mapping):
-        raise CheckFailure(owner, f"must be a dict like {{'a': True, ...}}, got {type(answers).__name__}",
-                           hint="answer every setting with True (fits) or False (does not fit)")
+        raise CheckFailure(
+            owner,
+            f"must be a dict like {{'a': True, ...}}, got {type(answers).__name__}",
+            hint="answer every setting with True (fits) or False (does not fit)",
+        )
     missing = [k for k in settings if k not in answers]
     if missing:
         raise CheckFailure(owner, f"has no answer for {missing}", expected=sorted(settings), got=sorted(answers))
@@ -399,14 +480,23 @@ def check_fit_answers(answers: Mapping[str, bool], settings: Mapping[str, tuple[
         if bool(value) != fits:
             span = n + 2 * p - f
             raise CheckFailure(
-                owner, f"({key}) N={n}, F={f}, S={s}, P={p}: your answer {value} is not right",
+                owner,
+                f"({key}) N={n}, F={f}, S={s}, P={p}: your answer {value} is not right",
                 hint=f"compute (N + 2P - F) / S + 1 = ({n} + {2 * p} - {f}) / {s} + 1 = {span}/{s} + 1: "
-                     f"does it fit exactly (a whole number, and F <= N + 2P)?")
+                f"does it fit exactly (a whole number, and F <= N + 2P)?",
+            )
     _done(f"fits: all {len(settings)} settings answered right")
 
 
-def check_conv_layer_answer(out_shape: Sequence[int], n_params: int, input_shape: Sequence[int] = (3, 32, 32),
-                            K: int = 10, F: int = 5, S: int = 1, P: int = 2) -> None:
+def check_conv_layer_answer(
+    out_shape: Sequence[int],
+    n_params: int,
+    input_shape: Sequence[int] = (3, 32, 32),
+    K: int = 10,
+    F: int = 5,
+    S: int = 1,
+    P: int = 2,
+) -> None:
     """The output volume (D2, H2, W2) and parameter count of a conv layer (defaults: the lecture's layer)."""
     __tracebackhide__ = True
     d, h, w = input_shape
@@ -426,22 +516,26 @@ def check_conv_layer_answer(out_shape: Sequence[int], n_params: int, input_shape
         elif got_shape[0] != K:
             hint = f"the output depth D2 is the number of filters K, not the input depth {d}"
         else:
-            hint = next((hh for v, hh in _size_mistakes(h, F, S, P) if v == got_shape[1]),
-                        "H2 = (H1 + 2P - F) / S + 1")
+            hint = next((hh for v, hh in _size_mistakes(h, F, S, P) if v == got_shape[1]), "H2 = (H1 + 2P - F) / S + 1")
         raise CheckFailure("out_shape", "is not right", case=setting, got=got_shape, hint=hint)
     exp_params = _shapes.conv_num_params(F, d, K)
-    mistakes = [(F * F * d * K, "each filter also has one bias: (F·F·D + 1)·K"),
-                ((F * F + 1) * K, f"each filter spans the full input depth D={d}: F·F·D weights"),
-                (F * F * d * K + 1, "one bias per filter, not one for the whole layer"),
-                ((F * F * d + 1) * K * h * w, "the filter's weights are shared by all positions "
-                                              "(parameter sharing): do not multiply by H·W"),
-                (F * F * d + 1, f"that is one filter; the layer has K={K} of them")]
+    mistakes = [
+        (F * F * d * K, "each filter also has one bias: (F·F·D + 1)·K"),
+        ((F * F + 1) * K, f"each filter spans the full input depth D={d}: F·F·D weights"),
+        (F * F * d * K + 1, "one bias per filter, not one for the whole layer"),
+        (
+            (F * F * d + 1) * K * h * w,
+            "the filter's weights are shared by all positions (parameter sharing): do not multiply by H·W",
+        ),
+        (F * F * d + 1, f"that is one filter; the layer has K={K} of them"),
+    ]
     _check_number("n_params", n_params, exp_params, mistakes, setting)
     _done(f"the conv layer's output volume and parameter count are right ({setting})")
 
 
-def _check_number(owner: str, got: Any, expected: float, mistakes: Sequence[tuple[float, str]],
-                  case: str, hint: str | None = None) -> None:
+def _check_number(
+    owner: str, got: Any, expected: float, mistakes: Sequence[tuple[float, str]], case: str, hint: str | None = None
+) -> None:
     __tracebackhide__ = True
     if got is None or isinstance(got, type(Ellipsis)):
         raise CheckFailure(owner, "has no answer yet", case=case, hint=f"set {owner} = <your number>")
@@ -461,10 +555,12 @@ def check_conv_num_params(fn: Callable[[int, int, int], int], cases: Sequence[tu
         case = f"F={f}, D={d}, K={k}"
         got = _call(owner, fn, (f, d, k), case, KERNELS["shapes"])
         expected = _shapes.conv_num_params(f, d, k)
-        mistakes = [(f * f * d * k, "each filter also has one bias: (F·F·D + 1)·K"),
-                    ((f * f + 1) * k, "each filter spans the full input depth D: F·F·D weights per filter"),
-                    (f * f * d * k + 1, "one bias per filter (K biases), not one for the whole layer"),
-                    (f * f * d + 1, "that is one filter: multiply by the K filters")]
+        mistakes = [
+            (f * f * d * k, "each filter also has one bias: (F·F·D + 1)·K"),
+            ((f * f + 1) * k, "each filter spans the full input depth D: F·F·D weights per filter"),
+            (f * f * d * k + 1, "one bias per filter (K biases), not one for the whole layer"),
+            (f * f * d + 1, "that is one filter: multiply by the K filters"),
+        ]
         if got != expected:
             hint = next((h for v, h in mistakes if v == got), "(F·F·D + 1)·K")
             raise CheckFailure(owner, "wrong count", case=case, expected=expected, got=got, hint=hint)
@@ -480,36 +576,58 @@ def check_fc_num_params(fn: Callable[[int, int], int], cases: Sequence[tuple] | 
         case = f"n_in={n_in}, n_out={n_out}"
         got = _call(owner, fn, (n_in, n_out), case, KERNELS["shapes"])
         expected = _shapes.linear_num_params(n_in, n_out)
-        mistakes = [(n_in * n_out, "each output also has one bias: (n_in + 1)·n_out"),
-                    (n_in * (n_out + 1), "the bias belongs to each output, not each input: (n_in + 1)·n_out"),
-                    (n_in * n_out + 1, "one bias per output, not one for the whole layer")]
+        mistakes = [
+            (n_in * n_out, "each output also has one bias: (n_in + 1)·n_out"),
+            (n_in * (n_out + 1), "the bias belongs to each output, not each input: (n_in + 1)·n_out"),
+            (n_in * n_out + 1, "one bias per output, not one for the whole layer"),
+        ]
         if got != expected:
             hint = next((h for v, h in mistakes if v == got), "(n_in + 1)·n_out")
             raise CheckFailure(owner, "wrong count", case=case, expected=expected, got=got, hint=hint)
     _done(f"{owner}: right for {len(cases)} layers")
 
 
-def check_fc_vs_conv_answer(fc_weights: int, conv_weights: int, image: Sequence[int] = (32, 32, 3),
-                            hidden: Sequence[int] = (28, 28), F: int = 5) -> None:
+def check_fc_vs_conv_answer(
+    fc_weights: int, conv_weights: int, image: Sequence[int] = (32, 32, 3), hidden: Sequence[int] = (28, 28), F: int = 5
+) -> None:
     """The lecture's 'much less parameters' example, biases ignored: an FC layer from the whole
     image to a hidden layer of 28×28 units vs one 5×5×3 filter (shared by all 28×28 positions)."""
     __tracebackhide__ = True
     n_in, n_out, depth = int(np.prod(image)), int(np.prod(hidden)), image[-1]
     case = f"image {_hw(image)}, hidden layer {_hw(hidden)}, filter {F}×{F}×{depth}, no biases"
-    _check_number("fc_weights", fc_weights, n_in * n_out,
-                  [((n_in + 1) * n_out, "the lecture's example ignores the biases"),
-                   (n_in, "every one of the hidden units has its own weight for each input pixel"),
-                   (n_in * n_out / depth, f"the image has {depth} channels: {_hw(image)} inputs")], case)
-    _check_number("conv_weights", conv_weights, F * F * depth,
-                  [(F * F * depth * n_out, "the filter is shared by all positions (parameter sharing): "
-                                           "count its weights once"),
-                   (F * F, f"the filter spans all {depth} input channels"),
-                   (F * F * depth + 1, "the lecture's example ignores the bias")], case)
+    _check_number(
+        "fc_weights",
+        fc_weights,
+        n_in * n_out,
+        [
+            ((n_in + 1) * n_out, "the lecture's example ignores the biases"),
+            (n_in, "every one of the hidden units has its own weight for each input pixel"),
+            (n_in * n_out / depth, f"the image has {depth} channels: {_hw(image)} inputs"),
+        ],
+        case,
+    )
+    _check_number(
+        "conv_weights",
+        conv_weights,
+        F * F * depth,
+        [
+            (F * F * depth * n_out, "the filter is shared by all positions (parameter sharing): count its weights once"),
+            (F * F, f"the filter spans all {depth} input channels"),
+            (F * F * depth + 1, "the lecture's example ignores the bias"),
+        ],
+        case,
+    )
     _done(f"FC {fc_weights:,} weights vs conv {conv_weights}: {fc_weights // conv_weights:,}× fewer")
 
 
-RF_CASES = [[(3, 1)], [(3, 1), (3, 1)], [(3, 1), (3, 1), (3, 1)], [(5, 1), (2, 2)], [(3, 1), (2, 2), (3, 1)],
-            [(11, 4), (3, 2), (5, 1)]]
+RF_CASES = [
+    [(3, 1)],
+    [(3, 1), (3, 1)],
+    [(3, 1), (3, 1), (3, 1)],
+    [(5, 1), (2, 2)],
+    [(3, 1), (2, 2), (3, 1)],
+    [(11, 4), (3, 2), (5, 1)],
+]
 
 
 def _rf_mistakes(layers: Sequence[tuple[int, int]]) -> list[tuple[int, str]]:
@@ -518,12 +636,13 @@ def _rf_mistakes(layers: Sequence[tuple[int, int]]) -> list[tuple[int, str]]:
         jump *= s
         own_stride += (f - 1) * jump
     return [
-        (sum(f for f, _ in layers), "the windows of neighbouring outputs overlap: each layer adds F - 1 "
-                                    "to the field, not F"),
-        (1 + sum(f - 1 for f, _ in layers), "the strides of the layers before a layer multiply how far its "
-                                            "neighbouring inputs are apart: add (F - 1)·(product of earlier strides)"),
-        (own_stride, "a layer's own stride does not widen its window: multiply by the strides of the "
-                     "layers *before* it"),
+        (sum(f for f, _ in layers), "the windows of neighbouring outputs overlap: each layer adds F - 1 to the field, not F"),
+        (
+            1 + sum(f - 1 for f, _ in layers),
+            "the strides of the layers before a layer multiply how far its "
+            "neighbouring inputs are apart: add (F - 1)·(product of earlier strides)",
+        ),
+        (own_stride, "a layer's own stride does not widen its window: multiply by the strides of the layers *before* it"),
         (int(np.prod([f for f, _ in layers])), "the sizes add up (with overlaps), they do not multiply"),
     ]
 
@@ -538,8 +657,10 @@ def check_receptive_field(fn: Callable[[Sequence[tuple[int, int]]], int], cases:
         got = _call(owner, fn, (list(layers),), case, KERNELS["shapes"])
         expected = _shapes.receptive_field(layers)
         if got != expected:
-            hint = next((h for v, h in _rf_mistakes(layers) if v == got),
-                        "start at r = 1 and add (F - 1)·(product of the strides before the layer) per layer")
+            hint = next(
+                (h for v, h in _rf_mistakes(layers) if v == got),
+                "start at r = 1 and add (F - 1)·(product of the strides before the layer) per layer",
+            )
             raise CheckFailure(owner, "wrong receptive field", case=case, expected=expected, got=got, hint=hint)
     _done(f"{owner}: right for {len(cases)} stacks")
 
@@ -548,16 +669,23 @@ def check_receptive_field_answer(name: str, answer: int, layers: Sequence[tuple[
     """A receptive-field number the student worked out for ``layers``; the right value is not shown."""
     __tracebackhide__ = True
     case = f"layers (F, S) = {list(layers)}"
-    _check_number(name, answer, _shapes.receptive_field(layers), _rf_mistakes(layers), case,
-                  hint="draw one output and the inputs it sees, layer by layer, on a line of squares")
+    _check_number(
+        name,
+        answer,
+        _shapes.receptive_field(layers),
+        _rf_mistakes(layers),
+        case,
+        hint="draw one output and the inputs it sees, layer by layer, on a line of squares",
+    )
     _done(f"{name}: right")
 
 
 # ---------------------------------------------------------------- HW2: convolution
 
 
-def _conv_case(rng: np.random.Generator, n: int, d: int, h: int, w: int, k: int, f: int, s: int, p: int,
-               dtype=np.float64) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+def _conv_case(
+    rng: np.random.Generator, n: int, d: int, h: int, w: int, k: int, f: int, s: int, p: int, dtype=np.float64
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     x = rng.standard_normal((n, d, h, w)).astype(dtype)
     wt = rng.standard_normal((k, d, f, f)).astype(dtype)
     b = rng.standard_normal(k).astype(dtype)
@@ -565,8 +693,13 @@ def _conv_case(rng: np.random.Generator, n: int, d: int, h: int, w: int, k: int,
 
 
 # (N, D, H, W, K, F, S, P): the lecture's 7×7 examples first, then depth, batch, non-square.
-CONV_CASES = [(1, 1, 7, 7, 1, 3, 1, 0), (1, 1, 7, 7, 1, 3, 2, 0), (1, 1, 7, 7, 1, 3, 1, 1),
-              (2, 3, 5, 5, 4, 3, 1, 1), (2, 3, 7, 9, 2, 3, 2, 1)]
+CONV_CASES = [
+    (1, 1, 7, 7, 1, 3, 1, 0),
+    (1, 1, 7, 7, 1, 3, 2, 0),
+    (1, 1, 7, 7, 1, 3, 1, 1),
+    (2, 3, 5, 5, 4, 3, 1, 1),
+    (2, 3, 7, 9, 2, 3, 2, 1),
+]
 
 
 def _conv_inputs(cases: Sequence[tuple] | None, seed: int) -> list[tuple]:
@@ -598,20 +731,30 @@ def _conv_mistakes(x, w, b, s, p) -> list[tuple[Callable[[], np.ndarray], str]]:
     k, d, f, _ = w.shape
     h2, w2 = _shapes.output_size(h, f, s, p), _shapes.output_size(wd, f, s, p)
     return [
-        (lambda: ref(x, w[:, :, ::-1, ::-1], b, s, p),
-         "you flipped the filter (the textbook 'convolution'): CNN layers compute a cross-correlation, "
-         "window * w[k] with w as it is"),
+        (
+            lambda: ref(x, w[:, :, ::-1, ::-1], b, s, p),
+            "you flipped the filter (the textbook 'convolution'): CNN layers compute a cross-correlation, "
+            "window * w[k] with w as it is",
+        ),
         (lambda: ref(x, w, np.zeros_like(b), s, p), "the bias is missing: add b[k] to every output of filter k"),
         (lambda: ref(x, w, np.zeros_like(b), s, p) + b.sum(), "each filter k adds only its own bias b[k]"),
-        (lambda: ref(x[:, :1], w[:, :1], b, s, p) if d > 1 else None,
-         "only the first input channel is used: a filter spans the full depth D, sum over all channels"),
-        (lambda: ref(x, w, b, 1, p)[:, :, :h2, :w2] if s > 1 else None,
-         "the output has the right size but the window moved 1 pixel per output: start output (r, c)'s "
-         "window at row r*S, column c*S"),
-        (lambda: ref(np.pad(x, ((0, 0), (0, 0), (2 * p, 0), (2 * p, 0))), w, b, s, 0) if p else None,
-         "the padding is all on one side: pad P zeros on each side (top and bottom, left and right)"),
-        (lambda: np.stack([ref(x[i:i + 1], w, b, s, p)[0] for i in [0] * n]) if n > 1 else None,
-         "every image got the first image's output: loop over the batch and use x[i]"),
+        (
+            lambda: ref(x[:, :1], w[:, :1], b, s, p) if d > 1 else None,
+            "only the first input channel is used: a filter spans the full depth D, sum over all channels",
+        ),
+        (
+            lambda: ref(x, w, b, 1, p)[:, :, :h2, :w2] if s > 1 else None,
+            "the output has the right size but the window moved 1 pixel per output: start output (r, c)'s "
+            "window at row r*S, column c*S",
+        ),
+        (
+            lambda: ref(np.pad(x, ((0, 0), (0, 0), (2 * p, 0), (2 * p, 0))), w, b, s, 0) if p else None,
+            "the padding is all on one side: pad P zeros on each side (top and bottom, left and right)",
+        ),
+        (
+            lambda: np.stack([ref(x[i : i + 1], w, b, s, p)[0] for i in [0] * n]) if n > 1 else None,
+            "every image got the first image's output: loop over the batch and use x[i]",
+        ),
     ]
 
 
@@ -631,14 +774,25 @@ def check_conv_forward(fn: Callable, cases: Sequence[tuple] | None = None, seed:
         got = _as_array(owner, _call(owner, fn, (x, w, b, s, p), case, KERNELS["conv"]), "output", case)
         _unchanged(owner, copies, {"x": x, "w": w, "b": b}, case)
         if got.shape != expected.shape:
-            raise CheckFailure(owner, "wrong output shape", case=case, expected=expected.shape, got=got.shape,
-                               hint=_conv_shape_hint(x, w, s, p, expected.shape, got.shape))
+            raise CheckFailure(
+                owner,
+                "wrong output shape",
+                case=case,
+                expected=expected.shape,
+                got=got.shape,
+                hint=_conv_shape_hint(x, w, s, p, expected.shape, got.shape),
+            )
         if not _close(expected, got):
             hint = _match_mistake(got, _conv_mistakes(x, w, b, s, p))
-            raise CheckFailure(owner, "wrong values", case=case, expected="cnn_core.conv2d_naive(x, w, b, stride, padding)",
-                               got=_first_difference(expected, got), hint=hint or
-                               "out[n, k, r, c] = sum(xp[n, :, r*S:r*S+F, c*S:c*S+F] * w[k]) + b[k], "
-                               "xp = x zero-padded by P on each side")
+            raise CheckFailure(
+                owner,
+                "wrong values",
+                case=case,
+                expected="cnn_core.conv2d_naive(x, w, b, stride, padding)",
+                got=_first_difference(expected, got),
+                hint=hint
+                or "out[n, k, r, c] = sum(xp[n, :, r*S:r*S+F, c*S:c*S+F] * w[k]) + b[k], xp = x zero-padded by P on each side",
+            )
         worst = max(worst, rel_error(expected, got))
     _done(f"{owner}: {len(inputs)} cases match cnn_core.conv2d_naive (largest rel. error {worst:.1e})")
 
@@ -659,30 +813,45 @@ def _overwrite_conv_backward(dout, x, w, s, p):
         for j in range(k):
             for r in range(h2):
                 for c in range(w2):
-                    dxp[i, :, r * s:r * s + f, c * s:c * s + f] = dout[i, j, r, c] * w[j]
-                    dw[j] = dout[i, j, r, c] * xp[i, :, r * s:r * s + f, c * s:c * s + f]
-    return dxp[:, :, p:p + h, p:p + wd], dw
+                    dxp[i, :, r * s : r * s + f, c * s : c * s + f] = dout[i, j, r, c] * w[j]
+                    dw[j] = dout[i, j, r, c] * xp[i, :, r * s : r * s + f, c * s : c * s + f]
+    return dxp[:, :, p : p + h, p : p + wd], dw
 
 
 def _conv_backward_mistakes(name: str, x, w, b, s, p, dout, ref) -> list[tuple[Callable[[], np.ndarray], str]]:
     n = x.shape[0]
     if name == "dx":
-        return [(lambda: _overwrite_conv_backward(dout, x, w, s, p)[0],
-                 "overlapping windows overwrote each other: add with += (dxp[...] += dout * w[k])"),
-                (lambda: _fn.conv2d_backward_naive(dout, x, w[:, :, ::-1, ::-1], s, p)[0],
-                 "you flipped the filter: dx gets dout[n, k, r, c] * w[k] added to the window's place"),
-                (lambda: np.zeros_like(x), "dx is all zeros: every window sends dout * w[k] back to where it came from")]
+        return [
+            (
+                lambda: _overwrite_conv_backward(dout, x, w, s, p)[0],
+                "overlapping windows overwrote each other: add with += (dxp[...] += dout * w[k])",
+            ),
+            (
+                lambda: _fn.conv2d_backward_naive(dout, x, w[:, :, ::-1, ::-1], s, p)[0],
+                "you flipped the filter: dx gets dout[n, k, r, c] * w[k] added to the window's place",
+            ),
+            (lambda: np.zeros_like(x), "dx is all zeros: every window sends dout * w[k] back to where it came from"),
+        ]
     if name == "dw":
-        return [(lambda: _overwrite_conv_backward(dout, x, w, s, p)[1],
-                 "dw must add up the contributions of every position and image: use +="),
-                (lambda: _conv_backward_reference(x[-1:], w, b, s, p, dout[-1:])["dw"] if n > 1 else None,
-                 "dw only holds the last image's contribution: add (+=) over the whole batch"),
-                (lambda: _conv_backward_reference(x, w, b, s, p, dout)["dw"][:, :, ::-1, ::-1],
-                 "dw is flipped: dw[k] += dout[n, k, r, c] * window (the window as it is)")]
-    return [(lambda: dout.sum(axis=(2, 3)) if n > 1 else None,
-             "db must also sum over the batch: db[k] = dout[:, k].sum()"),
-            (lambda: dout[:, :, 0, 0].sum(axis=0), "db sums dout over all positions (r, c), not only the first"),
-            (lambda: dout.mean(axis=(0, 2, 3)), "db is a sum, not a mean: every output added b[k] once")]
+        return [
+            (
+                lambda: _overwrite_conv_backward(dout, x, w, s, p)[1],
+                "dw must add up the contributions of every position and image: use +=",
+            ),
+            (
+                lambda: _conv_backward_reference(x[-1:], w, b, s, p, dout[-1:])["dw"] if n > 1 else None,
+                "dw only holds the last image's contribution: add (+=) over the whole batch",
+            ),
+            (
+                lambda: _conv_backward_reference(x, w, b, s, p, dout)["dw"][:, :, ::-1, ::-1],
+                "dw is flipped: dw[k] += dout[n, k, r, c] * window (the window as it is)",
+            ),
+        ]
+    return [
+        (lambda: dout.sum(axis=(2, 3)) if n > 1 else None, "db must also sum over the batch: db[k] = dout[:, k].sum()"),
+        (lambda: dout[:, :, 0, 0].sum(axis=0), "db sums dout over all positions (r, c), not only the first"),
+        (lambda: dout.mean(axis=(0, 2, 3)), "db is a sum, not a mean: every output added b[k] once"),
+    ]
 
 
 def check_conv_backward(fn: Callable, cases: Sequence[tuple] | None = None, seed: int = 1) -> None:
@@ -702,28 +871,42 @@ def check_conv_backward(fn: Callable, cases: Sequence[tuple] | None = None, seed
         got = _call(owner, fn, (dout, x, w, s, p), case, KERNELS["conv"])
         _unchanged(owner, copies, {"dout": dout, "x": x, "w": w}, case)
         if not isinstance(got, tuple | list) or len(got) != 3:
-            raise CheckFailure(owner, f"returned {type(got).__name__}, not the three gradients", case=case,
-                               expected="a tuple (dx, dw, db)", hint="return dx, dw, db")
+            raise CheckFailure(
+                owner,
+                f"returned {type(got).__name__}, not the three gradients",
+                case=case,
+                expected="a tuple (dx, dw, db)",
+                hint="return dx, dw, db",
+            )
         for name, value in zip(("dx", "dw", "db"), got):
             value = _as_array(owner, value, name, case)
             exp = ref[name]
             if value.shape != exp.shape:
                 hint = None
                 if name == "dx" and value.shape == _fn.pad(x, p).shape:
-                    hint = (f"dx has the padded shape {value.shape}: cut the padding off, "
-                            f"dx = dxp[:, :, P:P+H, P:P+W]")
+                    hint = f"dx has the padded shape {value.shape}: cut the padding off, dx = dxp[:, :, P:P+H, P:P+W]"
                 elif name == "db":
                     hint = "db has one number per filter: sum dout over the batch and all positions"
                 elif name == "dw":
                     hint = "dw has the shape of w: (K, D, F, F)"
-                raise CheckFailure(owner, f"{name} has the wrong shape", case=case, expected=exp.shape,
-                                   got=value.shape, hint=hint or f"{name} has the shape of "
-                                   f"{ {'dx': 'x', 'dw': 'w', 'db': 'b'}[name] }")
+                raise CheckFailure(
+                    owner,
+                    f"{name} has the wrong shape",
+                    case=case,
+                    expected=exp.shape,
+                    got=value.shape,
+                    hint=hint or f"{name} has the shape of { {'dx': 'x', 'dw': 'w', 'db': 'b'}[name] }",
+                )
             if not _close(exp, value):
                 hint = _match_mistake(value, _conv_backward_mistakes(name, x, w, b, s, p, dout, ref))
-                raise CheckFailure(owner, f"wrong {name}", case=case,
-                                   expected="cnn_core.conv2d_backward_naive(dout, x, w, stride, padding)",
-                                   got=_first_difference(exp, value, name), hint=hint)
+                raise CheckFailure(
+                    owner,
+                    f"wrong {name}",
+                    case=case,
+                    expected="cnn_core.conv2d_backward_naive(dout, x, w, stride, padding)",
+                    got=_first_difference(exp, value, name),
+                    hint=hint,
+                )
     # the numerical check on the first multi-channel case (central differences, as the student does)
     x, w, b, s, p = inputs[-1]
     dout = rng.standard_normal(_fn.conv2d_naive(x, w, b, s, p).shape)
@@ -733,12 +916,13 @@ def check_conv_backward(fn: Callable, cases: Sequence[tuple] | None = None, seed
         # the loss is linear in each array, so a large step h has no truncation error and less rounding
         report[name] = rel_error(value, numerical_gradient(loss, arr, h=1e-3))
     summary = ", ".join(f"{k} {v:.1e}" for k, v in report.items())
-    _done(f"{owner}: {len(inputs)} cases match cnn_core; rel. error to numerical gradients: {summary} "
-          f"({gradient_verdict(max(report.values())).split(' (')[0]})")
+    _done(
+        f"{owner}: {len(inputs)} cases match cnn_core; rel. error to numerical gradients: {summary} "
+        f"({gradient_verdict(max(report.values())).split(' (')[0]})"
+    )
 
 
-def check_conv_fast(fn: Callable, cases: Sequence[tuple] | None = None, seed: int = 2,
-                    min_speedup: float = 5.0) -> None:
+def check_conv_fast(fn: Callable, cases: Sequence[tuple] | None = None, seed: int = 2, min_speedup: float = 5.0) -> None:
     """fn(x, w, b, stride, padding) must match the reference and run ``min_speedup`` times faster
     than cnn_core's naive loops on a batch of 4 images of 3×16×16 with 8 3×3 filters."""
     __tracebackhide__ = True
@@ -760,19 +944,25 @@ def check_conv_fast(fn: Callable, cases: Sequence[tuple] | None = None, seed: in
             if fast * min_speedup <= naive:
                 break
     if fast * min_speedup > naive:
-        raise CheckFailure(owner, f"is only {naive / fast:.1f}× faster than the naive loops",
-                           case=_describe(x=x, w=w, stride=s, padding=p),
-                           expected=f"at least {min_speedup:g}× faster ({naive * 1e3:.0f} ms / {min_speedup:g})",
-                           got=f"{fast * 1e3:.1f} ms",
-                           hint="remove the loops over images and positions: gather all windows at once "
-                                "(numpy.lib.stride_tricks.sliding_window_view, or a loop over the F·F "
-                                "kernel offsets only) and do one matrix product with w.reshape(K, -1)")
+        raise CheckFailure(
+            owner,
+            f"is only {naive / fast:.1f}× faster than the naive loops",
+            case=_describe(x=x, w=w, stride=s, padding=p),
+            expected=f"at least {min_speedup:g}× faster ({naive * 1e3:.0f} ms / {min_speedup:g})",
+            got=f"{fast * 1e3:.1f} ms",
+            hint="remove the loops over images and positions: gather all windows at once "
+            "(numpy.lib.stride_tricks.sliding_window_view, or a loop over the F·F "
+            "kernel offsets only) and do one matrix product with w.reshape(K, -1)",
+        )
     _done(f"{owner}: {naive / fast:.0f}× faster than the naive loops ({fast * 1e3:.2f} ms vs {naive * 1e3:.0f} ms)")
 
 
-def check_gradient_errors(errors: Mapping[str, float], names: Sequence[str] = ("dx", "dw", "db"),
-                          threshold: float = 1e-5,
-                          measure: Callable[[], Mapping[str, float]] | None = None) -> None:
+def check_gradient_errors(
+    errors: Mapping[str, float],
+    names: Sequence[str] = ("dx", "dw", "db"),
+    threshold: float = 1e-5,
+    measure: Callable[[], Mapping[str, float]] | None = None,
+) -> None:
     """The student's own gradient check: errors[name] = rel_error(analytic, numerical) for each name.
 
     ``measure()`` repeats the same gradient check with the student's functions; the reported numbers
@@ -781,49 +971,78 @@ def check_gradient_errors(errors: Mapping[str, float], names: Sequence[str] = ("
     __tracebackhide__ = True
     owner = "errors"
     if not isinstance(errors, Mapping):
-        raise CheckFailure(owner, f"must be a dict {{name: relative error}}, got {type(errors).__name__}",
-                           hint=f"errors = {{'{names[0]}': rel_error(...), ...}}")
+        raise CheckFailure(
+            owner,
+            f"must be a dict {{name: relative error}}, got {type(errors).__name__}",
+            hint=f"errors = {{'{names[0]}': rel_error(...), ...}}",
+        )
     if not errors:
-        raise CheckFailure(owner, "is empty", expected=f"relative errors for {list(names)}",
-                           hint="the gradient-check cell above did not run to the end (see its error) or is "
-                                "not written yet")
+        raise CheckFailure(
+            owner,
+            "is empty",
+            expected=f"relative errors for {list(names)}",
+            hint="the gradient-check cell above did not run to the end (see its error) or is not written yet",
+        )
     missing = [n for n in names if n not in errors]
     if missing:
         raise CheckFailure(owner, f"has no entry for {missing}", expected=list(names), got=list(errors))
     for name in names:
         err = errors[name]
         if not isinstance(err, numbers.Real):
-            raise CheckFailure(owner, f"{name} is {type(err).__name__} {err!r}, not a number",
-                               hint="rel_error(a, b) returns a float")
+            raise CheckFailure(
+                owner, f"{name} is {type(err).__name__} {err!r}, not a number", hint="rel_error(a, b) returns a float"
+            )
         if float(err) == 0.0:
-            raise CheckFailure(owner, f"{name} is exactly 0", got=0.0,
-                               hint="an analytic and a numerical gradient never agree to the last bit: did you "
-                                    "compare an array with itself? Compare your backward with "
-                                    "numerical_gradient(loss, array)")
+            raise CheckFailure(
+                owner,
+                f"{name} is exactly 0",
+                got=0.0,
+                hint="an analytic and a numerical gradient never agree to the last bit: did you "
+                "compare an array with itself? Compare your backward with "
+                "numerical_gradient(loss, array)",
+            )
     measured = dict(measure()) if measure is not None else {n: float(errors[n]) for n in names}
     lines = []
     for name in names:
         err, real = float(errors[name]), float(measured[name])
-        if measure is not None and not (np.isfinite(err) and np.isfinite(real) and real > 0
-                                        and abs(np.log10(err) - np.log10(real)) <= 1.0):
-            raise CheckFailure(owner, f"{name}: the reported error {err:.1e} is not what your functions give",
-                               expected=f"about {real:.1e} (the same gradient check, run again on your "
-                                        "forward and backward)", got=f"{err:.1e}",
-                               hint="fill errors with the rel_error values your code computes; do not type "
-                                    "numbers in, and run the cells above again after changing your functions")
+        if measure is not None and not (
+            np.isfinite(err) and np.isfinite(real) and real > 0 and abs(np.log10(err) - np.log10(real)) <= 1.0
+        ):
+            raise CheckFailure(
+                owner,
+                f"{name}: the reported error {err:.1e} is not what your functions give",
+                expected=f"about {real:.1e} (the same gradient check, run again on your forward and backward)",
+                got=f"{err:.1e}",
+                hint="fill errors with the rel_error values your code computes; do not type "
+                "numbers in, and run the cells above again after changing your functions",
+            )
         if not real < threshold:
-            raise CheckFailure(owner, f"{name}: relative error {real:.1e} is {gradient_verdict(real)}",
-                               expected=f"< {threshold:g}", got=f"{real:.1e}",
-                               hint="your backward (or the loss you differentiate) is wrong: the loss must be "
-                                    "sum(forward(...) * dout) with the same dout you pass to backward")
+            raise CheckFailure(
+                owner,
+                f"{name}: relative error {real:.1e} is {gradient_verdict(real)}",
+                expected=f"< {threshold:g}",
+                got=f"{real:.1e}",
+                hint="your backward (or the loss you differentiate) is wrong: the loss must be "
+                "sum(forward(...) * dout) with the same dout you pass to backward",
+            )
         lines.append(f"{name} {real:.1e}")
     worst = max(float(measured[n]) for n in names)
-    _done(f"gradient check: {', '.join(lines)} ({gradient_verdict(worst).split(' (')[0]})"
-          + (", re-measured" if measure is not None else ""))
+    _done(
+        f"gradient check: {', '.join(lines)} ({gradient_verdict(worst).split(' (')[0]})"
+        + (", re-measured" if measure is not None else "")
+    )
 
 
-def conv_gradient_errors(forward: Callable, backward: Callable, x: np.ndarray, w: np.ndarray, b: np.ndarray,
-                         dout: np.ndarray, stride: int, padding: int) -> dict[str, float]:
+def conv_gradient_errors(
+    forward: Callable,
+    backward: Callable,
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray,
+    dout: np.ndarray,
+    stride: int,
+    padding: int,
+) -> dict[str, float]:
     """rel_error of backward's (dx, dw, db) against numerical gradients of sum(forward(...) * dout),
     the gradient check of homework 2, computed with the given (the student's) functions."""
     __tracebackhide__ = True
@@ -832,28 +1051,39 @@ def conv_gradient_errors(forward: Callable, backward: Callable, x: np.ndarray, w
     owner = getattr(forward, "__name__", "forward")
 
     def loss() -> float:
-        return float(np.sum(_as_array(owner, _call(owner, forward, (x, w, b, stride, padding), case),
-                                      "out", case) * dout))
+        return float(np.sum(_as_array(owner, _call(owner, forward, (x, w, b, stride, padding), case), "out", case) * dout))
 
     grads = _call(getattr(backward, "__name__", "backward"), backward, (dout, x, w, stride, padding), case)
     if not (isinstance(grads, (tuple, list)) and len(grads) == 3):
         raise CheckFailure("backward", "must return (dx, dw, db)", case=case, got=type(grads).__name__)
-    return {name: rel_error(np.asarray(g, dtype=float), numerical_gradient(loss, arr))
-            for name, g, arr in zip(("dx", "dw", "db"), grads, (x, w, b))}
+    return {
+        name: rel_error(np.asarray(g, dtype=float), numerical_gradient(loss, arr))
+        for name, g, arr in zip(("dx", "dw", "db"), grads, (x, w, b))
+    }
 
 
-def pool_gradient_errors(relu_forward: Callable, relu_backward: Callable, pool_forward: Callable,
-                         pool_backward: Callable, x: np.ndarray, dout_relu: np.ndarray,
-                         dout_pool: np.ndarray) -> dict[str, float]:
+def pool_gradient_errors(
+    relu_forward: Callable,
+    relu_backward: Callable,
+    pool_forward: Callable,
+    pool_backward: Callable,
+    x: np.ndarray,
+    dout_relu: np.ndarray,
+    dout_pool: np.ndarray,
+) -> dict[str, float]:
     """The gradient check of homework 3 (ReLU and 2×2/stride-2 max, avg and L2 pooling) with the given
     (the student's) functions."""
     __tracebackhide__ = True
     x = x.copy()
     case = _describe(x=x)
-    errors = {"relu": rel_error(np.asarray(_call("relu_backward", relu_backward, (dout_relu, x), case), dtype=float),
-                                numerical_gradient(lambda: float(np.sum(np.asarray(
-                                    _call("relu_forward", relu_forward, (x,), case)) * dout_relu)), x))}
+    errors = {
+        "relu": rel_error(
+            np.asarray(_call("relu_backward", relu_backward, (dout_relu, x), case), dtype=float),
+            numerical_gradient(lambda: float(np.sum(np.asarray(_call("relu_forward", relu_forward, (x,), case)) * dout_relu)), x),
+        )
+    }
     for mode in MODES:
+
         def loss() -> float:
             out = _call("pool_forward", pool_forward, (x, 2, 2, mode), case)
             return float(np.sum(_as_array("pool_forward", out, "out", case) * dout_pool))
@@ -882,14 +1112,26 @@ def check_relu_forward(fn: Callable[[np.ndarray], np.ndarray], seed: int = 3) ->
         _unchanged(owner, {"x": x0}, {"x": x}, case)
         exp = np.maximum(x0, 0)
         if got.shape != exp.shape:
-            raise CheckFailure(owner, "wrong shape", case=case, expected=exp.shape, got=got.shape,
-                               hint="ReLU works elementwise: the output has the shape of x")
+            raise CheckFailure(
+                owner,
+                "wrong shape",
+                case=case,
+                expected=exp.shape,
+                got=got.shape,
+                hint="ReLU works elementwise: the output has the shape of x",
+            )
         if not _close(exp, got):
-            hint = _match_mistake(got, [(lambda: np.abs(x0), "negative inputs must become 0, not |x|"),
-                                        (lambda: np.minimum(x0, 0), "keep the positive part: max(0, x)"),
-                                        (lambda: (x0 > 0).astype(float), "return the values max(0, x), not the mask")])
-            raise CheckFailure(owner, "wrong values", case=case, expected="np.maximum(x, 0)",
-                               got=_first_difference(exp, got), hint=hint)
+            hint = _match_mistake(
+                got,
+                [
+                    (lambda: np.abs(x0), "negative inputs must become 0, not |x|"),
+                    (lambda: np.minimum(x0, 0), "keep the positive part: max(0, x)"),
+                    (lambda: (x0 > 0).astype(float), "return the values max(0, x), not the mask"),
+                ],
+            )
+            raise CheckFailure(
+                owner, "wrong values", case=case, expected="np.maximum(x, 0)", got=_first_difference(exp, got), hint=hint
+            )
     _done(f"{owner}: right on {len(RELU_SHAPES)} arrays")
 
 
@@ -906,17 +1148,20 @@ def check_relu_backward(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], seed
         _unchanged(owner, {"dout": d0, "x": x0}, {"dout": dout, "x": x}, case)
         exp = d0 * (x0 > 0)
         if got.shape != exp.shape:
-            raise CheckFailure(owner, "wrong shape", case=case, expected=exp.shape, got=got.shape,
-                               hint="dx has the shape of x")
+            raise CheckFailure(owner, "wrong shape", case=case, expected=exp.shape, got=got.shape, hint="dx has the shape of x")
         if not _close(exp, got):
-            hint = _match_mistake(got, [
-                (lambda: d0, "the gradient also flowed where x <= 0: ReLU's slope is 0 there, so dx = dout * (x > 0)"),
-                (lambda: d0 * (d0 > 0), "mask by the input x (where the ReLU was open), not by dout"),
-                (lambda: (x0 > 0).astype(float), "multiply the mask by dout (chain rule): dx = dout * (x > 0)"),
-                (lambda: np.maximum(x0, 0), "that is the forward pass; the backward pass returns dout * (x > 0)"),
-            ])
-            raise CheckFailure(owner, "wrong gradient", case=case, expected="dout * (x > 0)",
-                               got=_first_difference(exp, got, "dx"), hint=hint)
+            hint = _match_mistake(
+                got,
+                [
+                    (lambda: d0, "the gradient also flowed where x <= 0: ReLU's slope is 0 there, so dx = dout * (x > 0)"),
+                    (lambda: d0 * (d0 > 0), "mask by the input x (where the ReLU was open), not by dout"),
+                    (lambda: (x0 > 0).astype(float), "multiply the mask by dout (chain rule): dx = dout * (x > 0)"),
+                    (lambda: np.maximum(x0, 0), "that is the forward pass; the backward pass returns dout * (x > 0)"),
+                ],
+            )
+            raise CheckFailure(
+                owner, "wrong gradient", case=case, expected="dout * (x > 0)", got=_first_difference(exp, got, "dx"), hint=hint
+            )
     _done(f"{owner}: right on {len(RELU_SHAPES)} arrays")
 
 
@@ -928,7 +1173,7 @@ MODES = ("max", "avg", "l2")
 def _pool_inputs(cases, seed):
     rng = _rng(seed)
     out = []
-    for n, d, h, w, f, s in (POOL_CASES if cases is None else cases):
+    for n, d, h, w, f, s in POOL_CASES if cases is None else cases:
         # distinct values: no ties for max pooling, and away from 0 for L2's kink
         x = rng.permutation(n * d * h * w).reshape(n, d, h, w) / (n * d * h * w) - 0.5
         x = x + rng.standard_normal(x.shape) * 1e-3
@@ -939,21 +1184,30 @@ def _pool_inputs(cases, seed):
 def _pool_forward_mistakes(x, f, s, mode):
     ref = _fn.pool2d_naive
     hints = {
-        "max": [(lambda: ref(x, f, s, "avg"), "that is average pooling: max pooling keeps the largest value"),
-                (lambda: -ref(-x, f, s, "max"), "that is the smallest value of each window: use max")],
-        "avg": [(lambda: ref(x, f, s, "avg") * f * f, f"that is the window's sum: divide by the F·F = {f * f} values"),
-                (lambda: ref(x, f, s, "avg") * f, f"divide by the number of values F·F = {f * f}, not by F"),
-                (lambda: ref(x, f, s, "max"), "that is max pooling: average pooling takes the mean")],
-        "l2": [(lambda: ref(x, f, s, "l2") ** 2, "take the square root: L2 = sqrt(sum of squares)"),
-               (lambda: np.sqrt(ref(x, f, s, "l2") ** 2 / (f * f)), "the L2 norm sums the squares, it does not average them"),
-               (lambda: ref(np.abs(x), f, s, "avg") * f * f, "square the values before adding: sqrt(sum x^2)")],
+        "max": [
+            (lambda: ref(x, f, s, "avg"), "that is average pooling: max pooling keeps the largest value"),
+            (lambda: -ref(-x, f, s, "max"), "that is the smallest value of each window: use max"),
+        ],
+        "avg": [
+            (lambda: ref(x, f, s, "avg") * f * f, f"that is the window's sum: divide by the F·F = {f * f} values"),
+            (lambda: ref(x, f, s, "avg") * f, f"divide by the number of values F·F = {f * f}, not by F"),
+            (lambda: ref(x, f, s, "max"), "that is max pooling: average pooling takes the mean"),
+        ],
+        "l2": [
+            (lambda: ref(x, f, s, "l2") ** 2, "take the square root: L2 = sqrt(sum of squares)"),
+            (lambda: np.sqrt(ref(x, f, s, "l2") ** 2 / (f * f)), "the L2 norm sums the squares, it does not average them"),
+            (lambda: ref(np.abs(x), f, s, "avg") * f * f, "square the values before adding: sqrt(sum x^2)"),
+        ],
     }[mode]
-    return hints + [(lambda: ref(x, f, 1, mode)[:, :, :(x.shape[2] - f) // s + 1, :(x.shape[3] - f) // s + 1],
-                     "the windows moved 1 pixel per output: start output (r, c)'s window at r*S, c*S")]
+    return hints + [
+        (
+            lambda: ref(x, f, 1, mode)[:, :, : (x.shape[2] - f) // s + 1, : (x.shape[3] - f) // s + 1],
+            "the windows moved 1 pixel per output: start output (r, c)'s window at r*S, c*S",
+        )
+    ]
 
 
-def check_pool_forward(fn: Callable, modes: Sequence[str] = MODES, cases: Sequence[tuple] | None = None,
-                       seed: int = 5) -> None:
+def check_pool_forward(fn: Callable, modes: Sequence[str] = MODES, cases: Sequence[tuple] | None = None, seed: int = 5) -> None:
     """fn(x, pool_size, stride, mode) for mode in modes, compared with cnn_core.pool2d_naive.
 
     cases: (N, D, H, W, F, S) tuples.
@@ -978,13 +1232,24 @@ def check_pool_forward(fn: Callable, modes: Sequence[str] = MODES, cases: Sequen
                         if (vh, vw) == got.shape[2:]:
                             hint = f"output is {_hw(got.shape[2:])} but should be {_hw(exp.shape[2:])}: {sh}"
                             break
-                raise CheckFailure(owner, "wrong output shape", case=case, expected=exp.shape, got=got.shape,
-                                   hint=hint or "H2 = (H - F)/S + 1, and N, D stay the same")
+                raise CheckFailure(
+                    owner,
+                    "wrong output shape",
+                    case=case,
+                    expected=exp.shape,
+                    got=got.shape,
+                    hint=hint or "H2 = (H - F)/S + 1, and N, D stay the same",
+                )
             if not _close(exp, got):
                 hint = _match_mistake(got, _pool_forward_mistakes(x, f, s, mode))
-                raise CheckFailure(owner, f"wrong values for mode={mode!r}", case=case,
-                                   expected=f"cnn_core.pool2d_naive(x, {f}, {s}, {mode!r})",
-                                   got=_first_difference(exp, got), hint=hint)
+                raise CheckFailure(
+                    owner,
+                    f"wrong values for mode={mode!r}",
+                    case=case,
+                    expected=f"cnn_core.pool2d_naive(x, {f}, {s}, {mode!r})",
+                    got=_first_difference(exp, got),
+                    hint=hint,
+                )
     _done(f"{owner}: {', '.join(modes)} pooling match cnn_core on {len(inputs)} cases each")
 
 
@@ -992,24 +1257,49 @@ def _pool_backward_mistakes(dout, x, f, s, mode):
     ref = _fn.pool2d_backward_naive
     every = lambda: ref(dout, x, f, s, "avg") * f * f  # noqa: E731 - dout copied to every position
     hints = {
-        "max": [(every, f"max-pool gradient went to all {f * f} positions of a window: it belongs only to "
-                        "the position of the max (the other inputs did not affect the output)"),
-                (lambda: ref(dout, x, f, s, "avg"), "that is the average-pool gradient: max pooling sends dout "
-                                                    "only to the position of the window's max"),
-                (lambda: ref(dout, -x, f, s, "max"), "the gradient went to the smallest value: use argmax")],
-        "avg": [(every, f"the gradient is F·F = {f * f} times too large: each input is 1/{f * f} of the "
-                        f"average, so it gets dout / {f * f}"),
-                (lambda: ref(dout, x, f, s, "avg") * f, f"divide by the F·F = {f * f} values, not by F"),
-                (lambda: ref(dout, x, f, s, "max"), "that is the max-pool gradient: the average depends on "
-                                                    "every input of the window equally")],
-        "l2": [(lambda: _l2_variant(dout, x, f, s, power=0), "d sqrt(sum x^2) / dx_i = x_i / sqrt(sum x^2): "
-                                                             "divide by the window's norm"),
-               (lambda: _l2_variant(dout, x, f, s, power=2), "divide by the norm itself, not its square"),
-               (lambda: 2 * ref(dout, x, f, s, "l2"), "the 2 of x^2 cancels the 1/2 of the square root")],
+        "max": [
+            (
+                every,
+                f"max-pool gradient went to all {f * f} positions of a window: it belongs only to "
+                "the position of the max (the other inputs did not affect the output)",
+            ),
+            (
+                lambda: ref(dout, x, f, s, "avg"),
+                "that is the average-pool gradient: max pooling sends dout only to the position of the window's max",
+            ),
+            (lambda: ref(dout, -x, f, s, "max"), "the gradient went to the smallest value: use argmax"),
+        ],
+        "avg": [
+            (
+                every,
+                f"the gradient is F·F = {f * f} times too large: each input is 1/{f * f} of the "
+                f"average, so it gets dout / {f * f}",
+            ),
+            (lambda: ref(dout, x, f, s, "avg") * f, f"divide by the F·F = {f * f} values, not by F"),
+            (
+                lambda: ref(dout, x, f, s, "max"),
+                "that is the max-pool gradient: the average depends on every input of the window equally",
+            ),
+        ],
+        "l2": [
+            (
+                lambda: _l2_variant(dout, x, f, s, power=0),
+                "d sqrt(sum x^2) / dx_i = x_i / sqrt(sum x^2): divide by the window's norm",
+            ),
+            (lambda: _l2_variant(dout, x, f, s, power=2), "divide by the norm itself, not its square"),
+            (lambda: 2 * ref(dout, x, f, s, "l2"), "the 2 of x^2 cancels the 1/2 of the square root"),
+        ],
     }[mode]
-    overlap = [(lambda: _overwrite_pool_backward(dout, x, f, s, mode),
-                "windows overlap here (stride < pool size): add with += so an input in two windows gets both "
-                "gradients")] if s < f else []
+    overlap = (
+        [
+            (
+                lambda: _overwrite_pool_backward(dout, x, f, s, mode),
+                "windows overlap here (stride < pool size): add with += so an input in two windows gets both gradients",
+            )
+        ]
+        if s < f
+        else []
+    )
     return hints + overlap
 
 
@@ -1017,8 +1307,8 @@ def _l2_variant(dout, x, f, s, power):
     dx = np.zeros_like(x)
     n, d, h2, w2 = dout.shape
     for i, ch, r, c in np.ndindex(n, d, h2, w2):
-        win = x[i, ch, r * s:r * s + f, c * s:c * s + f]
-        dx[i, ch, r * s:r * s + f, c * s:c * s + f] += dout[i, ch, r, c] * win / np.sqrt(np.sum(win * win)) ** power
+        win = x[i, ch, r * s : r * s + f, c * s : c * s + f]
+        dx[i, ch, r * s : r * s + f, c * s : c * s + f] += dout[i, ch, r, c] * win / np.sqrt(np.sum(win * win)) ** power
     return dx
 
 
@@ -1026,14 +1316,18 @@ def _overwrite_pool_backward(dout, x, f, s, mode):
     dx = np.zeros_like(x)
     n, d, h2, w2 = dout.shape
     for i, ch, r, c in np.ndindex(n, d, h2, w2):
-        local = _POOL_BACKWARD(dout[i:i + 1, ch:ch + 1, r:r + 1, c:c + 1],
-                                          x[i:i + 1, ch:ch + 1, r * s:r * s + f, c * s:c * s + f], f, f, mode)
-        dx[i, ch, r * s:r * s + f, c * s:c * s + f] = local[0, 0]
+        local = _POOL_BACKWARD(
+            dout[i : i + 1, ch : ch + 1, r : r + 1, c : c + 1],
+            x[i : i + 1, ch : ch + 1, r * s : r * s + f, c * s : c * s + f],
+            f,
+            f,
+            mode,
+        )
+        dx[i, ch, r * s : r * s + f, c * s : c * s + f] = local[0, 0]
     return dx
 
 
-def check_pool_backward(fn: Callable, modes: Sequence[str] = MODES, cases: Sequence[tuple] | None = None,
-                        seed: int = 6) -> None:
+def check_pool_backward(fn: Callable, modes: Sequence[str] = MODES, cases: Sequence[tuple] | None = None, seed: int = 6) -> None:
     """fn(dout, x, pool_size, stride, mode) -> dx for mode in modes, compared with
     cnn_core.pool2d_backward_naive and with numerical gradients."""
     __tracebackhide__ = True
@@ -1050,13 +1344,24 @@ def check_pool_backward(fn: Callable, modes: Sequence[str] = MODES, cases: Seque
             got = _as_array(owner, _call(owner, fn, (dout, x, f, s, mode), case, KERNELS["pool"]), "dx", case)
             _unchanged(owner, copies, {"dout": dout, "x": x}, case)
             if got.shape != exp.shape:
-                raise CheckFailure(owner, "wrong shape of dx", case=case, expected=exp.shape, got=got.shape,
-                                   hint="dx has the shape of x (the pooling input), not of dout")
+                raise CheckFailure(
+                    owner,
+                    "wrong shape of dx",
+                    case=case,
+                    expected=exp.shape,
+                    got=got.shape,
+                    hint="dx has the shape of x (the pooling input), not of dout",
+                )
             if not _close(exp, got):
                 hint = _match_mistake(got, _pool_backward_mistakes(dout, x, f, s, mode))
-                raise CheckFailure(owner, f"wrong gradient for mode={mode!r}", case=case,
-                                   expected=f"cnn_core.pool2d_backward_naive(dout, x, {f}, {s}, {mode!r})",
-                                   got=_first_difference(exp, got, "dx"), hint=hint)
+                raise CheckFailure(
+                    owner,
+                    f"wrong gradient for mode={mode!r}",
+                    case=case,
+                    expected=f"cnn_core.pool2d_backward_naive(dout, x, {f}, {s}, {mode!r})",
+                    got=_first_difference(exp, got, "dx"),
+                    hint=hint,
+                )
         x, f, s = inputs[-1]
         dout = rng.standard_normal(_fn.pool2d_naive(x, f, s, mode).shape)
         got = _call(owner, fn, (dout, x, f, s, mode), "numerical check", KERNELS["pool"])
@@ -1069,8 +1374,7 @@ def check_pool_backward(fn: Callable, modes: Sequence[str] = MODES, cases: Seque
 # ---------------------------------------------------------------- HW4: training a CNN
 
 
-def check_digits_model(model: Any, input_shape: Sequence[int] = (1, 8, 8), n_classes: int = 10,
-                       max_params: int = 50_000) -> None:
+def check_digits_model(model: Any, input_shape: Sequence[int] = (1, 8, 8), n_classes: int = 10, max_params: int = 50_000) -> None:
     """A cnn_core Sequential with at least one Conv2D that maps a digit (1, 8, 8) to 10 class scores."""
     __tracebackhide__ = True
     from cnn_core.layers import Conv2D, Linear, ReLU, Sigmoid
@@ -1078,29 +1382,49 @@ def check_digits_model(model: Any, input_shape: Sequence[int] = (1, 8, 8), n_cla
 
     owner = "model"
     if not isinstance(model, Sequential):
-        raise CheckFailure(owner, f"is a {type(model).__name__}, not a cnn_core Sequential",
-                           hint="model = Sequential([Conv2D(1, 8, 3, padding=1), ReLU(), ...])")
+        raise CheckFailure(
+            owner,
+            f"is a {type(model).__name__}, not a cnn_core Sequential",
+            hint="model = Sequential([Conv2D(1, 8, 3, padding=1), ReLU(), ...])",
+        )
     if not any(isinstance(layer, Conv2D) for layer in model.layers):
         raise CheckFailure(owner, "has no Conv2D layer", hint="this is a CNN: start with Conv2D(1, K, F, ...)")
     try:
         shape = model.output_shape(tuple(input_shape))
     except ValueError as err:
-        raise CheckFailure(owner, f"cannot take a digit of shape {tuple(input_shape)}: {err}",
-                           hint="print model.summary((1, 8, 8)) to see where the shapes stop fitting") from None
+        raise CheckFailure(
+            owner,
+            f"cannot take a digit of shape {tuple(input_shape)}: {err}",
+            hint="print model.summary((1, 8, 8)) to see where the shapes stop fitting",
+        ) from None
     if tuple(shape) != (n_classes,):
-        raise CheckFailure(owner, "wrong output shape for one digit", expected=(n_classes,), got=tuple(shape),
-                           hint="end with Flatten() and Linear(..., 10): one score per digit class")
+        raise CheckFailure(
+            owner,
+            "wrong output shape for one digit",
+            expected=(n_classes,),
+            got=tuple(shape),
+            hint="end with Flatten() and Linear(..., 10): one score per digit class",
+        )
     if isinstance(model.layers[-1], (ReLU, Sigmoid)):
-        raise CheckFailure(owner, f"ends with {type(model.layers[-1]).__name__}",
-                           hint="the last layer gives the class scores (logits): end with Linear; the "
-                                "softmax is part of the loss")
+        raise CheckFailure(
+            owner,
+            f"ends with {type(model.layers[-1]).__name__}",
+            hint="the last layer gives the class scores (logits): end with Linear; the softmax is part of the loss",
+        )
     if not isinstance(model.layers[-1], Linear):
-        raise CheckFailure(owner, f"ends with {type(model.layers[-1]).__name__}, not Linear",
-                           hint="[[Conv → ReLU]*N → Pool?]*M → [FC → ReLU]*Q → FC: the last layer is FC")
+        raise CheckFailure(
+            owner,
+            f"ends with {type(model.layers[-1]).__name__}, not Linear",
+            hint="[[Conv → ReLU]*N → Pool?]*M → [FC → ReLU]*Q → FC: the last layer is FC",
+        )
     n = model.num_params()
     if n > max_params:
-        raise CheckFailure(owner, f"has {n:,} parameters", expected=f"at most {max_params:,}",
-                           hint="fewer filters: the digits are only 8×8, and training must stay under 30 s")
+        raise CheckFailure(
+            owner,
+            f"has {n:,} parameters",
+            expected=f"at most {max_params:,}",
+            hint="fewer filters: the digits are only 8×8, and training must stay under 30 s",
+        )
     _done(f"model: {len(model.layers)} layers, {n:,} parameters, (1, 8, 8) -> ({n_classes},)")
 
 
@@ -1110,21 +1434,33 @@ def check_training(history: Mapping[str, list], max_seconds: float = 30.0, cell:
     __tracebackhide__ = True
     owner = "history"
     if not isinstance(history, Mapping) or "loss" not in history:
-        raise CheckFailure(owner, f"is {type(history).__name__}, not the dict that fit returns",
-                           hint="history = fit(model, X_train, y_train, ..., validation=(X_test, y_test))")
+        raise CheckFailure(
+            owner,
+            f"is {type(history).__name__}, not the dict that fit returns",
+            hint="history = fit(model, X_train, y_train, ..., validation=(X_test, y_test))",
+        )
     if "val_accuracy" not in history:
-        raise CheckFailure(owner, "has no test accuracy per epoch", got=sorted(history),
-                           hint="pass validation=(X_test, y_test) to fit so the curves show test accuracy")
+        raise CheckFailure(
+            owner,
+            "has no test accuracy per epoch",
+            got=sorted(history),
+            hint="pass validation=(X_test, y_test) to fit so the curves show test accuracy",
+        )
     if not np.all(np.isfinite(history["loss"])):
-        raise CheckFailure(owner, "the training loss became nan or inf",
-                           hint="the learning rate is too large: try lr=0.05 (or smaller)")
+        raise CheckFailure(
+            owner, "the training loss became nan or inf", hint="the learning rate is too large: try lr=0.05 (or smaller)"
+        )
     seconds = float(np.sum(history.get("seconds", [0.0])))
     measured = _GRADING.get("cell_seconds", {}).get(cell)
     if measured is not None:
         seconds = max(seconds, float(measured))
     if seconds > max_seconds:
-        raise CheckFailure(owner, f"training took {seconds:.0f} s", expected=f"at most {max_seconds:.0f} s",
-                           hint="fewer epochs or fewer filters; the digits need only a small network")
+        raise CheckFailure(
+            owner,
+            f"training took {seconds:.0f} s",
+            expected=f"at most {max_seconds:.0f} s",
+            hint="fewer epochs or fewer filters; the digits need only a small network",
+        )
     _done(f"trained {len(history['loss'])} epochs in {seconds:.1f} s")
 
 
@@ -1135,19 +1471,28 @@ def check_accuracy(model: Any, X: np.ndarray, y: np.ndarray, target: float = 0.9
     from cnn_core.train import evaluate
 
     if not isinstance(model, Layer):
-        raise CheckFailure("model", f"is {type(model).__name__}, not a cnn_core model",
-                           hint="build and train the model in the cells above first")
+        raise CheckFailure(
+            "model", f"is {type(model).__name__}, not a cnn_core model", hint="build and train the model in the cells above first"
+        )
     try:
         loss, acc = evaluate(model, X, y)
     except Exception as err:  # noqa: BLE001
-        raise CheckFailure("model", f"cannot classify the digits: {type(err).__name__}: {err}",
-                           hint="print model.summary((1, 8, 8)) to see where the shapes stop fitting") from err
+        raise CheckFailure(
+            "model",
+            f"cannot classify the digits: {type(err).__name__}: {err}",
+            hint="print model.summary((1, 8, 8)) to see where the shapes stop fitting",
+        ) from err
     if not np.isfinite(loss):
         raise CheckFailure("model", "gives nan/inf scores", hint="the learning rate was too large: lower it and retrain")
     if acc < target:
-        raise CheckFailure("model", "test accuracy below the target", expected=f">= {target}", got=f"{acc:.3f}",
-                           hint="train more epochs, or lower the learning rate if the loss jumps around "
-                                "(lr=0.05 with lr_decay=0.9 is a good start); more filters also help")
+        raise CheckFailure(
+            "model",
+            "test accuracy below the target",
+            expected=f">= {target}",
+            got=f"{acc:.3f}",
+            hint="train more epochs, or lower the learning rate if the loss jumps around "
+            "(lr=0.05 with lr_decay=0.9 is a good start); more filters also help",
+        )
     _done(f"test accuracy {acc:.3f} >= {target}")
 
 
@@ -1168,6 +1513,7 @@ def _figure_from(owner: str, fig_or_fn: Any, arg: Any, check: Callable[[Any], No
     finally:
         from matplotlib import pyplot as plt
         from matplotlib.figure import Figure
+
         if isinstance(fig, Figure):
             plt.close(fig)
 
@@ -1177,10 +1523,12 @@ def check_learning_curves(fig: Any, history: Mapping[str, list]) -> None:
     accuracy per epoch, with labelled axes."""
     __tracebackhide__ = True
     if not isinstance(history, Mapping) or "loss" not in history or "val_accuracy" not in history:
-        raise CheckFailure("history", "is not fit's history with validation",
-                           hint="first train with history = fit(..., validation=(X_test, y_test))")
-    _figure_from(getattr(fig, "__name__", "plot_learning_curves"), fig, history,
-                 lambda f: _check_learning_curves(f, history))
+        raise CheckFailure(
+            "history",
+            "is not fit's history with validation",
+            hint="first train with history = fit(..., validation=(X_test, y_test))",
+        )
+    _figure_from(getattr(fig, "__name__", "plot_learning_curves"), fig, history, lambda f: _check_learning_curves(f, history))
 
 
 def _check_learning_curves(fig: Any, history: Mapping[str, list]) -> None:
@@ -1189,26 +1537,34 @@ def _check_learning_curves(fig: Any, history: Mapping[str, list]) -> None:
 
     owner = "learning curves"
     if not isinstance(fig, Figure):
-        raise CheckFailure(owner, f"is {type(fig).__name__}, not a matplotlib Figure",
-                           hint="fig, axes = plt.subplots(1, 2); ...; return fig")
+        raise CheckFailure(
+            owner, f"is {type(fig).__name__}, not a matplotlib Figure", hint="fig, axes = plt.subplots(1, 2); ...; return fig"
+        )
     lines = _lines(fig)
     for key, what in (("loss", "training loss"), ("val_accuracy", "test accuracy")):
         want = np.asarray(history[key], dtype=float)
         if not any(line.shape == want.shape and np.allclose(line, want) for line in lines):
-            raise CheckFailure(owner, f"has no line showing the {what} per epoch",
-                               expected=f"a line with y = history[{key!r}] ({len(want)} points)",
-                               got=f"{len(lines)} line(s) of lengths {[len(v) for v in lines]}",
-                               hint=f"ax.plot(history['epoch'], history[{key!r}], label='{what}')")
+            raise CheckFailure(
+                owner,
+                f"has no line showing the {what} per epoch",
+                expected=f"a line with y = history[{key!r}] ({len(want)} points)",
+                got=f"{len(lines)} line(s) of lengths {[len(v) for v in lines]}",
+                hint=f"ax.plot(history['epoch'], history[{key!r}], label='{what}')",
+            )
     for ax in fig.axes:
         if ax.get_lines():
             if not ax.get_xlabel():
                 raise CheckFailure(owner, "an axes has no x label", hint="ax.set_xlabel('epoch')")
             if not (ax.get_ylabel() or ax.get_title()):
-                raise CheckFailure(owner, "an axes has neither a y label nor a title",
-                                   hint="say what is plotted: ax.set_ylabel('loss') or ax.set_title(...)")
+                raise CheckFailure(
+                    owner,
+                    "an axes has neither a y label nor a title",
+                    hint="say what is plotted: ax.set_ylabel('loss') or ax.set_title(...)",
+                )
             if len(ax.get_lines()) > 1 and ax.get_legend() is None:
-                raise CheckFailure(owner, "an axes with several lines has no legend",
-                                   hint="give each line a label=... and call ax.legend()")
+                raise CheckFailure(
+                    owner, "an axes with several lines has no legend", hint="give each line a label=... and call ax.legend()"
+                )
     _done("learning curves: training loss and test accuracy plotted, axes labelled")
 
 
@@ -1217,8 +1573,12 @@ def _first_conv(model: Any, owner: str):
 
     conv = next((layer for layer in getattr(model, "layers", []) if isinstance(layer, Conv2D)), None)
     if conv is None:
-        raise CheckFailure(owner, "cannot be checked: the model has no Conv2D layer",
-                           got=f"model = {type(model).__name__}", hint="build and train the model in parts 1 and 2 first")
+        raise CheckFailure(
+            owner,
+            "cannot be checked: the model has no Conv2D layer",
+            got=f"model = {type(model).__name__}",
+            hint="build and train the model in parts 1 and 2 first",
+        )
     return conv
 
 
@@ -1236,14 +1596,20 @@ def _check_filter_plot(fig: Any, weights: np.ndarray) -> None:
 
     owner = "filter plot"
     if not isinstance(fig, Figure):
-        raise CheckFailure(owner, f"is {type(fig).__name__}, not a matplotlib Figure",
-                           hint="fig, axes = plt.subplots(1, K); ...; return fig")
+        raise CheckFailure(
+            owner, f"is {type(fig).__name__}, not a matplotlib Figure", hint="fig, axes = plt.subplots(1, K); ...; return fig"
+        )
     weights = np.asarray(weights)
     k, _, f, _ = weights.shape
     images = [np.asarray(im.get_array(), dtype=float) for ax in fig.axes for im in ax.get_images()]
     if len(images) < k:
-        raise CheckFailure(owner, f"shows {len(images)} image(s)", expected=f"{k} (one per filter)",
-                           got=len(images), hint="one ax.imshow(W[k, 0]) per filter, e.g. in a 2×K/2 grid")
+        raise CheckFailure(
+            owner,
+            f"shows {len(images)} image(s)",
+            expected=f"{k} (one per filter)",
+            got=len(images),
+            hint="one ax.imshow(W[k, 0]) per filter, e.g. in a 2×K/2 grid",
+        )
 
     def same_pattern(a: np.ndarray, b: np.ndarray) -> bool:
         """Equal up to the offset and scale a colour map applies."""
@@ -1257,10 +1623,13 @@ def _check_filter_plot(fig: Any, weights: np.ndarray) -> None:
 
     for j in range(k):
         if not any(same_pattern(im, weights[j, 0]) for im in images):
-            raise CheckFailure(owner, f"filter {j} of the first layer is not shown",
-                               expected=f"an image equal to W[{j}, 0] ({f}×{f})",
-                               got=f"images of shapes {sorted({im.shape for im in images})}",
-                               hint="plot the trained weights model.layers[0].params['W'][k, 0] after fit")
+            raise CheckFailure(
+                owner,
+                f"filter {j} of the first layer is not shown",
+                expected=f"an image equal to W[{j}, 0] ({f}×{f})",
+                got=f"images of shapes {sorted({im.shape for im in images})}",
+                hint="plot the trained weights model.layers[0].params['W'][k, 0] after fit",
+            )
     titled = fig.get_suptitle() or any(ax.get_title() for ax in fig.axes)
     if not titled:
         raise CheckFailure(owner, "has no title", hint="fig.suptitle('first-layer filters after training')")
@@ -1275,16 +1644,22 @@ def check_first_layer_weights(answer: int, model: Any) -> None:
     conv = _first_conv(model, "n_first_layer_weights")
     k, d, f, _ = conv.params["W"].shape
     case = f"your first layer: {conv!r}"
-    _check_number("n_first_layer_weights", answer, k * d * f * f,
-                  [(k * (d * f * f + 1), "without the biases: only the entries of W"),
-                   (f * f * d, f"that is one filter; the layer has K={k}"),
-                   (f * f * k * 3, "the digits have depth D=1 (gray), not 3")], case,
-                  hint="K filters × D × F × F")
+    _check_number(
+        "n_first_layer_weights",
+        answer,
+        k * d * f * f,
+        [
+            (k * (d * f * f + 1), "without the biases: only the entries of W"),
+            (f * f * d, f"that is one filter; the layer has K={k}"),
+            (f * f * k * 3, "the digits have depth D=1 (gray), not 3"),
+        ],
+        case,
+        hint="K filters × D × F × F",
+    )
     _done("n_first_layer_weights: right")
 
 
-def check_choice(name: str, answer: Any, options: Mapping[str, str], correct: str | None = None,
-                 why: str | None = None) -> None:
+def check_choice(name: str, answer: Any, options: Mapping[str, str], correct: str | None = None, why: str | None = None) -> None:
     """A multiple-choice answer: one of ``options`` (public check); equal to ``correct`` (grading)."""
     __tracebackhide__ = True
     if answer is None:
@@ -1295,4 +1670,3 @@ def check_choice(name: str, answer: Any, options: Mapping[str, str], correct: st
     if correct is not None and key != correct:
         raise CheckFailure(name, f"({key}) is not right", got=f"({key}) {options[key]}", hint=why)
     _done(f"{name}: answered ({key})" + (" correctly" if correct is not None else ""))
-

@@ -8,6 +8,7 @@ not changed) and reports every public check. The grader runs the same checks and
 other cases, so passing here is necessary, not sufficient. Exit status: 0 all checks pass, 1 some
 do not (or a cell raised or did not finish), 2 the file cannot be used.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,30 +20,59 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Assignment:
-    answers: tuple[str, ...]      # grade_ids of the cells a student fills in
-    checks: tuple[str, ...]       # grade_ids of the check cells
+    answers: tuple[str, ...]  # grade_ids of the cells a student fills in
+    checks: tuple[str, ...]  # grade_ids of the check cells
 
 
 # Kept equal to homework/source by tests/test_selfcheck.py.
 ASSIGNMENTS = {
     "hw1_shapes": Assignment(
         answers=("output_size", "fits", "conv_layer", "num_params", "fc_vs_conv", "receptive_field", "rf_numbers"),
-        checks=("check_output_size", "check_fits", "check_conv_layer", "check_num_params", "check_fc_vs_conv",
-                "check_receptive_field", "check_rf_numbers")),
+        checks=(
+            "check_output_size",
+            "check_fits",
+            "check_conv_layer",
+            "check_num_params",
+            "check_fc_vs_conv",
+            "check_receptive_field",
+            "check_rf_numbers",
+        ),
+    ),
     "hw2_conv": Assignment(
         answers=("conv_forward_naive", "conv_backward_naive", "gradcheck", "conv_forward_fast"),
-        checks=("check_conv_forward", "check_conv_backward", "check_gradcheck", "check_conv_fast")),
+        checks=("check_conv_forward", "check_conv_backward", "check_gradcheck", "check_conv_fast"),
+    ),
     "hw3_pool": Assignment(
         answers=("relu", "pool_forward", "pool_backward", "gradcheck"),
-        checks=("check_relu_forward", "check_relu_backward", "check_pool_forward_max", "check_pool_forward_avg",
-                "check_pool_forward_l2", "check_pool_backward_max", "check_pool_backward_avg",
-                "check_pool_backward_l2", "check_gradcheck")),
+        checks=(
+            "check_relu_forward",
+            "check_relu_backward",
+            "check_pool_forward_max",
+            "check_pool_forward_avg",
+            "check_pool_forward_l2",
+            "check_pool_backward_max",
+            "check_pool_backward_avg",
+            "check_pool_backward_l2",
+            "check_gradcheck",
+        ),
+    ),
     "hw4_train": Assignment(
         answers=("model", "train", "curves", "filters", "first_layer_weights", "questions"),
-        checks=("check_model", "check_training", "check_accuracy", "check_curves", "check_filters",
-                "check_first_layer_weights", "check_q_loss", "check_q_gap", "check_q_edge", "check_q_lr")),
+        checks=(
+            "check_model",
+            "check_training",
+            "check_accuracy",
+            "check_curves",
+            "check_filters",
+            "check_first_layer_weights",
+            "check_q_loss",
+            "check_q_gap",
+            "check_q_edge",
+            "check_q_lr",
+        ),
+    ),
 }
-MAX_BYTES = 20 << 20      # neither the grader nor the self-check reads larger notebooks
+MAX_BYTES = 20 << 20  # neither the grader nor the self-check reads larger notebooks
 
 
 class UnusableFile(Exception):
@@ -58,17 +88,22 @@ def read_notebook(path: Path) -> dict:
     submissions with this function too (homework/grading/notebook.py), so both give the same reasons."""
     size = path.stat().st_size
     if size > MAX_BYTES:
-        raise UnusableFile(f"the file is {size / 2**20:.0f} MB, over the grader's limit of {MAX_BYTES >> 20} MB: "
-                           "clear the outputs (Edit → Clear All Outputs), save and submit again")
+        raise UnusableFile(
+            f"the file is {size / 2**20:.0f} MB, over the grader's limit of {MAX_BYTES >> 20} MB: "
+            "clear the outputs (Edit → Clear All Outputs), save and submit again"
+        )
     try:
         nb = json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError:
-        raise UnusableFile("the file is not a text file (UTF-8): submit the .ipynb file itself, not a PDF, zip "
-                           "or screenshot") from None
+        raise UnusableFile(
+            "the file is not a text file (UTF-8): submit the .ipynb file itself, not a PDF, zip or screenshot"
+        ) from None
     except json.JSONDecodeError as err:
-        raise UnusableFile(f"the file is not a valid notebook (broken JSON at line {err.lineno}, column "
-                           f"{err.colno}): {err.msg}; open it in Jupyter (or your last good copy), save it, "
-                           "and submit again") from None
+        raise UnusableFile(
+            f"the file is not a valid notebook (broken JSON at line {err.lineno}, column "
+            f"{err.colno}): {err.msg}; open it in Jupyter (or your last good copy), save it, "
+            "and submit again"
+        ) from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise UnusableFile("the file is JSON but not a Jupyter notebook (no list of cells)")
     for i, c in enumerate(nb["cells"]):
@@ -83,8 +118,10 @@ def identify(nb: dict) -> str:
     hits = {name: len(ids & set(a.answers)) for name, a in ASSIGNMENTS.items()}
     best = max(hits, key=hits.get)
     if not hits[best]:
-        raise UnusableFile("this is not one of the homework notebooks (" + ", ".join(ASSIGNMENTS) + "): "
-                           "start from the notebook you downloaded from the book")
+        raise UnusableFile(
+            "this is not one of the homework notebooks (" + ", ".join(ASSIGNMENTS) + "): "
+            "start from the notebook you downloaded from the book"
+        )
     return best
 
 
@@ -94,20 +131,23 @@ def structure(nb: dict, name: str, path: Path) -> list[str]:
     ids = [_grade_id(c) for c in nb["cells"] if isinstance(c, dict)]
     problems = []
     if name not in path.name:
-        problems.append(f"the file name {path.name!r} does not say which assignment it is: name it {name}.ipynb "
-                        "(or as your instructor asks)")
+        problems.append(
+            f"the file name {path.name!r} does not say which assignment it is: name it {name}.ipynb (or as your instructor asks)"
+        )
     for gid in a.answers:
         n = ids.count(gid)
         if n == 0:
-            problems.append(f"the answer cell '{gid}' is missing (deleted?): its checks will fail; copy it back "
-                            "from a fresh download")
+            problems.append(
+                f"the answer cell '{gid}' is missing (deleted?): its checks will fail; copy it back from a fresh download"
+            )
         elif n > 1:
-            problems.append(f"the answer cell '{gid}' appears {n} times (a copied cell?): the grader runs all "
-                            "copies in order; delete the ones you do not mean")
+            problems.append(
+                f"the answer cell '{gid}' appears {n} times (a copied cell?): the grader runs all "
+                "copies in order; delete the ones you do not mean"
+            )
     for gid in a.checks:
         if gid not in ids:
-            problems.append(f"the check cell '{gid}' is missing: the grader puts it back and grades it; "
-                            "it is not run here")
+            problems.append(f"the check cell '{gid}' is missing: the grader puts it back and grades it; it is not run here")
     return problems
 
 
@@ -132,17 +172,25 @@ def run(path: Path, name: str, timeout: float) -> tuple[list[CellReport], list[s
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.resolve().parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        allow_errors=True,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.resolve().parent)}},
+    )
     problems = []
     try:
         client.execute()
     except CellTimeoutError:
-        problems.append(f"a cell did not finish within {timeout:g} s (an endless loop?): the cells after it did "
-                        "not run; the grader stops it too and gives no points for what depends on it")
+        problems.append(
+            f"a cell did not finish within {timeout:g} s (an endless loop?): the cells after it did "
+            "not run; the grader stops it too and gives no points for what depends on it"
+        )
     except DeadKernelError:
-        problems.append("the notebook's Python process died (os._exit, a crash or too much memory): the cells "
-                        "after it did not run")
+        problems.append(
+            "the notebook's Python process died (os._exit, a crash or too much memory): the cells after it did not run"
+        )
     checks = set(ASSIGNMENTS[name].checks)
     reports = []
     for cell in nb.cells:
@@ -188,6 +236,8 @@ def check(path: str | Path, timeout: float = 120.0, out=print) -> int:
     for p in problems:
         out(f"  ! {p}")
     passed = sum(r.ok for r in reports)
-    out(f"{passed} of {len(reports)} public checks pass ({time.monotonic() - start:.0f} s). The grader also runs "
-        "hidden checks on other cases.")
+    out(
+        f"{passed} of {len(reports)} public checks pass ({time.monotonic() - start:.0f} s). The grader also runs "
+        "hidden checks on other cases."
+    )
     return 0 if passed == len(reports) == len(ASSIGNMENTS[name].checks) and not problems else 1

@@ -16,6 +16,7 @@ Assignments A: hw1_shapes, hw2_conv, hw3_pool, hw4_train. Run it with the projec
 ``grade`` exits with status 1 when a student could not be graded (their row says why), 2 on a usage error.
 Everything happens inside the course folder that holds this file (copy homework/ to rehearse).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,7 +61,7 @@ def _check_assignment(name: str) -> str:
 def cmd_generate(args) -> None:
     names = [_check_assignment(a) for a in args.assignments] or assignments()
     if names == assignments():
-        nbgrader("generate_assignment", "*", "--force")   # one start of nbgrader for all of them
+        nbgrader("generate_assignment", "*", "--force")  # one start of nbgrader for all of them
     else:
         for name in names:
             nbgrader("generate_assignment", name, "--force")
@@ -92,12 +93,10 @@ def cmd_collect(args) -> None:
     roster = collect.Roster.read(Path(args.roster)) if args.roster else None
     due = datetime.fromisoformat(args.due) if args.due else None
     if due is not None and due.tzinfo is None:
-        due = due.astimezone()          # a due time without a zone is in this machine's zone
-    result = collect.collect(Path(args.source), name, COURSE / "submitted" / name, roster=roster, due=due,
-                             identify=_identify)
+        due = due.astimezone()  # a due time without a zone is in this machine's zone
+    result = collect.collect(Path(args.source), name, COURSE / "submitted" / name, roster=roster, due=due, identify=_identify)
     late = sum(s.late for s in result.submissions)
-    print(f"collected {len(result.submissions)} submission(s) of {name} ({late} late) into "
-          f"{COURSE / 'submitted' / name}")
+    print(f"collected {len(result.submissions)} submission(s) of {name} ({late} late) into {COURSE / 'submitted' / name}")
     for s in result.skipped:
         print(f"  skipped {s.origin}: {s.reason}")
     if result.missing:
@@ -120,8 +119,9 @@ def cmd_grade(args) -> None:
     if args.student:
         unknown = sorted(set(args.student) - set(submissions))
         if unknown:
-            print(f"no collected submission of {name} for {', '.join(unknown)} (in {COURSE / 'submitted' / name})",
-                  file=sys.stderr)
+            print(
+                f"no collected submission of {name} for {', '.join(unknown)} (in {COURSE / 'submitted' / name})", file=sys.stderr
+            )
             sys.exit(2)
         submissions = {s: submissions[s] for s in args.student}
     if not submissions:
@@ -129,11 +129,21 @@ def cmd_grade(args) -> None:
         sys.exit(2)
     batch.warn_without_isolation()
     limits = Limits(memory=args.memory << 20)
-    results, summary = batch.grade_class(COURSE, name, submissions, jobs=args.jobs, timeout=args.timeout,
-                                         salt=args.salt, limits=limits, manifest=manifest,
-                                         progress=not args.quiet)
-    print(f"scores: {COURSE / 'grades' / (name + '.csv')}; for the LMS: {COURSE / 'grades' / (name + '_lms.csv')}; "
-          f"feedback: {COURSE / 'feedback' / name}/")
+    results, summary = batch.grade_class(
+        COURSE,
+        name,
+        submissions,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        salt=args.salt,
+        limits=limits,
+        manifest=manifest,
+        progress=not args.quiet,
+    )
+    print(
+        f"scores: {COURSE / 'grades' / (name + '.csv')}; for the LMS: {COURSE / 'grades' / (name + '_lms.csv')}; "
+        f"feedback: {COURSE / 'feedback' / name}/"
+    )
     print(summary.text())
     if summary.failed:
         sys.exit(1)
@@ -156,8 +166,7 @@ def cmd_similarity(args) -> None:
 
     def answers(cells: list[dict]) -> str:
         """A notebook's answer cells in the assignment's order (every copy), read as the grader reads them."""
-        return "\n\n".join(s.cell.source for s in notebook.build_program(cells, assignment.cells).steps
-                           if s.origin == "student")
+        return "\n\n".join(s.cell.source for s in notebook.build_program(cells, assignment.cells).steps if s.origin == "student")
 
     codes = {}
     for student, path in submissions.items():
@@ -167,8 +176,9 @@ def cmd_similarity(args) -> None:
             continue
     release = notebook.read_submission(COURSE / "release" / name / f"{name}.ipynb")
     reference = solution_code("\n\n".join(c.source for c in assignment.cells if c.kind == "answer"))
-    pairs = similarity.similarity_report(codes, COURSE / "grades" / f"{name}_similarity", reference=reference,
-                                         boilerplate=answers(release))
+    pairs = similarity.similarity_report(
+        codes, COURSE / "grades" / f"{name}_similarity", reference=reference, boilerplate=answers(release)
+    )
     print(f"{len(pairs)} pair(s) above the threshold; report: {COURSE / 'grades' / (name + '_similarity')}/")
     for pair in pairs:
         print(f"  {pair}")
@@ -213,8 +223,9 @@ def write_sample(name: str, sample: Path, dest: Path) -> None:
 
     overrides = read_sample(sample)
     source = nbformat.read(COURSE / "source" / name / f"{name}.ipynb", as_version=4)
-    solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
-                 if c.metadata.get("nbgrader", {}).get("solution")}
+    solutions = {
+        c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")
+    }
     unknown = set(overrides) - set(solutions)
     if unknown:
         sys.exit(f"{sample}: no answer cells {sorted(unknown)} in {name}")
@@ -242,8 +253,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("assignment")
     p.add_argument("--student", action="append", help="regrade only this student (repeatable)")
     p.add_argument("--jobs", type=int, default=None, help="parallel sandboxes (default: all cores)")
-    p.add_argument("--timeout", type=float, default=None,
-                   help="seconds for one cell or one call of a student's function (default: assignments.toml)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds for one cell or one call of a student's function (default: assignments.toml)",
+    )
     p.add_argument("--memory", type=int, default=3072, help="MiB of memory per sandbox (default 3072)")
     p.add_argument("--salt", type=int, default=None, help="fix the random cases (default: fresh each run)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

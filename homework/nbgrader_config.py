@@ -6,6 +6,7 @@
 
 Collecting and grading are homework/grading (sandboxed); homework/README.md explains why.
 """
+
 import os
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file

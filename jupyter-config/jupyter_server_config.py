@@ -4,14 +4,22 @@ Chapter notebooks are saved without outputs. JupyterLab autosaves every ~2 minut
 this hook the saved outputs (random animation ids, timings, widget state) would end up in the
 repository. Outputs live in the browser until the notebook is closed; rerun to get them back.
 """
+
 import re
 
-CHAPTER = re.compile(r"(^|/)\d\d_[^/]*\.ipynb$")   # book/01_review.ipynb ... book/10_training.ipynb
+CHAPTER = re.compile(r"(^|/)\d\d_[^/]*\.ipynb$")  # book/01_review.ipynb ... book/10_training.ipynb
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 # nbstripout's own defaults (its command line and git filter strip these too)
-EXTRA_KEYS = ["metadata.signature", "metadata.widgets", "cell.metadata.collapsed", "cell.metadata.ExecuteTime",
-              "cell.metadata.execution", "cell.metadata.heading_collapsed", "cell.metadata.hidden",
-              "cell.metadata.scrolled"]
+EXTRA_KEYS = [
+    "metadata.signature",
+    "metadata.widgets",
+    "cell.metadata.collapsed",
+    "cell.metadata.ExecuteTime",
+    "cell.metadata.execution",
+    "cell.metadata.heading_collapsed",
+    "cell.metadata.hidden",
+    "cell.metadata.scrolled",
+]
 
 
 def strip_chapter_outputs(model, path, contents_manager=None, **kwargs):

@@ -8,6 +8,7 @@ set in ONE place, `repository:` in _config.yml. After changing them, run
     .venv/bin/python scripts/colab_setup.py
 (tests/test_notebooks.py fails until the cells match _config.yml).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CELL_ID = "colab-setup"      # the cell's id where the notebook format has ids (nbformat >= 4.5)
-MARKER = "# On Google Colab only:"   # how the cell is found (nbformat 4.4 has no cell ids)
-EXTRA = "notebooks"          # pyproject.toml: everything the chapters import
+CELL_ID = "colab-setup"  # the cell's id where the notebook format has ids (nbformat >= 4.5)
+MARKER = "# On Google Colab only:"  # how the cell is found (nbformat 4.4 has no cell ids)
+EXTRA = "notebooks"  # pyproject.toml: everything the chapters import
 
 
 def install_target(url: str, branch: str) -> str:
@@ -31,8 +32,8 @@ def setup_source(url: str, branch: str = "main") -> str:
     return (
         "# On Google Colab only: install cnn_core and what the chapters import, from the book's repository.\n"
         "import sys\n"
-        "if \"google.colab\" in sys.modules:\n"
-        f"    !pip install -q \"{install_target(url, branch)}\"\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    !pip install -q "{install_target(url, branch)}"\n'
     )
 
 
@@ -55,8 +56,14 @@ def _lines(text: str) -> list[str]:
 
 def find_cell(nb: dict) -> dict | None:
     """The Colab setup cell of a notebook (as JSON), or None."""
-    return next((c for c in nb["cells"] if c.get("id") == CELL_ID or
-                 (c["cell_type"] == "code" and "".join(c["source"]).startswith(MARKER))), None)
+    return next(
+        (
+            c
+            for c in nb["cells"]
+            if c.get("id") == CELL_ID or (c["cell_type"] == "code" and "".join(c["source"]).startswith(MARKER))
+        ),
+        None,
+    )
 
 
 def apply(path: Path, url: str, branch: str = "main") -> bool:
@@ -70,8 +77,11 @@ def apply(path: Path, url: str, branch: str = "main") -> bool:
     with_ids = (nb.get("nbformat"), nb.get("nbformat_minor", 0)) >= (4, 5)
     existing = find_cell(nb)
     if existing is not None:
-        if ("".join(existing["source"]) == source and "remove-cell" in existing["metadata"].get("tags", [])
-                and (existing.get("id") == CELL_ID) == with_ids):
+        if (
+            "".join(existing["source"]) == source
+            and "remove-cell" in existing["metadata"].get("tags", [])
+            and (existing.get("id") == CELL_ID) == with_ids
+        ):
             return False
         existing["source"] = _lines(source)
         existing["metadata"]["tags"] = ["remove-cell"]
@@ -80,8 +90,14 @@ def apply(path: Path, url: str, branch: str = "main") -> bool:
         else:
             existing.pop("id", None)
     else:
-        cell = {"cell_type": "code", "execution_count": None, "id": CELL_ID,
-                "metadata": {"tags": ["remove-cell"]}, "outputs": [], "source": _lines(source)}
+        cell = {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": CELL_ID,
+            "metadata": {"tags": ["remove-cell"]},
+            "outputs": [],
+            "source": _lines(source),
+        }
         if not with_ids:
             del cell["id"]
         first_code = next((i for i, c in enumerate(cells) if c["cell_type"] == "code"), len(cells))
@@ -93,5 +109,4 @@ def apply(path: Path, url: str, branch: str = "main") -> bool:
 if __name__ == "__main__":
     url, branch = repository()
     changed = [p.name for p in chapter_notebooks() if apply(p, url, branch)]
-    print(f"Colab setup cell for {install_target(url, branch)}: updated {len(changed)} notebook(s) {changed}",
-          file=sys.stderr)
+    print(f"Colab setup cell for {install_target(url, branch)}: updated {len(changed)} notebook(s) {changed}", file=sys.stderr)

@@ -43,13 +43,18 @@ def book_build(tmp_path_factory) -> BookBuild:
     """Run the full book build once; never fails itself, tests inspect the result."""
     out = tmp_path_factory.mktemp("book")
     cmd = _jupyter_book_cmd() + [
-        "build", str(REPO_ROOT), "--path-output", str(out),
-        "-W", "-n", "--keep-going", "--all",
+        "build",
+        str(REPO_ROOT),
+        "--path-output",
+        str(out),
+        "-W",
+        "-n",
+        "--keep-going",
+        "--all",
     ]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     try:
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                              timeout=BUILD_TIMEOUT_S)
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
         rc, log = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
         rc, log = -1, f"timed out after {BUILD_TIMEOUT_S}s\n{exc.stdout or ''}{exc.stderr or ''}"
@@ -64,8 +69,10 @@ def book_build(tmp_path_factory) -> BookBuild:
 def built_book(book_build: BookBuild) -> Path:
     """Path of the built book's HTML directory (``.../_build/html``); fails if the build failed."""
     if book_build.returncode != 0:
-        pytest.fail(f"book build failed (exit {book_build.returncode}); "
-                    "its log is in the failure of test_book_builds_without_warnings", pytrace=False)
+        pytest.fail(
+            f"book build failed (exit {book_build.returncode}); its log is in the failure of test_book_builds_without_warnings",
+            pytrace=False,
+        )
     return book_build.html_dir
 
 
@@ -83,16 +90,22 @@ def close_figures():
 #: sandbox (root in CI), no GPU, and no background traffic of the browser itself (which would show
 #: up as outside requests).
 CHROMIUM = os.environ.get("CNN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium for one test module (tests/test_browser.py, tests/test_jupyter_lab.py)."""
     if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no browser at {CHROMIUM}: `make test` installs Debian's chromium, "
-                    "or set CNN_CHROMIUM", pytrace=False)
+        pytest.fail(f"no browser at {CHROMIUM}: `make test` installs Debian's chromium, or set CNN_CHROMIUM", pytrace=False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -6,6 +6,7 @@ raises that exception and that all three texts appear in the message. Plus: inpu
 give silently wrong results (uint8 overflow, truncated integer pooling, wrong-shaped upstream
 gradients) now give the right numbers or an error.
 """
+
 import numpy as np
 import pytest
 
@@ -16,9 +17,9 @@ rng = np.random.default_rng(0)
 X4 = rng.standard_normal((2, 3, 7, 7))
 W = rng.standard_normal((4, 3, 3, 3))
 B = rng.standard_normal(4)
-OUT, CACHE = fn.conv2d_forward(X4, W, B, 1, 1)               # (2, 4, 7, 7)
+OUT, CACHE = fn.conv2d_forward(X4, W, B, 1, 1)  # (2, 4, 7, 7)
 XP = rng.standard_normal((2, 3, 8, 8))
-POUT, PCACHE = fn.pool2d_forward(XP, 2)                       # (2, 3, 4, 4)
+POUT, PCACHE = fn.pool2d_forward(XP, 2)  # (2, 3, 4, 4)
 DOUT = np.ones((2, 4, 7, 7))
 Z = np.zeros
 T, V = TypeError, ValueError
@@ -46,13 +47,20 @@ for f_name in ["conv2d_naive", "conv2d_forward"]:
     case(f"{f_name}-x-3d", lambda f=f: f(Z((3, 7, 7)), W, B), V, "x", "(3, 7, 7)", "x[None]")
     case(f"{f_name}-x-ragged", lambda f=f: f([[1, 2], [3]], W, B), V, "x", "[[1, 2], [3]]", "(N, D, H, W)")
     case(f"{f_name}-x-bool", lambda f=f: f(Z((2, 3, 7, 7), bool), W, B), T, "x", "dtype bool", "astype(np.float64)")
-    case(f"{f_name}-x-object", lambda f=f: f(Z((2, 3, 7, 7), object), W, B), T, "x", "dtype object",
-         "np.asarray(x, dtype=np.float64)")
+    case(
+        f"{f_name}-x-object",
+        lambda f=f: f(Z((2, 3, 7, 7), object), W, B),
+        T,
+        "x",
+        "dtype object",
+        "np.asarray(x, dtype=np.float64)",
+    )
     case(f"{f_name}-x-complex", lambda f=f: f(Z((2, 3, 7, 7), complex), W, B), T, "x", "complex128", "np.float64")
     case(f"{f_name}-x-string", lambda f=f: f("cat.png", W, B), T, "x", "'cat.png'", "(N, D, H, W)")
     case(f"{f_name}-x-none", lambda f=f: f(None, W, B), T, "x", "None", "(N, D, H, W)")
-    case(f"{f_name}-x-depth-0", lambda f=f: f(Z((2, 0, 7, 7)), Z((4, 0, 3, 3)), B), V, "x", "(2, 0, 7, 7)",
-         "at least one channel")
+    case(
+        f"{f_name}-x-depth-0", lambda f=f: f(Z((2, 0, 7, 7)), Z((4, 0, 3, 3)), B), V, "x", "(2, 0, 7, 7)", "at least one channel"
+    )
     case(f"{f_name}-w-2d", lambda f=f: f(X4, Z((3, 3)), B), V, "w", "(3, 3)", "(K, D, F, F)")
     case(f"{f_name}-w-not-square", lambda f=f: f(X4, Z((4, 3, 3, 2)), B), V, "w", "(4, 3, 3, 2)", "square")
     case(f"{f_name}-w-no-filters", lambda f=f: f(X4, Z((0, 3, 3, 3)), B), V, "w", "(0, 3, 3, 3)", "K >= 1")
@@ -69,35 +77,65 @@ for f_name in ["conv2d_naive", "conv2d_forward"]:
     case(f"{f_name}-stride-str", lambda f=f: f(X4, W, B, "2"), T, "stride S", "'2'", "whole number")
     case(f"{f_name}-padding-negative", lambda f=f: f(X4, W, B, 1, -1), V, "padding P", "-1", ">= 0")
     case(f"{f_name}-padding-float", lambda f=f: f(X4, W, B, 1, 0.5), T, "padding P", "0.5", "whole number")
-    case(f"{f_name}-stride-does-not-fit", lambda f=f: f(X4, W, B, 3), V, "height H", "(7 + 2*0 - 3) / 3 + 1 = 2.33",
-         "Try:")
+    case(f"{f_name}-stride-does-not-fit", lambda f=f: f(X4, W, B, 3), V, "height H", "(7 + 2*0 - 3) / 3 + 1 = 2.33", "Try:")
     case(f"{f_name}-filter-too-large", lambda f=f: f(X4, Z((4, 3, 9, 9)), B), V, "F=9", "N + 2P = 7", "P >= 1")
 
 W1 = W[:, :1]
-case("conv2d_backward_naive-dout-shape", lambda: fn.conv2d_backward_naive(Z((2, 4, 5, 5)), X4, W, 1, 1), V,
-     "dout", "(2, 4, 5, 5)", "(2, 4, 7, 7)")
-case("conv2d_backward_naive-dout-3d", lambda: fn.conv2d_backward_naive(Z((4, 7, 7)), X4, W, 1, 1), V,
-     "dout", "(4, 7, 7)", "(2, 4, 7, 7)")
-case("conv2d_backward_naive-dout-bool", lambda: fn.conv2d_backward_naive(DOUT > 0, X4, W, 1, 1), T,
-     "dout", "dtype bool", "astype(np.float64)")
-case("conv2d_backward_naive-x-3d", lambda: fn.conv2d_backward_naive(DOUT, X4[0], W, 1, 1), V, "x", "(3, 7, 7)",
-     "(N, D, H, W)")
+case(
+    "conv2d_backward_naive-dout-shape",
+    lambda: fn.conv2d_backward_naive(Z((2, 4, 5, 5)), X4, W, 1, 1),
+    V,
+    "dout",
+    "(2, 4, 5, 5)",
+    "(2, 4, 7, 7)",
+)
+case(
+    "conv2d_backward_naive-dout-3d",
+    lambda: fn.conv2d_backward_naive(Z((4, 7, 7)), X4, W, 1, 1),
+    V,
+    "dout",
+    "(4, 7, 7)",
+    "(2, 4, 7, 7)",
+)
+case(
+    "conv2d_backward_naive-dout-bool",
+    lambda: fn.conv2d_backward_naive(DOUT > 0, X4, W, 1, 1),
+    T,
+    "dout",
+    "dtype bool",
+    "astype(np.float64)",
+)
+case("conv2d_backward_naive-x-3d", lambda: fn.conv2d_backward_naive(DOUT, X4[0], W, 1, 1), V, "x", "(3, 7, 7)", "(N, D, H, W)")
 case("conv2d_backward_naive-depth", lambda: fn.conv2d_backward_naive(DOUT, X4, W1, 1, 1), V, "x", "D=3", "D=1")
-case("conv2d_backward_naive-stride-bool", lambda: fn.conv2d_backward_naive(DOUT, X4, W, False, 1), T,
-     "stride S", "False", "whole number")
-case("conv2d_backward-dout-shape", lambda: fn.conv2d_backward(Z((2, 4, 5, 5)), CACHE), V, "dout", "(2, 4, 5, 5)",
-     "(2, 4, 7, 7)")
-case("conv2d_backward-dout-transposed", lambda: fn.conv2d_backward(Z((4, 2, 7, 7)), CACHE), V, "dout",
-     "(4, 2, 7, 7)", "(2, 4, 7, 7)")
-case("conv2d_backward-dout-flat", lambda: fn.conv2d_backward(Z(2 * 4 * 49), CACHE), V, "dout", "(392,)",
-     "(2, 4, 7, 7)")
+case(
+    "conv2d_backward_naive-stride-bool",
+    lambda: fn.conv2d_backward_naive(DOUT, X4, W, False, 1),
+    T,
+    "stride S",
+    "False",
+    "whole number",
+)
+case("conv2d_backward-dout-shape", lambda: fn.conv2d_backward(Z((2, 4, 5, 5)), CACHE), V, "dout", "(2, 4, 5, 5)", "(2, 4, 7, 7)")
+case(
+    "conv2d_backward-dout-transposed",
+    lambda: fn.conv2d_backward(Z((4, 2, 7, 7)), CACHE),
+    V,
+    "dout",
+    "(4, 2, 7, 7)",
+    "(2, 4, 7, 7)",
+)
+case("conv2d_backward-dout-flat", lambda: fn.conv2d_backward(Z(2 * 4 * 49), CACHE), V, "dout", "(392,)", "(2, 4, 7, 7)")
 case("conv2d_backward-dout-bool", lambda: fn.conv2d_backward(DOUT > 0, CACHE), T, "dout", "dtype bool", "astype")
-case("conv2d_backward-dout-object", lambda: fn.conv2d_backward(Z((2, 4, 7, 7), object), CACHE), T, "dout",
-     "dtype object", "np.float64")
-case("conv2d_backward-cache-pool", lambda: fn.conv2d_backward(DOUT, PCACHE), T, "cache", "PoolCache",
-     "conv2d_forward")
-case("conv2d_backward-cache-tuple", lambda: fn.conv2d_backward(DOUT, (X4, W, 1, 1)), T, "cache", "tuple",
-     "conv2d_forward")
+case(
+    "conv2d_backward-dout-object",
+    lambda: fn.conv2d_backward(Z((2, 4, 7, 7), object), CACHE),
+    T,
+    "dout",
+    "dtype object",
+    "np.float64",
+)
+case("conv2d_backward-cache-pool", lambda: fn.conv2d_backward(DOUT, PCACHE), T, "cache", "PoolCache", "conv2d_forward")
+case("conv2d_backward-cache-tuple", lambda: fn.conv2d_backward(DOUT, (X4, W, 1, 1)), T, "cache", "tuple", "conv2d_forward")
 
 # ------------------------------------------------ pooling kernels
 for f_name in ["pool2d_naive", "pool2d_forward"]:
@@ -113,24 +151,37 @@ for f_name in ["pool2d_naive", "pool2d_forward"]:
     case(f"{f_name}-stride-negative", lambda f=f: f(XP, 2, -2), V, "stride S", "got -2", ">= 1")
     case(f"{f_name}-mode-median", lambda f=f: f(XP, 2, 2, "median"), V, "mode", "'median'", "('max', 'avg', 'l2')")
     case(f"{f_name}-mode-none", lambda f=f: f(XP, 2, 2, None), V, "mode", "None", "('max', 'avg', 'l2')")
-    case(f"{f_name}-does-not-fit", lambda f=f: f(Z((1, 1, 5, 5)), 2), V, "height H", "(5 + 2*0 - 2) / 2 + 1 = 2.50",
-         "Try:")
+    case(f"{f_name}-does-not-fit", lambda f=f: f(Z((1, 1, 5, 5)), 2), V, "height H", "(5 + 2*0 - 2) / 2 + 1 = 2.50", "Try:")
     case(f"{f_name}-window-too-large", lambda f=f: f(XP, 9), V, "F=9", "N + 2P = 8", "P >= 1")
 
-case("pool2d_backward_naive-dout-shape", lambda: fn.pool2d_backward_naive(Z((2, 3, 3, 3)), XP, 2), V,
-     "dout", "(2, 3, 3, 3)", "(2, 3, 4, 4)")
-case("pool2d_backward_naive-dout-bool", lambda: fn.pool2d_backward_naive(POUT > 0, XP, 2), T, "dout",
-     "dtype bool", "astype")
-case("pool2d_backward_naive-x-3d", lambda: fn.pool2d_backward_naive(POUT, XP[0], 2), V, "x", "(3, 8, 8)",
-     "(N, D, H, W)")
-case("pool2d_backward_naive-mode", lambda: fn.pool2d_backward_naive(POUT, XP, 2, 2, "mean"), V, "mode", "'mean'",
-     "('max', 'avg', 'l2')")
-case("pool2d_backward-dout-shape", lambda: fn.pool2d_backward(Z((2, 3, 8, 8)), PCACHE), V, "dout",
-     "(2, 3, 8, 8)", "(2, 3, 4, 4)")
-case("pool2d_backward-dout-object", lambda: fn.pool2d_backward(Z((2, 3, 4, 4), object), PCACHE), T, "dout",
-     "dtype object", "np.float64")
-case("pool2d_backward-cache-conv", lambda: fn.pool2d_backward(POUT, CACHE), T, "cache", "ConvCache",
-     "pool2d_forward")
+case(
+    "pool2d_backward_naive-dout-shape",
+    lambda: fn.pool2d_backward_naive(Z((2, 3, 3, 3)), XP, 2),
+    V,
+    "dout",
+    "(2, 3, 3, 3)",
+    "(2, 3, 4, 4)",
+)
+case("pool2d_backward_naive-dout-bool", lambda: fn.pool2d_backward_naive(POUT > 0, XP, 2), T, "dout", "dtype bool", "astype")
+case("pool2d_backward_naive-x-3d", lambda: fn.pool2d_backward_naive(POUT, XP[0], 2), V, "x", "(3, 8, 8)", "(N, D, H, W)")
+case(
+    "pool2d_backward_naive-mode",
+    lambda: fn.pool2d_backward_naive(POUT, XP, 2, 2, "mean"),
+    V,
+    "mode",
+    "'mean'",
+    "('max', 'avg', 'l2')",
+)
+case("pool2d_backward-dout-shape", lambda: fn.pool2d_backward(Z((2, 3, 8, 8)), PCACHE), V, "dout", "(2, 3, 8, 8)", "(2, 3, 4, 4)")
+case(
+    "pool2d_backward-dout-object",
+    lambda: fn.pool2d_backward(Z((2, 3, 4, 4), object), PCACHE),
+    T,
+    "dout",
+    "dtype object",
+    "np.float64",
+)
+case("pool2d_backward-cache-conv", lambda: fn.pool2d_backward(POUT, CACHE), T, "cache", "ConvCache", "pool2d_forward")
 case("pool2d_backward-cache-none", lambda: fn.pool2d_backward(POUT, None), T, "cache", "NoneType", "pool2d_forward")
 case("pad-x-3d", lambda: fn.pad(Z((3, 4, 4)), 1), V, "x", "(3, 4, 4)", "pad(x[None], P)[0]")
 case("pad-negative", lambda: fn.pad(XP, -1), V, "padding P", "-1", ">= 0")
@@ -139,20 +190,28 @@ case("pad-float", lambda: fn.pad(XP, 1.5), T, "padding P", "1.5", "whole number"
 # ------------------------------------------------ layer constructors
 conv_args = dict(in_channels=3, out_channels=8, kernel_size=3)
 for arg, bad, exc, value, form in [
-    ("in_channels", 0, V, "got 0", ">= 1"), ("in_channels", 2.5, T, "2.5", "whole number"),
-    ("in_channels", True, T, "True", "whole number"), ("out_channels", 0, V, "got 0", ">= 1"),
-    ("out_channels", "8", T, "'8'", "whole number"), ("kernel_size", 0, V, "got 0", ">= 1"),
-    ("kernel_size", 2.5, T, "2.5", "whole number"), ("kernel_size", None, T, "None", "whole number"),
-    ("stride", 0, V, "got 0", ">= 1"), ("stride", True, T, "True", "whole number"),
-    ("padding", -1, V, "got -1", ">= 0"), ("padding", 1.0, T, "1.0", "whole number"),
-    ("dtype", np.int32, T, "int32", "np.float32 or np.float64"), ("dtype", "flaot32", T, "'flaot32'", "np.float32"),
-    ("rng", -1, V, "got -1", "rng=0"), ("rng", 1.5, T, "1.5", "np.random.default_rng(0)"),
+    ("in_channels", 0, V, "got 0", ">= 1"),
+    ("in_channels", 2.5, T, "2.5", "whole number"),
+    ("in_channels", True, T, "True", "whole number"),
+    ("out_channels", 0, V, "got 0", ">= 1"),
+    ("out_channels", "8", T, "'8'", "whole number"),
+    ("kernel_size", 0, V, "got 0", ">= 1"),
+    ("kernel_size", 2.5, T, "2.5", "whole number"),
+    ("kernel_size", None, T, "None", "whole number"),
+    ("stride", 0, V, "got 0", ">= 1"),
+    ("stride", True, T, "True", "whole number"),
+    ("padding", -1, V, "got -1", ">= 0"),
+    ("padding", 1.0, T, "1.0", "whole number"),
+    ("dtype", np.int32, T, "int32", "np.float32 or np.float64"),
+    ("dtype", "flaot32", T, "'flaot32'", "np.float32"),
+    ("rng", -1, V, "got -1", "rng=0"),
+    ("rng", 1.5, T, "1.5", "np.random.default_rng(0)"),
 ]:
-    case(f"Conv2D-{arg}-{bad!r}", lambda arg=arg, bad=bad: cc.Conv2D(**{**conv_args, arg: bad}), exc,
-         arg, value, form)
+    case(f"Conv2D-{arg}-{bad!r}", lambda arg=arg, bad=bad: cc.Conv2D(**{**conv_args, arg: bad}), exc, arg, value, form)
 for cls in [cc.MaxPool2D, cc.AvgPool2D, cc.L2Pool2D]:
     for kwargs, exc, arg, value, form in [
-        ({"kernel_size": 0}, V, "kernel_size", "got 0", ">= 1"), ({"kernel_size": 2.5}, T, "kernel_size", "2.5", "whole"),
+        ({"kernel_size": 0}, V, "kernel_size", "got 0", ">= 1"),
+        ({"kernel_size": 2.5}, T, "kernel_size", "2.5", "whole"),
         ({"kernel_size": 2, "stride": 0}, V, "stride S", "got 0", ">= 1"),
         ({"kernel_size": 2, "stride": True}, T, "stride S", "True", "whole number"),
     ]:
@@ -167,8 +226,7 @@ case("Linear-rng-str", lambda: cc.Linear(64, 10, rng="seed"), T, "rng", "'seed'"
 case("Conv2D.forward-3d", lambda: cc.Conv2D(3, 4, 3).forward(X4[0]), V, "4-D input", "(3, 7, 7)", "(N, D, H, W)")
 case("Conv2D.forward-depth", lambda: cc.Conv2D(1, 4, 3).forward(X4), V, "input depth D", "got 3", "D=1")
 case("Conv2D.forward-bool", lambda: cc.Conv2D(3, 4, 3).forward(X4 > 0), T, "x", "dtype bool", "astype(np.float64)")
-case("Conv2D.forward-object", lambda: cc.Conv2D(3, 4, 3).forward(X4.astype(object)), T, "x", "dtype object",
-     "np.float64")
+case("Conv2D.forward-object", lambda: cc.Conv2D(3, 4, 3).forward(X4.astype(object)), T, "x", "dtype object", "np.float64")
 case("Conv2D.forward-ragged", lambda: cc.Conv2D(3, 4, 3).forward([[1], [2, 3]]), V, "x", "[[1], [2, 3]]", "array")
 case("MaxPool2D.forward-3d", lambda: cc.MaxPool2D(2).forward(XP[0]), V, "4-D input", "(3, 8, 8)", "(N, D, H, W)")
 case("MaxPool2D.forward-bool", lambda: cc.MaxPool2D(2).forward(XP > 0), T, "x", "dtype bool", "astype")
@@ -177,32 +235,55 @@ case("ReLU.forward-bool", lambda: cc.ReLU().forward(XP > 0), T, "x", "dtype bool
 case("ReLU.forward-object", lambda: cc.ReLU().forward(np.array([1, None])), T, "x", "dtype object", "np.float64")
 case("Sigmoid.forward-string", lambda: cc.Sigmoid().forward(np.array(["1"])), T, "x", "<U1", "np.float64")
 case("Flatten.forward-1d", lambda: cc.Flatten().forward(Z(12)), V, "x", "(12,)", "x[None]")
-case("Linear.forward-features", lambda: cc.Linear(10, 2).forward(Z((1, 12))), V, "in_features=10", "got 12",
-     "(N, features)")
-case("Linear.forward-4d", lambda: cc.Linear(12, 2).forward(Z((1, 3, 2, 2))), V, "2-D input", "(1, 3, 2, 2)",
-     "Flatten()")
+case("Linear.forward-features", lambda: cc.Linear(10, 2).forward(Z((1, 12))), V, "in_features=10", "got 12", "(N, features)")
+case("Linear.forward-4d", lambda: cc.Linear(12, 2).forward(Z((1, 3, 2, 2))), V, "2-D input", "(1, 3, 2, 2)", "Flatten()")
 case("Linear.forward-bool", lambda: cc.Linear(2, 2).forward(Z((1, 2), bool)), T, "x", "dtype bool", "astype")
-case("Conv2D.backward-dy", lambda: after_forward(cc.Conv2D(3, 4, 3), X4).backward(Z((2, 4, 7, 7))), V, "dy",
-     "(2, 4, 7, 7)", "(2, 4, 5, 5)")
-case("MaxPool2D.backward-dy", lambda: after_forward(cc.MaxPool2D(2), XP).backward(Z((2, 3, 8, 8))), V, "dy",
-     "(2, 3, 8, 8)", "(2, 3, 4, 4)")
-case("AvgPool2D.backward-dy", lambda: after_forward(cc.AvgPool2D(2), XP).backward(Z((3, 4, 4))), V, "dy",
-     "(3, 4, 4)", "(2, 3, 4, 4)")
-case("ReLU.backward-dy", lambda: after_forward(cc.ReLU(), XP).backward(Z((2, 3, 8))), V, "dy", "(2, 3, 8)",
-     "(2, 3, 8, 8)")
-case("Sigmoid.backward-dy", lambda: after_forward(cc.Sigmoid(), Z((4, 6))).backward(Z((6, 4))), V, "dy", "(6, 4)",
-     "(4, 6)")
-case("Flatten.backward-dy", lambda: after_forward(cc.Flatten(), XP).backward(Z((2, 100))), V, "dy", "(2, 100)",
-     "(2, 192)")
-case("Linear.backward-dy", lambda: after_forward(cc.Linear(4, 3), Z((5, 4))).backward(Z((5, 4))), V, "dy",
-     "(5, 4)", "(5, 3)")
-case("Linear.backward-bool", lambda: after_forward(cc.Linear(4, 3), Z((5, 4))).backward(Z((5, 3), bool)), T, "dy",
-     "dtype bool", "astype")
-case("Conv2D.output_shape-batch", lambda: cc.Conv2D(3, 4, 3).output_shape((1, 3, 32, 32)), V, "input_shape",
-     "(1, 3, 32, 32)", "drop the batch axis")
+case(
+    "Conv2D.backward-dy",
+    lambda: after_forward(cc.Conv2D(3, 4, 3), X4).backward(Z((2, 4, 7, 7))),
+    V,
+    "dy",
+    "(2, 4, 7, 7)",
+    "(2, 4, 5, 5)",
+)
+case(
+    "MaxPool2D.backward-dy",
+    lambda: after_forward(cc.MaxPool2D(2), XP).backward(Z((2, 3, 8, 8))),
+    V,
+    "dy",
+    "(2, 3, 8, 8)",
+    "(2, 3, 4, 4)",
+)
+case(
+    "AvgPool2D.backward-dy",
+    lambda: after_forward(cc.AvgPool2D(2), XP).backward(Z((3, 4, 4))),
+    V,
+    "dy",
+    "(3, 4, 4)",
+    "(2, 3, 4, 4)",
+)
+case("ReLU.backward-dy", lambda: after_forward(cc.ReLU(), XP).backward(Z((2, 3, 8))), V, "dy", "(2, 3, 8)", "(2, 3, 8, 8)")
+case("Sigmoid.backward-dy", lambda: after_forward(cc.Sigmoid(), Z((4, 6))).backward(Z((6, 4))), V, "dy", "(6, 4)", "(4, 6)")
+case("Flatten.backward-dy", lambda: after_forward(cc.Flatten(), XP).backward(Z((2, 100))), V, "dy", "(2, 100)", "(2, 192)")
+case("Linear.backward-dy", lambda: after_forward(cc.Linear(4, 3), Z((5, 4))).backward(Z((5, 4))), V, "dy", "(5, 4)", "(5, 3)")
+case(
+    "Linear.backward-bool",
+    lambda: after_forward(cc.Linear(4, 3), Z((5, 4))).backward(Z((5, 3), bool)),
+    T,
+    "dy",
+    "dtype bool",
+    "astype",
+)
+case(
+    "Conv2D.output_shape-batch",
+    lambda: cc.Conv2D(3, 4, 3).output_shape((1, 3, 32, 32)),
+    V,
+    "input_shape",
+    "(1, 3, 32, 32)",
+    "drop the batch axis",
+)
 case("MaxPool2D.output_shape-1d", lambda: cc.MaxPool2D(2).output_shape((3,)), V, "input_shape", "(3,)", "(D, H, W)")
-case("Linear.output_shape-3d", lambda: cc.Linear(12, 2).output_shape((3, 2, 2)), V, "12 input features",
-     "(3, 2, 2)", "Flatten()")
+case("Linear.output_shape-3d", lambda: cc.Linear(12, 2).output_shape((3, 2, 2)), V, "12 input features", "(3, 2, 2)", "Flatten()")
 case("Sequential-one-layer", lambda: cc.Sequential(cc.ReLU()), T, "list of layers", "ReLU()", "Sequential([")
 case("Sequential-function", lambda: cc.Sequential([cc.ReLU(), np.tanh]), T, "layer 1", "tanh", "cnn_core layer")
 case("Sequential-class", lambda: cc.Sequential([cc.ReLU]), T, "layer 0", "ReLU", "ReLU()")
@@ -213,46 +294,77 @@ case("softmax-1d", lambda: cc.softmax(np.zeros(4)), V, "logits", "(4,)", "logits
 case("softmax-object", lambda: cc.softmax(L4.astype(object)), T, "logits", "dtype object", "np.float64")
 case("softmax-bool", lambda: cc.softmax(L4 > 0), T, "logits", "dtype bool", "astype")
 case("softmax-no-classes", lambda: cc.softmax(np.zeros((2, 0))), V, "logits", "(2, 0)", "C >= 1")
-case("cross_entropy-labels-shape", lambda: cc.softmax_cross_entropy(L4, np.array([0, 1, 2])), V, "labels",
-     "(3,)", "(N,)=(2,)")
-case("cross_entropy-labels-float", lambda: cc.softmax_cross_entropy(L4, np.array([0.0, 1.0])), V, "labels",
-     "[0. 1.]", "integers in [0, 4)")
-case("cross_entropy-labels-range", lambda: cc.softmax_cross_entropy(L4, np.array([0, 4])), V, "labels", "[0 4]",
-     "integers in [0, 4)")
-case("cross_entropy-labels-negative", lambda: cc.softmax_cross_entropy(L4, np.array([-1, 0])), V, "labels",
-     "[-1  0]", "integers in [0, 4)")
-case("cross_entropy-logits-1d", lambda: cc.softmax_cross_entropy(np.zeros(4), np.array([0])), V, "logits", "(4,)",
-     "(N, C)")
-case("cross_entropy-empty", lambda: cc.softmax_cross_entropy(np.zeros((0, 4)), np.zeros(0, int)), V, "logits",
-     "(0, 4)", "at least one example")
-case("cross_entropy-logits-bool", lambda: cc.softmax_cross_entropy(L4 > 0, np.array([0, 1])), T, "logits",
-     "dtype bool", "astype")
-case("mse-shape", lambda: cc.mse_loss(np.zeros((2, 3)), np.zeros((2, 2))), V, "pred and target", "(2, 3)",
-     "same shape")
+case("cross_entropy-labels-shape", lambda: cc.softmax_cross_entropy(L4, np.array([0, 1, 2])), V, "labels", "(3,)", "(N,)=(2,)")
+case(
+    "cross_entropy-labels-float",
+    lambda: cc.softmax_cross_entropy(L4, np.array([0.0, 1.0])),
+    V,
+    "labels",
+    "[0. 1.]",
+    "integers in [0, 4)",
+)
+case(
+    "cross_entropy-labels-range",
+    lambda: cc.softmax_cross_entropy(L4, np.array([0, 4])),
+    V,
+    "labels",
+    "[0 4]",
+    "integers in [0, 4)",
+)
+case(
+    "cross_entropy-labels-negative",
+    lambda: cc.softmax_cross_entropy(L4, np.array([-1, 0])),
+    V,
+    "labels",
+    "[-1  0]",
+    "integers in [0, 4)",
+)
+case("cross_entropy-logits-1d", lambda: cc.softmax_cross_entropy(np.zeros(4), np.array([0])), V, "logits", "(4,)", "(N, C)")
+case(
+    "cross_entropy-empty",
+    lambda: cc.softmax_cross_entropy(np.zeros((0, 4)), np.zeros(0, int)),
+    V,
+    "logits",
+    "(0, 4)",
+    "at least one example",
+)
+case("cross_entropy-logits-bool", lambda: cc.softmax_cross_entropy(L4 > 0, np.array([0, 1])), T, "logits", "dtype bool", "astype")
+case("mse-shape", lambda: cc.mse_loss(np.zeros((2, 3)), np.zeros((2, 2))), V, "pred and target", "(2, 3)", "same shape")
 case("mse-bool", lambda: cc.mse_loss(np.zeros(2, bool), np.zeros(2)), T, "pred", "dtype bool", "astype")
 case("mse-empty", lambda: cc.mse_loss(np.zeros((0, 3)), np.zeros((0, 3))), V, "pred", "(0, 3)", "0 examples")
 
 # ------------------------------------------------ training
 XD, YD = rng.standard_normal((8, 1, 2, 6)), rng.integers(0, 3, 8)
 for kwargs, exc, arg, value, form in [
-    ({"batch_size": 0}, V, "batch_size", "got 0", ">= 1"), ({"batch_size": 2.5}, T, "batch_size", "2.5", "whole"),
-    ({"epochs": -1}, V, "epochs", "got -1", ">= 0"), ({"epochs": 1.5}, T, "epochs", "1.5", "whole number"),
-    ({"lr": 0}, V, "lr", "lr=0.0", "lr > 0"), ({"lr": -0.1}, V, "lr", "lr=-0.1", "lr > 0"),
-    ({"lr": "fast"}, T, "lr", "'fast'", "real number"), ({"lr": float("nan")}, V, "lr", "lr=nan", "lr > 0"),
+    ({"batch_size": 0}, V, "batch_size", "got 0", ">= 1"),
+    ({"batch_size": 2.5}, T, "batch_size", "2.5", "whole"),
+    ({"epochs": -1}, V, "epochs", "got -1", ">= 0"),
+    ({"epochs": 1.5}, T, "epochs", "1.5", "whole number"),
+    ({"lr": 0}, V, "lr", "lr=0.0", "lr > 0"),
+    ({"lr": -0.1}, V, "lr", "lr=-0.1", "lr > 0"),
+    ({"lr": "fast"}, T, "lr", "'fast'", "real number"),
+    ({"lr": float("nan")}, V, "lr", "lr=nan", "lr > 0"),
     ({"momentum": 1.0}, V, "momentum", "momentum=1.0", "momentum < 1"),
     ({"momentum": -0.5}, V, "momentum", "momentum=-0.5", "momentum >= 0"),
     ({"loss": "hinge"}, V, "loss", "'hinge'", "['cross_entropy', 'mse']"),
     ({"lr_decay": 0}, V, "lr_decay", "lr_decay=0.0", "lr_decay > 0"),
     ({"validation": XD}, T, "validation", "(8, 1, 2, 6)", "(X_val, y_val)"),
     ({"validation": (XD, YD[:5])}, V, "validation X and validation y", "8 and 5", "same number of examples"),
-    ({"seed": -1}, V, "seed", "got -1", ">= 0"), ({"progress": "yes"}, T, "progress", "'yes'", "True or False"),
+    ({"seed": -1}, V, "seed", "got -1", ">= 0"),
+    ({"progress": "yes"}, T, "progress", "'yes'", "True or False"),
 ]:
-    case(f"fit-{kwargs}", lambda kwargs=kwargs: cc.fit(net(), XD, YD, progress=False, **kwargs)
-         if "progress" not in kwargs else cc.fit(net(), XD, YD, **kwargs), exc, arg, value, form)
-case("fit-empty", lambda: cc.fit(net(), XD[:0], YD[:0], progress=False), V, "X", "(0, 1, 2, 6)",
-     "at least one")
-case("fit-length", lambda: cc.fit(net(), XD, YD[:5], progress=False), V, "X and y", "8 and 5",
-     "same number of examples")
+    case(
+        f"fit-{kwargs}",
+        lambda kwargs=kwargs: (
+            cc.fit(net(), XD, YD, progress=False, **kwargs) if "progress" not in kwargs else cc.fit(net(), XD, YD, **kwargs)
+        ),
+        exc,
+        arg,
+        value,
+        form,
+    )
+case("fit-empty", lambda: cc.fit(net(), XD[:0], YD[:0], progress=False), V, "X", "(0, 1, 2, 6)", "at least one")
+case("fit-length", lambda: cc.fit(net(), XD, YD[:5], progress=False), V, "X and y", "8 and 5", "same number of examples")
 case("fit-x-bool", lambda: cc.fit(net(), XD > 0, YD, progress=False), T, "X", "dtype bool", "astype")
 case("fit-model", lambda: cc.fit(np.tanh, XD, YD, progress=False), T, "model", "tanh", "cnn_core layer")
 case("SGD-model", lambda: cc.SGD("net"), T, "model", "'net'", "cnn_core layer")
@@ -267,13 +379,17 @@ case("predict-model", lambda: cc.predict(print, XD), T, "model", "print", "cnn_c
 
 # ------------------------------------------------ gradient checking
 case("rel_error-shapes", lambda: cc.rel_error(np.zeros(3), np.zeros(4)), V, "arrays of shapes", "(3,)", "(4,)")
-case("rel_error-object", lambda: cc.rel_error(np.zeros(3, object), np.zeros(3)), T, "a", "dtype object",
-     "np.float64")
-case("numerical_gradient-int", lambda: cc.numerical_gradient(lambda: 0.0, np.arange(3)), T, "x", "dtype int64",
-     "x.astype(np.float64)")
+case("rel_error-object", lambda: cc.rel_error(np.zeros(3, object), np.zeros(3)), T, "a", "dtype object", "np.float64")
+case(
+    "numerical_gradient-int",
+    lambda: cc.numerical_gradient(lambda: 0.0, np.arange(3)),
+    T,
+    "x",
+    "dtype int64",
+    "x.astype(np.float64)",
+)
 case("numerical_gradient-f", lambda: cc.numerical_gradient(3.0, np.zeros(3)), T, "f", "3.0", "function of no arguments")
-case("numerical_gradient-list", lambda: cc.numerical_gradient(lambda: 0.0, [1.0, 2.0]), T, "x", "list",
-     "numpy array")
+case("numerical_gradient-list", lambda: cc.numerical_gradient(lambda: 0.0, [1.0, 2.0]), T, "x", "list", "numpy array")
 case("numerical_gradient-h", lambda: cc.numerical_gradient(lambda: 0.0, np.zeros(3), h=0), V, "h", "h=0.0", "h > 0")
 case("check_layer-x-bool", lambda: cc.check_layer(cc.ReLU(), XP > 0), T, "x", "dtype bool", "astype")
 case("check_layer-layer", lambda: cc.check_layer(np.tanh, XP), T, "layer", "ufunc", "forward, backward")
@@ -284,8 +400,7 @@ case("output_size-stride-bool", lambda: cc.output_size(7, 3, True), T, "stride S
 case("output_size-n-float", lambda: cc.output_size(7.0, 3), T, "input size N", "7.0", "whole number")
 case("output_size-padding", lambda: cc.output_size(7, 3, 1, -1), V, "padding P", "got -1", ">= 0")
 case("output_size-filter-0", lambda: cc.output_size(7, 0), V, "filter size F", "got 0", ">= 1")
-case("conv_output_shape-2", lambda: cc.conv_output_shape((3, 32), 4, 3), V, "input_shape", "(3, 32)",
-     "(D1, H1, W1)")
+case("conv_output_shape-2", lambda: cc.conv_output_shape((3, 32), 4, 3), V, "input_shape", "(3, 32)", "(D1, H1, W1)")
 case("conv_output_shape-k-0", lambda: cc.conv_output_shape((3, 32, 32), 0, 3), V, "out_channels K", "got 0", ">= 1")
 case("conv_num_params-bias", lambda: cc.conv_num_params(3, 3, 8, bias="yes"), T, "bias", "'yes'", "True or False")
 case("conv_num_params-0", lambda: cc.conv_num_params(0, 3, 8), V, "kernel_size F", "got 0", ">= 1")
@@ -293,8 +408,7 @@ case("linear_num_params-0", lambda: cc.linear_num_params(0, 5), V, "in_features"
 case("same_padding-even", lambda: cc.same_padding(4), V, "even filter", "F=4", "odd F")
 case("same_padding-float", lambda: cc.same_padding(3.0), T, "filter size F", "3.0", "whole number")
 case("receptive_field-pair", lambda: cc.receptive_field([(3,)]), V, "layers[0]", "(3,)", "(F, S)")
-case("receptive_field-stride-0", lambda: cc.receptive_field([(3, 1), (2, 0)]), V, "stride S of layers[1]",
-     "got 0", ">= 1")
+case("receptive_field-stride-0", lambda: cc.receptive_field([(3, 1), (2, 0)]), V, "stride S of layers[1]", "got 0", ">= 1")
 
 
 def test_the_table_is_large():
@@ -323,7 +437,7 @@ def test_uint8_images_do_not_overflow_in_convolution():
     conv = cc.Conv2D(1, 1, 3, dtype=np.float32)
     conv.params["W"][...] = 2
     out = conv.forward(x)
-    assert out.dtype == np.float32 and out[0, 0, 0, 0] == 3600     # the layer's dtype, not float64
+    assert out.dtype == np.float32 and out[0, 0, 0, 0] == 3600  # the layer's dtype, not float64
 
 
 @pytest.mark.parametrize("f", [fn.pool2d_naive, lambda *a: fn.pool2d_forward(*a)[0]])
@@ -335,7 +449,7 @@ def test_integer_pooling_is_not_truncated(f):
 
 
 def test_integer_upstream_gradient_and_lists_give_the_float_answer():
-    x = [[[[1, 2, 3], [4, 5, 6], [7, 8, 9]]]]                       # a nested list of ints
+    x = [[[[1, 2, 3], [4, 5, 6], [7, 8, 9]]]]  # a nested list of ints
     w = [[[[1, 0], [0, -1]]]]
     out, cache = fn.conv2d_forward(x, w, [0.5])
     np.testing.assert_array_equal(out[0, 0], [[-3.5, -3.5], [-3.5, -3.5]])
@@ -360,6 +474,6 @@ def test_empty_batches_are_handled():
 def test_errors_inside_a_sequential_name_the_layer():
     model = cc.Sequential([cc.Conv2D(1, 2, 3), cc.ReLU(), cc.Flatten(), cc.Linear(10, 2)])
     with pytest.raises(ValueError) as info:
-        model.forward(np.zeros((1, 1, 5, 5)))                        # Flatten gives 2*3*3 = 18, not 10
+        model.forward(np.zeros((1, 1, 5, 5)))  # Flatten gives 2*3*3 = 18, not 10
     assert "Linear expects in_features=10" in str(info.value)
     assert "layer 3: Linear(10, 2)" in "\n".join(info.value.__notes__)

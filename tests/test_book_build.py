@@ -79,8 +79,9 @@ def test_toc_lists_existing_sources():
 def test_book_builds_without_warnings(book_build):
     # -W --keep-going: any Sphinx/MyST-NB warning (e.g. a failing notebook cell) is a non-zero exit.
     rc, log = book_build.returncode, book_build.log
-    warnings = "\n".join(line for line in log.splitlines()
-                         if ("WARNING" in line or "ERROR" in line) and "[IPKernelApp]" not in line)
+    warnings = "\n".join(
+        line for line in log.splitlines() if ("WARNING" in line or "ERROR" in line) and "[IPKernelApp]" not in line
+    )
     assert rc == 0, f"jupyter-book build exited {rc}\n{warnings}\n\n--- log tail ---\n{log[-5000:]}"
 
 

@@ -29,6 +29,7 @@ Environment:
   CNN_BOOK_SCREENSHOTS   where screenshots go (default: _build/screenshots)
   CNN_CHROMIUM           the browser binary (default: /usr/bin/chromium)
 """
+
 from __future__ import annotations
 
 import functools
@@ -68,6 +69,7 @@ def _page_id(page: str) -> str:
 
 # --------------------------------------------------------------------------- fixtures
 
+
 @pytest.fixture(scope="module")
 def html_dir(request) -> Path:
     given = os.environ.get("CNN_BOOK_HTML")
@@ -103,6 +105,7 @@ def screenshots() -> Path:
 
 # --------------------------------------------------------------------------- page visits
 
+
 @dataclass
 class Visit:
     """A loaded page and everything that went wrong while loading and using it."""
@@ -113,8 +116,7 @@ class Visit:
 
     def fail_if_problems(self):
         if self.problems:
-            pytest.fail(f"{self.name}: {len(self.problems)} problem(s)\n  - " + "\n  - ".join(self.problems),
-                        pytrace=False)
+            pytest.fail(f"{self.name}: {len(self.problems)} problem(s)\n  - " + "\n  - ".join(self.problems), pytrace=False)
 
 
 # Resolves once MathJax has typeset the page, fonts are loaded and every image
@@ -135,7 +137,7 @@ def open_page(context, url: str, name: str, allowed_prefixes: tuple[str, ...]) -
     visit = Visit(name, page)
     problems = visit.problems
 
-    bad_urls: set[str] = set()      # one report per broken URL, not one per symptom
+    bad_urls: set[str] = set()  # one report per broken URL, not one per symptom
 
     def network_problem(url: str, text: str):
         if url not in bad_urls:
@@ -158,7 +160,7 @@ def open_page(context, url: str, name: str, allowed_prefixes: tuple[str, ...]) -
             return
         loc = msg.location or {}
         url = loc.get("url", "")
-        if text.startswith("Failed to load resource"):   # also catches requests Playwright does not see
+        if text.startswith("Failed to load resource"):  # also catches requests Playwright does not see
             network_problem(url, f"failed to load {url[:160]}: {text[:120]}")
             return
         where = f" at {url}:{loc.get('lineNumber', '')}" if url else ""
@@ -231,8 +233,8 @@ def check_images(visit: Visit):
     if nameless:
         visit.problems.append(
             f"{len(nameless)} figure(s) have their file name as alt text, not a description "
-            "(give the code cell the metadata {\"mystnb\": {\"image\": {\"alt\": \"what the figure shows\"}}}): "
-            + "; ".join(nameless))
+            '(give the code cell the metadata {"mystnb": {"image": {"alt": "what the figure shows"}}}): ' + "; ".join(nameless)
+        )
 
 
 MATH_JS = """() => {
@@ -258,11 +260,9 @@ def check_math(visit: Visit, source_html: str):
     m = visit.page.evaluate(MATH_JS)
     has_math = 'class="math' in source_html
     if has_math and m["rendered"] == 0:
-        visit.problems.append(f"math not rendered: {m['count']} math element(s), no mjx-container "
-                              "(MathJax did not load or run)")
+        visit.problems.append(f"math not rendered: {m['count']} math element(s), no mjx-container (MathJax did not load or run)")
     elif m["unrendered"]:
-        visit.problems.append(f"{len(m['unrendered'])} of {m['count']} math element(s) not rendered, "
-                              f"e.g. {m['unrendered'][0]!r}")
+        visit.problems.append(f"{len(m['unrendered'])} of {m['count']} math element(s) not rendered, e.g. {m['unrendered'][0]!r}")
     for err in m["errors"][:3]:
         visit.problems.append(f"MathJax error in formula: {err!r}")
     for text in m["raw"][:3]:
@@ -283,7 +283,7 @@ EXPLORER_STATE_JS = """(root) => {
 
 def _explorer_state(root):
     state = root.evaluate(EXPLORER_STATE_JS)
-    if state["shown"] and not state["loaded"]:   # a freshly switched data: URI decodes asynchronously
+    if state["shown"] and not state["loaded"]:  # a freshly switched data: URI decodes asynchronously
         root.evaluate("r => r.querySelector('.cnn-image').decode().catch(() => null)")
         state = root.evaluate(EXPLORER_STATE_JS)
     return state
@@ -307,7 +307,7 @@ def check_explorers(visit: Visit) -> int:
             kind = control.evaluate("el => el.tagName === 'SELECT' ? 'select' : el.type")
             n = int(control.evaluate("el => el.tagName === 'SELECT' ? el.options.length : (+el.max - +el.min + 1)"))
             start = control.input_value()
-            if kind == "range":        # the keyboard, as a reader without a mouse would
+            if kind == "range":  # the keyboard, as a reader without a mouse would
                 control.focus()
                 control.press("Home")
             else:
@@ -331,18 +331,19 @@ def check_explorers(visit: Visit) -> int:
                 prev = cur
             what = f"{where}, control {name!r} ({n} values)"
             if unchanged:
-                visit.problems.append(f"{what}: moving to value(s) {unchanged} changed neither picture, caption "
-                                      f"nor error (still {_describe(prev)})")
+                visit.problems.append(
+                    f"{what}: moving to value(s) {unchanged} changed neither picture, caption nor error (still {_describe(prev)})"
+                )
             if same_label:
-                visit.problems.append(f"{what}: the value shown next to the control did not change at "
-                                      f"value(s) {same_label} ({prev['outputs']})")
+                visit.problems.append(
+                    f"{what}: the value shown next to the control did not change at value(s) {same_label} ({prev['outputs']})"
+                )
             for m in stale:
                 visit.problems.append(f"{what}: shows an error and a stale picture at value {m}")
             for m in missing:
                 visit.problems.append(f"{what}: no error, but the picture is missing or broken at value {m}")
             # back to where the page started, so the screenshot shows the initial state
-            control.evaluate("(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }",
-                             start)
+            control.evaluate("(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }", start)
     return len(explorers)
 
 
@@ -427,8 +428,7 @@ def check_phone_layout(visit: Visit):
     for b in o["bad"]:
         visit.problems.append(f"does not fit the {o['vw']}px screen: {b}")
     for w in o["widgets"]:
-        visit.problems.append(f"{w['kind']} {w['i'] + 1} does not fit the {o['vw']}px screen "
-                              f"(right edge {w['right']}px)")
+        visit.problems.append(f"{w['kind']} {w['i'] + 1} does not fit the {o['vw']}px screen (right edge {w['right']}px)")
 
 
 def screenshot(visit: Visit, folder: Path, width: int):
@@ -441,6 +441,7 @@ def screenshot(visit: Visit, folder: Path, width: int):
 
 
 # --------------------------------------------------------------------------- browser tests
+
 
 @pytest.fixture(scope="module")
 def desktop(browser):
@@ -478,8 +479,10 @@ def test_page_in_browser(page, html_dir, base_url, desktop, screenshots):
 
 def _offline_page(html_dir: Path) -> str:
     """The stride/padding chapter if it is in the book, else the page with the most explorers."""
+
     def explorers(p):
         return html_for(html_dir, p).read_text(encoding="utf-8").count('class="cnn-explorer"')
+
     stride = [p for p in PAGES if "stride" in p]
     return stride[0] if stride else max(PAGES, key=explorers)
 
@@ -500,6 +503,7 @@ def test_book_works_from_disk_without_network(html_dir, desktop):
 
 
 # --------------------------------------------------------------------------- static checks of the HTML
+
 
 class _Links(HTMLParser):
     def __init__(self):
@@ -548,10 +552,11 @@ def test_internal_links_and_anchors_resolve(html_dir):
             if not target.is_file():
                 problems.append(f"{page.relative_to(html_dir)}: {url} -> missing file")
             elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in _parse(target).ids:
-                problems.append(f"{page.relative_to(html_dir)}: {url} -> no id {parts.fragment!r} in "
-                                f"{target.relative_to(html_dir)}")
+                problems.append(
+                    f"{page.relative_to(html_dir)}: {url} -> no id {parts.fragment!r} in {target.relative_to(html_dir)}"
+                )
     assert pages, f"no HTML pages in {html_dir}"
-    problems = list(dict.fromkeys(problems))     # a link repeated on a page counts once
+    problems = list(dict.fromkeys(problems))  # a link repeated on a page counts once
     assert not problems, f"{len(problems)} broken internal link(s):\n" + "\n".join(problems[:40])
 
 
@@ -567,15 +572,14 @@ def test_notebook_pages_have_launch_and_download_buttons(html_dir):
     Colab, configured in _config.yml from `repository:`), or, while `repository.url` is the
     placeholder, shows no launch or repository link (it would lead nowhere)."""
     org, name, branch = _repository()
-    placeholder = org.upper() == "YOUR-ORG"       # book/_ext/cnn_book.py hides dead links then
+    placeholder = org.upper() == "YOUR-ORG"  # book/_ext/cnn_book.py hides dead links then
     notebooks = [p for p in PAGES if (REPO_ROOT / f"{p}.ipynb").is_file()]
     problems = []
     for page in notebooks:
         built = html_for(html_dir, page)
         links = _parse(built).hrefs
         if placeholder:
-            dead = [h for h in links if "mybinder.org" in h or "colab.research.google.com" in h
-                    or f"github.com/{org}/" in h]
+            dead = [h for h in links if "mybinder.org" in h or "colab.research.google.com" in h or f"github.com/{org}/" in h]
             if dead:
                 problems.append(f"{page}: links into the placeholder repository {dead[:3]}")
         binder = f"https://mybinder.org/v2/gh/{org}/{name}/{branch}?urlpath=lab/tree/{page}.ipynb"

@@ -4,6 +4,7 @@ The "student" functions here are cnn_core's reference kernels (held in closures,
 the checks' reference blocker does not reach) and the same kernels with one typical
 mistake injected, so every hint is tested against the mistake it names.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,10 @@ from cnn_core.data import load_digits
 def with_mistake(ref, mistake, name):
     """A student function ``name`` computing ``mistake(ref, *args)``: cnn_core's kernel ``ref`` with
     one typical mistake. ``ref`` sits in a closure, which the checks' reference blocker does not reach."""
+
     def answer(*args):
         return mistake(ref, *args)
+
     answer.__name__ = name
     return answer
 
@@ -60,8 +63,13 @@ def fails(check, *args, **kwargs) -> str:
 
 def test_failure_message_lists_expected_got_and_hint():
     err = CheckFailure("f", "wrong size", case="N=7", expected=3, got=5, hint="did you apply the stride?")
-    assert str(err).splitlines() == ["f: wrong size", "  case:           N=7", "  expected:       3",
-                                     "  got:            5", "  likely mistake: did you apply the stride?"]
+    assert str(err).splitlines() == [
+        "f: wrong size",
+        "  case:           N=7",
+        "  expected:       3",
+        "  got:            5",
+        "  likely mistake: did you apply the stride?",
+    ]
 
 
 def test_gradient_verdict_uses_cs231n_scale():
@@ -75,11 +83,13 @@ def test_gradient_verdict_uses_cs231n_scale():
 def test_not_implemented_and_crashes_are_explained():
     def conv_forward_naive(x, w, b, stride, padding):
         raise NotImplementedError()
+
     msg = fails(checks.check_conv_forward, conv_forward_naive)
     assert "conv_forward_naive: is not implemented yet" in msg and "NotImplementedError" in msg
 
     def conv_forward_crash(x, w, b, stride, padding):
         return x[0, 0, 100]
+
     msg = fails(checks.check_conv_forward, conv_forward_crash)
     assert "raised IndexError" in msg and "loop ranges" in msg
 
@@ -89,6 +99,7 @@ def test_calling_the_reference_is_reported_and_everything_restored():
 
     def conv_forward_naive(x, w, b, stride, padding):
         return cnn_core.conv2d_naive(x, w, b, stride, padding)
+
     msg = fails(checks.check_conv_forward, conv_forward_naive)
     assert "calls cnn_core's reference conv2d_naive()" in msg
     # the layers call the kernels through the module: blocked as well
@@ -103,6 +114,7 @@ def test_input_changed_in_place_is_reported():
     def relu_forward(x):
         x[x < 0] = 0
         return x
+
     msg = fails(checks.check_relu_forward, relu_forward)
     assert "changed its input x in place" in msg
 
@@ -163,18 +175,24 @@ def test_receptive_field():
 # ---------------------------------------------------------------- HW2
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    (lambda ref, x, w, b, s, p: ref(x, w, b, 1, p), "output is 5×5 but should be 3×3: did you apply the stride?"),
-    (lambda ref, x, w, b, s, p: ref(x, w, b, s, 0), "did you add the padding?"),
-    (lambda ref, x, w, b, s, p: ref(x, w[:, :, ::-1, ::-1], b, s, p), "you flipped the filter"),
-    (lambda ref, x, w, b, s, p: ref(x, w, 0 * b, s, p), "the bias is missing"),
-    (lambda ref, x, w, b, s, p: ref(x[:, :1], w[:, :1], b, s, p), "only the first input channel"),
-    (lambda ref, x, w, b, s, p: ref(x, w, b, 1, p)[:, :, :shapes.output_size(x.shape[2], w.shape[2], s, p),
-                                                   :shapes.output_size(x.shape[3], w.shape[2], s, p)],
-     "the window moved 1 pixel per output"),
-    (lambda ref, x, w, b, s, p: ref(x, w, b, s, p)[0], "return a 4-D array"),
-    (lambda ref, x, w, b, s, p: (ref(x, w, b, s, p), None), "returned a tuple of 2"),
-])
+@pytest.mark.parametrize(
+    "mistake, hint",
+    [
+        (lambda ref, x, w, b, s, p: ref(x, w, b, 1, p), "output is 5×5 but should be 3×3: did you apply the stride?"),
+        (lambda ref, x, w, b, s, p: ref(x, w, b, s, 0), "did you add the padding?"),
+        (lambda ref, x, w, b, s, p: ref(x, w[:, :, ::-1, ::-1], b, s, p), "you flipped the filter"),
+        (lambda ref, x, w, b, s, p: ref(x, w, 0 * b, s, p), "the bias is missing"),
+        (lambda ref, x, w, b, s, p: ref(x[:, :1], w[:, :1], b, s, p), "only the first input channel"),
+        (
+            lambda ref, x, w, b, s, p: ref(x, w, b, 1, p)[
+                :, :, : shapes.output_size(x.shape[2], w.shape[2], s, p), : shapes.output_size(x.shape[3], w.shape[2], s, p)
+            ],
+            "the window moved 1 pixel per output",
+        ),
+        (lambda ref, x, w, b, s, p: ref(x, w, b, s, p)[0], "return a 4-D array"),
+        (lambda ref, x, w, b, s, p: (ref(x, w, b, s, p), None), "returned a tuple of 2"),
+    ],
+)
 def test_conv_forward_mistakes(mistake, hint):
     msg = fails(checks.check_conv_forward, conv_with(mistake))
     assert hint in msg, msg
@@ -188,16 +206,23 @@ def test_conv_forward_right_and_hidden_cases(capsys):
     assert "5 cases match" in out and "2 cases match" in out
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    (lambda ref, d, x, w, s, p: (F.pad(ref(d, x, w, s, p)[0], p), *ref(d, x, w, s, p)[1:]), "cut the padding off"),
-    (lambda ref, d, x, w, s, p: (checks._overwrite_conv_backward(d, x, w, s, p)[0], *ref(d, x, w, s, p)[1:]),
-     "overwrote each other: add with +="),
-    (lambda ref, d, x, w, s, p: (*ref(d, x, w, s, p)[:2], d.sum(axis=(2, 3))), "db"),
-    (lambda ref, d, x, w, s, p: (*ref(d, x, w, s, p)[:2], d.mean(axis=(0, 2, 3))), "db is a sum, not a mean"),
-    (lambda ref, d, x, w, s, p: (ref(d, x, w, s, p)[0], ref(d[-1:], x[-1:], w, s, p)[1], ref(d, x, w, s, p)[2]),
-     "last image"),
-    (lambda ref, d, x, w, s, p: ref(d, x, w, s, p)[:2], "not the three gradients"),
-])
+@pytest.mark.parametrize(
+    "mistake, hint",
+    [
+        (lambda ref, d, x, w, s, p: (F.pad(ref(d, x, w, s, p)[0], p), *ref(d, x, w, s, p)[1:]), "cut the padding off"),
+        (
+            lambda ref, d, x, w, s, p: (checks._overwrite_conv_backward(d, x, w, s, p)[0], *ref(d, x, w, s, p)[1:]),
+            "overwrote each other: add with +=",
+        ),
+        (lambda ref, d, x, w, s, p: (*ref(d, x, w, s, p)[:2], d.sum(axis=(2, 3))), "db"),
+        (lambda ref, d, x, w, s, p: (*ref(d, x, w, s, p)[:2], d.mean(axis=(0, 2, 3))), "db is a sum, not a mean"),
+        (
+            lambda ref, d, x, w, s, p: (ref(d, x, w, s, p)[0], ref(d[-1:], x[-1:], w, s, p)[1], ref(d, x, w, s, p)[2]),
+            "last image",
+        ),
+        (lambda ref, d, x, w, s, p: ref(d, x, w, s, p)[:2], "not the three gradients"),
+    ],
+)
 def test_conv_backward_mistakes(mistake, hint):
     msg = fails(checks.check_conv_backward, conv_backward_with(mistake))
     assert hint in msg, msg
@@ -253,12 +278,12 @@ def test_pool_backward_right_and_mistakes(capsys):
     assert "rel. error to numerical gradients: max" in capsys.readouterr().out
     every = pool_backward_with(lambda ref, d, x, f, s, m: ref(d, x, f, s, "avg") * f * f)
     msg = fails(checks.check_pool_backward, every, modes=["max"])
-    assert ("max-pool gradient went to all 4 positions of a window: it belongs only to the position of the max"
-            in msg)
+    assert "max-pool gradient went to all 4 positions of a window: it belongs only to the position of the max" in msg
     msg = fails(checks.check_pool_backward, every, modes=["avg"])
     assert "4 times too large" in msg
-    msg = fails(checks.check_pool_backward, pool_backward_with(lambda ref, d, x, f, s, m: checks._l2_variant(d, x, f, s, 0)),
-                modes=["l2"])
+    msg = fails(
+        checks.check_pool_backward, pool_backward_with(lambda ref, d, x, f, s, m: checks._l2_variant(d, x, f, s, 0)), modes=["l2"]
+    )
     assert "divide by the window's norm" in msg
     overwrite = pool_backward_with(lambda ref, d, x, f, s, m: checks._overwrite_pool_backward(d, x, f, s, m))
     msg = fails(checks.check_pool_backward, overwrite, modes=["avg"])
@@ -271,8 +296,15 @@ def test_pool_backward_right_and_mistakes(capsys):
 @pytest.fixture(scope="module")
 def trained():
     X_tr, y_tr, X_te, y_te = load_digits()
-    model = cnn_core.Sequential([cnn_core.Conv2D(1, 4, 3, padding=1, rng=0), cnn_core.ReLU(),
-                                 cnn_core.MaxPool2D(2), cnn_core.Flatten(), cnn_core.Linear(64, 10, rng=1)])
+    model = cnn_core.Sequential(
+        [
+            cnn_core.Conv2D(1, 4, 3, padding=1, rng=0),
+            cnn_core.ReLU(),
+            cnn_core.MaxPool2D(2),
+            cnn_core.Flatten(),
+            cnn_core.Linear(64, 10, rng=1),
+        ]
+    )
     history = cnn_core.fit(model, X_tr, y_tr, epochs=2, validation=(X_te, y_te), progress=False)
     return model, history, X_te, y_te
 
@@ -337,8 +369,8 @@ def test_plot_functions_are_called_checked_and_closed(trained):
 
     def plot_learning_curves(h):
         raise NotImplementedError()
-    assert "plot_learning_curves: is not implemented yet" in fails(checks.check_learning_curves,
-                                                                   plot_learning_curves, history)
+
+    assert "plot_learning_curves: is not implemented yet" in fails(checks.check_learning_curves, plot_learning_curves, history)
     assert "first train" in fails(checks.check_learning_curves, plot_learning_curves, None)
 
     def plot_filters(W):
@@ -347,8 +379,9 @@ def test_plot_functions_are_called_checked_and_closed(trained):
             ax.imshow(W[k, 0])
         fig.suptitle("first-layer filters")
         return fig
+
     before = len(plt.get_fignums())
-    checks.check_filter_plot(plot_filters, model)           # weights taken from the model's first Conv2D
-    assert len(plt.get_fignums()) == before                 # the figure the check made is closed
+    checks.check_filter_plot(plot_filters, model)  # weights taken from the model's first Conv2D
+    assert len(plt.get_fignums()) == before  # the figure the check made is closed
     assert "the model has no Conv2D layer" in fails(checks.check_filter_plot, plot_filters, None)
     assert "not a matplotlib Figure" in fails(checks.check_filter_plot, lambda W: None, model)

@@ -1,21 +1,35 @@
 """A convolution as a sparse, tied fully connected layer; connections; receptive fields."""
+
 import numpy as np
 import pytest
 
-from cnn_core.connectivity import (conv1d_weight_index, conv_matrix, conv_weight_index, connections,
-                                   dense_weight_index, equivariance_gap, layer_output_sizes,
-                                   locally_connected, num_connections, param_counts, reach,
-                                   receptive_field_box, receptive_field_mask, steered_filters, unit_at)
+from cnn_core.connectivity import (
+    conv1d_weight_index,
+    conv_matrix,
+    conv_weight_index,
+    connections,
+    dense_weight_index,
+    equivariance_gap,
+    layer_output_sizes,
+    locally_connected,
+    num_connections,
+    param_counts,
+    reach,
+    receptive_field_box,
+    receptive_field_mask,
+    steered_filters,
+    unit_at,
+)
 from cnn_core.filters import apply_filter
 from cnn_core.functional import conv2d_forward
 from cnn_core.shapes import linear_num_params, receptive_field
 
 CASES = [  # K, D, F, H, W, S, P
     (1, 1, 3, 5, 5, 1, 0),
-    (2, 3, 3, 7, 9, 2, 1),      # stride 2, padding, several channels, non-square
+    (2, 3, 3, 7, 9, 2, 1),  # stride 2, padding, several channels, non-square
     (4, 2, 5, 9, 9, 2, 2),
-    (3, 3, 1, 4, 6, 1, 0),      # 1x1 filters
-    (2, 1, 4, 8, 6, 2, 1),      # even filter
+    (3, 3, 1, 4, 6, 1, 0),  # 1x1 filters
+    (2, 1, 4, 8, 6, 2, 1),  # even filter
 ]
 
 
@@ -36,10 +50,10 @@ def test_conv_matrix_is_the_convolution(k, d, f, h, w, s, p):
 def test_conv_matrix_by_hand_3x3_input_2x2_filter():
     w = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
     m, b_vec = conv_matrix(w, (1, 3, 3))
-    expected = np.array([[1, 2, 0, 3, 4, 0, 0, 0, 0],
-                         [0, 1, 2, 0, 3, 4, 0, 0, 0],
-                         [0, 0, 0, 1, 2, 0, 3, 4, 0],
-                         [0, 0, 0, 0, 1, 2, 0, 3, 4]], dtype=float)
+    expected = np.array(
+        [[1, 2, 0, 3, 4, 0, 0, 0, 0], [0, 1, 2, 0, 3, 4, 0, 0, 0], [0, 0, 0, 1, 2, 0, 3, 4, 0], [0, 0, 0, 0, 1, 2, 0, 3, 4]],
+        dtype=float,
+    )
     np.testing.assert_array_equal(m, expected)
     np.testing.assert_array_equal(b_vec, np.zeros(4))
 
@@ -53,10 +67,9 @@ def test_lecture_32x32x3_one_5x5x3_filter():
     idx = conv_weight_index((1, 3, 5, 5), (3, 32, 32))
     assert idx.shape == (28 * 28, 3072)
     assert idx.size == linear_num_params(32 * 32 * 3, 28 * 28, bias=False) == 2_408_448  # a dense layer's weights
-    assert len(np.unique(idx[idx >= 0])) == 75                                          # the conv's weights
+    assert len(np.unique(idx[idx >= 0])) == 75  # the conv's weights
     assert (idx >= 0).sum() == 28 * 28 * 75 == 58_800 == num_connections((3, 32, 32), 5)
-    assert param_counts(32, 3, 5, 1) == {"fully connected": 2_408_448, "locally connected": 58_800,
-                                         "convolution": 75}
+    assert param_counts(32, 3, 5, 1) == {"fully connected": 2_408_448, "locally connected": 58_800, "convolution": 75}
 
 
 def test_zero_weights_still_count_as_connections():
@@ -76,15 +89,13 @@ def test_depth_mismatch_and_batch_axis_are_explained():
 
 def test_goodfellow_1d_five_inputs_kernel_three():
     idx = conv1d_weight_index(5, 3, 1, 1)
-    np.testing.assert_array_equal(idx, [[1, 2, -1, -1, -1],
-                                        [0, 1, 2, -1, -1],
-                                        [-1, 0, 1, 2, -1],
-                                        [-1, -1, 0, 1, 2],
-                                        [-1, -1, -1, 0, 1]])
+    np.testing.assert_array_equal(
+        idx, [[1, 2, -1, -1, -1], [0, 1, 2, -1, -1], [-1, 0, 1, 2, -1], [-1, -1, 0, 1, 2], [-1, -1, -1, 0, 1]]
+    )
     conv, dense = connections("conv", 5, 3, 1, 1), connections("dense", 5, 3, 1, 1)
     assert conv.sum() == 13 and dense.sum() == 25 and dense.all()
-    np.testing.assert_array_equal(np.flatnonzero(conv[:, 2]), [1, 2, 3])   # x3 affects s2, s3, s4
-    np.testing.assert_array_equal(np.flatnonzero(conv[2]), [1, 2, 3])      # s3 sees x2, x3, x4
+    np.testing.assert_array_equal(np.flatnonzero(conv[:, 2]), [1, 2, 3])  # x3 affects s2, s3, s4
+    np.testing.assert_array_equal(np.flatnonzero(conv[2]), [1, 2, 3])  # s3 sees x2, x3, x4
     assert connections("dense", 5, n_out=2).shape == (2, 5)
     with pytest.raises(ValueError, match="'conv' or 'dense'"):
         connections("sparse", 5)
@@ -123,12 +134,15 @@ def _stack_pattern(layers, input_shape, position):
     return total[position[0] * w + position[1]].reshape(input_shape) > 0
 
 
-@pytest.mark.parametrize("layers, shape, pos", [
-    ([(3, 1, 1)] * 3, (9, 9), (4, 4)),
-    ([(3, 1, 1), (3, 1, 1), (2, 2), (3, 1, 1), (3, 1, 1)], (16, 16), (3, 4)),   # a pooling layer in between
-    ([(3, 2, 1), (3, 2, 1)], (9, 13), (0, 0)),                                   # corner: clipped by padding
-    ([(5, 1), (3, 2)], (13, 11), (2, 1)),
-])
+@pytest.mark.parametrize(
+    "layers, shape, pos",
+    [
+        ([(3, 1, 1)] * 3, (9, 9), (4, 4)),
+        ([(3, 1, 1), (3, 1, 1), (2, 2), (3, 1, 1), (3, 1, 1)], (16, 16), (3, 4)),  # a pooling layer in between
+        ([(3, 2, 1), (3, 2, 1)], (9, 13), (0, 0)),  # corner: clipped by padding
+        ([(5, 1), (3, 2)], (13, 11), (2, 1)),
+    ],
+)
 def test_receptive_field_mask_matches_the_matrices(layers, shape, pos):
     mask = receptive_field_mask(layers, shape, pos)
     np.testing.assert_array_equal(mask, _stack_pattern(layers, shape, pos))
@@ -137,7 +151,7 @@ def test_receptive_field_mask_matches_the_matrices(layers, shape, pos):
 
 
 def test_receptive_field_mask_by_hand():
-    mask = receptive_field_mask([(3, 1, 1)] * 3, (3, 9, 9), (4, 4))   # depth is ignored
+    mask = receptive_field_mask([(3, 1, 1)] * 3, (3, 9, 9), (4, 4))  # depth is ignored
     assert mask.sum() == 49 and mask[1:8, 1:8].all()
     # walking down from row 0: [-1, 1], [-2, 2], pool: [-4, 5], [-5, 6], [-6, 7] -> 14 rows from -6
     assert receptive_field_box([(3, 1, 1), (3, 1, 1), (2, 2), (3, 1, 1), (3, 1, 1)], (0, 0)) == (-6, -6, 14)
@@ -159,7 +173,7 @@ def test_unit_at_finds_the_unit_centred_on_a_pixel():
     assert top <= 100 < top + size and left <= 137 < left + size
     assert abs(top + (size - 1) / 2 - 100) <= 1 and abs(left + (size - 1) / 2 - 137) <= 1
     assert unit_at([(3, 2, 1)] * 2, (9, 9), (8, 8)) == (2, 2)
-    assert unit_at([(3, 2, 1)] * 2, (9, 9), (500, -3)) == (2, 0)   # clipped to the output grid
+    assert unit_at([(3, 2, 1)] * 2, (9, 9), (500, -3)) == (2, 0)  # clipped to the output grid
 
 
 def test_locally_connected_with_one_kernel_everywhere_is_a_convolution():
@@ -174,13 +188,13 @@ def test_locally_connected_with_one_kernel_everywhere_is_a_convolution():
 def test_equivariance_conv_yes_untied_and_dense_no():
     rng = np.random.default_rng(2)
     y, x = np.mgrid[0:40, 0:50]
-    img = np.sin(x / 4.0) + np.cos(y / 5.0) + (x > 25)            # a smooth picture with an edge
+    img = np.sin(x / 4.0) + np.cos(y / 5.0) + (x > 25)  # a smooth picture with an edge
     k = rng.standard_normal((3, 3))
     gap, inner = equivariance_gap(lambda a: apply_filter(a, k, padding=1), img, 3, -5, margin=7)
-    assert inner < 1e-12 and np.abs(gap).max() > 0.1                # exact inside, broken at the border only
-    kernels = rng.standard_normal((40, 50, 3, 3))                   # sparse but not shared
+    assert inner < 1e-12 and np.abs(gap).max() > 0.1  # exact inside, broken at the border only
+    kernels = rng.standard_normal((40, 50, 3, 3))  # sparse but not shared
     assert equivariance_gap(lambda a: locally_connected(a, kernels, 1), img, 3, -5, 7)[1] > 0.5
-    wd = rng.standard_normal((img.size, img.size)) / img.size       # dense
+    wd = rng.standard_normal((img.size, img.size)) / img.size  # dense
     assert equivariance_gap(lambda a: (wd @ a.ravel()).reshape(a.shape), img, 3, -5, 7)[1] > 0.05
 
 
@@ -188,6 +202,6 @@ def test_steered_filters_turn_across_the_columns():
     kx = np.array([[1.0, 0, -1]] * 3)
     f = steered_filters((4, 6), kx, kx.T, turns=1)
     assert f.shape == (4, 6, 3, 3)
-    np.testing.assert_allclose(f[2, 0], kx)                                    # angle 0 at the left
-    np.testing.assert_allclose(f[0, 3], kx.T, atol=1e-12)                      # pi/2 half-way across
+    np.testing.assert_allclose(f[2, 0], kx)  # angle 0 at the left
+    np.testing.assert_allclose(f[0, 3], kx.T, atol=1e-12)  # pi/2 half-way across
     np.testing.assert_allclose(steered_filters((1, 6), kx, kx.T, turns=2)[0, 3], -kx, atol=1e-12)

@@ -1,11 +1,22 @@
 """Hand-made filters and apply_filter (which must run cnn_core's own convolution)."""
+
 import numpy as np
 import pytest
 from scipy.signal import convolve2d, correlate2d
 
 from cnn_core import filters as flt
-from cnn_core.filters import (KERNELS, apply_filter, as_conv_weights, box_kernel, color_filter_bank, convolve,
-                              flip, gaussian_kernel, is_signed, kernel)
+from cnn_core.filters import (
+    KERNELS,
+    apply_filter,
+    as_conv_weights,
+    box_kernel,
+    color_filter_bank,
+    convolve,
+    flip,
+    gaussian_kernel,
+    is_signed,
+    kernel,
+)
 
 
 @pytest.fixture
@@ -17,8 +28,13 @@ def img():
 def test_named_kernels_sum_as_documented():
     for name in ["identity", "box blur", "Gaussian blur", "sharpen"]:
         assert np.isclose(KERNELS[name].sum(), 1.0), name
-    for name in ["vertical edge (Sobel)", "horizontal edge (Sobel)", "vertical edge (Prewitt)",
-                 "horizontal edge (Prewitt)", "Laplacian (outline)"]:
+    for name in [
+        "vertical edge (Sobel)",
+        "horizontal edge (Sobel)",
+        "vertical edge (Prewitt)",
+        "horizontal edge (Prewitt)",
+        "Laplacian (outline)",
+    ]:
         assert KERNELS[name].sum() == 0 and is_signed(KERNELS[name]), name
     assert KERNELS["Gaussian blur"][1, 1] == 4 / 16 and KERNELS["Gaussian blur"][0, 0] == 1 / 16
     assert np.array_equal(KERNELS["horizontal edge (Sobel)"], KERNELS["vertical edge (Sobel)"].T)
@@ -39,17 +55,17 @@ def test_box_and_gaussian_kernels():
     assert np.allclose(box_kernel(2), 0.25)
     g = gaussian_kernel(5, 1.0)
     assert g.shape == (5, 5) and np.isclose(g.sum(), 1) and g.argmax() == 12
-    assert np.isclose(g[2, 3] / g[2, 2], np.exp(-0.5))          # one sigma from the centre
+    assert np.isclose(g[2, 3] / g[2, 2], np.exp(-0.5))  # one sigma from the centre
     assert np.allclose(g, g.T) and np.allclose(g, flip(g))
     with pytest.raises(ValueError):
         gaussian_kernel(3, 0)
 
 
 def test_sobel_on_a_step_edge_by_hand():
-    step = np.array([[0, 0, 1, 1]] * 3, dtype=float)           # brighter to the right
+    step = np.array([[0, 0, 1, 1]] * 3, dtype=float)  # brighter to the right
     out = apply_filter(step, KERNELS["vertical edge (Sobel)"])
     assert out.shape == (1, 2)
-    assert np.array_equal(out, [[4.0, 4.0]])                    # (1 + 2 + 1) * (1 - 0)
+    assert np.array_equal(out, [[4.0, 4.0]])  # (1 + 2 + 1) * (1 - 0)
     assert np.array_equal(apply_filter(step, KERNELS["horizontal edge (Sobel)"]), [[0.0, 0.0]])
 
 
@@ -66,8 +82,8 @@ def test_apply_filter_is_cross_correlation_and_convolve_flips(img):
 def test_apply_filter_stride_padding_bias(img):
     w = np.ones((3, 3))
     out = apply_filter(img, w, stride=2, padding=1, bias=0.5)
-    assert out.shape == (5, 6)                                   # (9 + 2 - 3)/2 + 1, (11 + 2 - 3)/2 + 1
-    assert np.isclose(out[0, 0], img[:2, :2].sum() + 0.5)        # corner window: 4 real pixels
+    assert out.shape == (5, 6)  # (9 + 2 - 3)/2 + 1, (11 + 2 - 3)/2 + 1
+    assert np.isclose(out[0, 0], img[:2, :2].sum() + 0.5)  # corner window: 4 real pixels
     assert np.isclose(out[1, 1], img[1:4, 1:4].sum() + 0.5)
     with pytest.raises(ValueError, match="does not fit"):
         apply_filter(img, w, stride=3)
@@ -97,7 +113,7 @@ def test_colour_per_channel_full_depth_and_bank():
     w3 = rng.standard_normal((3, 3, 3))
     full = apply_filter(rgb, w3, bias=1.0)
     assert full.shape == (6, 8)
-    assert np.isclose(full[2, 5], np.sum(w3 * rgb[2:5, 5:8, :]) + 1.0)     # 27-dim dot product + bias
+    assert np.isclose(full[2, 5], np.sum(w3 * rgb[2:5, 5:8, :]) + 1.0)  # 27-dim dot product + bias
     bank = np.stack([w3, -w3])
     both = apply_filter(rgb, bank, bias=np.array([1.0, 0.0]))
     assert both.shape == (6, 8, 2)
@@ -124,7 +140,7 @@ def test_depth_mismatch_and_bad_shapes_are_explained():
 
 
 def test_as_conv_weights_layouts():
-    w = np.arange(2 * 3 * 3 * 4.0).reshape(2, 3, 3, 4)      # (K, F, F, D)
+    w = np.arange(2 * 3 * 3 * 4.0).reshape(2, 3, 3, 4)  # (K, F, F, D)
     out = as_conv_weights(w)
     assert out.shape == (2, 4, 3, 3) and out[1, 2, 0, 1] == w[1, 0, 1, 2]
     assert as_conv_weights(w[0]).shape == (1, 4, 3, 3)

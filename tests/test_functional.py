@@ -1,4 +1,5 @@
 """The fast kernels equal the naive loops that read like the lecture, on many shapes."""
+
 import numpy as np
 import pytest
 
@@ -8,10 +9,10 @@ CONV_CASES = [  # (N, D, H, W), K, F, S, P
     ((2, 3, 7, 7), 4, 3, 1, 0),
     ((2, 3, 7, 7), 4, 3, 2, 0),
     ((1, 1, 7, 7), 1, 3, 1, 1),
-    ((2, 2, 9, 6), 3, 3, 3, 0),      # non-square, stride 3
+    ((2, 2, 9, 6), 3, 3, 3, 0),  # non-square, stride 3
     ((3, 4, 8, 10), 5, 5, 1, 2),
-    ((1, 2, 6, 8), 3, 2, 2, 1),      # even filter
-    ((2, 3, 5, 5), 2, 1, 1, 0),      # 1x1 convolution
+    ((1, 2, 6, 8), 3, 2, 2, 1),  # even filter
+    ((2, 3, 5, 5), 2, 1, 1, 0),  # 1x1 convolution
 ]
 
 
@@ -47,7 +48,7 @@ def test_conv_filters_span_full_depth():
     w = np.ones((6, 3, 5, 5))
     out, _ = cc.conv2d_forward(x, w, np.zeros(6))
     assert out.shape == (1, 6, 28, 28)
-    assert np.all(out == 75)   # every window: 5*5*3 ones
+    assert np.all(out == 75)  # every window: 5*5*3 ones
 
 
 def test_conv_depth_mismatch_message():
@@ -78,16 +79,12 @@ def test_pool_fast_equals_naive(shape, f, s, mode):
     out, cache = cc.pool2d_forward(x, f, s, mode)
     np.testing.assert_allclose(out, cc.pool2d_naive(x, f, s, mode), atol=1e-12)
     dout = rng.standard_normal(out.shape)
-    np.testing.assert_allclose(cc.pool2d_backward(dout, cache),
-                               cc.pool2d_backward_naive(dout, x, f, s, mode), atol=1e-12)
+    np.testing.assert_allclose(cc.pool2d_backward(dout, cache), cc.pool2d_backward_naive(dout, x, f, s, mode), atol=1e-12)
 
 
 def test_max_pool_4x4_by_hand():
     # the kind of 4x4 example the slides use: 2x2 windows, stride 2
-    x = np.array([[1, 1, 2, 4],
-                  [5, 6, 7, 8],
-                  [3, 2, 1, 0],
-                  [1, 2, 3, 4]], dtype=float).reshape(1, 1, 4, 4)
+    x = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], dtype=float).reshape(1, 1, 4, 4)
     out, cache = cc.pool2d_forward(x, 2, 2, "max")
     np.testing.assert_array_equal(out[0, 0], [[6, 8], [3, 4]])
     dx = cc.pool2d_backward(np.ones_like(out), cache)
@@ -99,7 +96,7 @@ def test_max_pool_4x4_by_hand():
 
 
 def test_max_pool_gradient_goes_to_one_position_only():
-    x = np.zeros((1, 1, 2, 2))          # a tie: the gradient goes to the first maximum only
+    x = np.zeros((1, 1, 2, 2))  # a tie: the gradient goes to the first maximum only
     out, cache = cc.pool2d_forward(x, 2, 2, "max")
     dx = cc.pool2d_backward(np.ones_like(out), cache)
     assert dx.sum() == 1 and dx[0, 0, 0, 0] == 1
@@ -118,17 +115,17 @@ def test_pool_bad_mode_and_bad_stride():
 # over the F*F window offsets. Each case is checked against the naive loops.
 
 FAST_CONV_CASES = [  # (N, D, H, W), K, F, S, P
-    ((2, 3, 6, 9), 4, 3, 1, 1),      # flat rows: non-square, padded
-    ((1, 1, 5, 7), 1, 5, 1, 0),      # flat rows: D=1, K=1, batch 1, filter as tall as the input
-    ((3, 2, 4, 4), 2, 3, 1, 2),      # flat rows: padding larger than needed (output bigger than input)
-    ((2, 1, 7, 5), 3, 1, 1, 1),      # flat rows: 1x1 filter with padding
-    ((2, 5, 5, 5), 1, 2, 1, 0),      # flat rows: even filter, K=1
-    ((2, 1, 6, 5), 8, 3, 1, 1),      # flat rows, K > 2*D*F: dx by col2im (else by row offsets)
-    ((1, 2, 5, 7), 13, 3, 1, 0),     # flat rows, K > 2*D*F, batch 1, non-square
-    ((2, 3, 9, 7), 2, 3, 2, 1),      # strided: stride 2, non-square, padded
-    ((1, 1, 11, 8), 3, 2, 3, 0),     # strided: stride 3, D=1, batch 1, non-square
-    ((2, 2, 8, 8), 1, 4, 2, 1),      # strided: K=1, stride 2, F=4
-    ((1, 4, 6, 6), 2, 6, 3, 0),      # strided: output 1x1 (F = H)
+    ((2, 3, 6, 9), 4, 3, 1, 1),  # flat rows: non-square, padded
+    ((1, 1, 5, 7), 1, 5, 1, 0),  # flat rows: D=1, K=1, batch 1, filter as tall as the input
+    ((3, 2, 4, 4), 2, 3, 1, 2),  # flat rows: padding larger than needed (output bigger than input)
+    ((2, 1, 7, 5), 3, 1, 1, 1),  # flat rows: 1x1 filter with padding
+    ((2, 5, 5, 5), 1, 2, 1, 0),  # flat rows: even filter, K=1
+    ((2, 1, 6, 5), 8, 3, 1, 1),  # flat rows, K > 2*D*F: dx by col2im (else by row offsets)
+    ((1, 2, 5, 7), 13, 3, 1, 0),  # flat rows, K > 2*D*F, batch 1, non-square
+    ((2, 3, 9, 7), 2, 3, 2, 1),  # strided: stride 2, non-square, padded
+    ((1, 1, 11, 8), 3, 2, 3, 0),  # strided: stride 3, D=1, batch 1, non-square
+    ((2, 2, 8, 8), 1, 4, 2, 1),  # strided: K=1, stride 2, F=4
+    ((1, 4, 6, 6), 2, 6, 3, 0),  # strided: output 1x1 (F = H)
 ]
 
 
@@ -163,9 +160,10 @@ def test_conv_flat_row_and_strided_paths_equal_naive(shape, k, f, s, p, dtype):
     _assert_conv_matches_naive(x, w, b, s, p, rng=rng)
 
 
-@pytest.mark.parametrize("shape, k, f, p", [((2, 3, 6, 9), 4, 3, 1), ((1, 1, 5, 7), 1, 5, 0),
-                                            ((2, 1, 6, 5), 8, 3, 1), ((3, 2, 4, 4), 2, 3, 2),
-                                            ((2, 3, 5, 5), 2, 1, 0)])
+@pytest.mark.parametrize(
+    "shape, k, f, p",
+    [((2, 3, 6, 9), 4, 3, 1), ((1, 1, 5, 7), 1, 5, 0), ((2, 1, 6, 5), 8, 3, 1), ((3, 2, 4, 4), 2, 3, 2), ((2, 3, 5, 5), 2, 1, 0)],
+)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_conv_both_stride_1_input_gradients_equal_naive(shape, k, f, p, dtype):
     # conv2d_backward picks one of two ways to compute dx for stride 1; check both on every case
@@ -177,11 +175,10 @@ def test_conv_both_stride_1_input_gradients_equal_naive(shape, k, f, p, dtype):
     h2, w2 = out.shape[2:]
     m = n * h2 * (wd + 2 * p)
     g_buf = np.zeros((k, f - 1 + m), dtype)
-    g_buf[:, f - 1:].reshape(k, n, h2, -1)[:, :, :, :w2] = dout.transpose(1, 0, 2, 3)
+    g_buf[:, f - 1 :].reshape(k, n, h2, -1)[:, :, :, :w2] = dout.transpose(1, 0, 2, 3)
     fast = cc.fast
-    for dxp in (fast._dx_col2im(g_buf[:, f - 1:], w, x.shape, 1, p, h2, w2),
-                fast._dx_row_offsets(g_buf, w, x.shape, p, h2)):
-        dx = dxp[:, :, p:p + h, p:p + wd].transpose(1, 0, 2, 3)
+    for dxp in (fast._dx_col2im(g_buf[:, f - 1 :], w, x.shape, 1, p, h2, w2), fast._dx_row_offsets(g_buf, w, x.shape, p, h2)):
+        dx = dxp[:, :, p : p + h, p : p + wd].transpose(1, 0, 2, 3)
         tol = 1e-12 if dtype == np.float64 else 1e-4
         np.testing.assert_allclose(dx, expected, atol=tol, rtol=tol)
 
@@ -193,15 +190,19 @@ def test_conv_scratch_buffers_shared_by_interleaved_layers():
     xb, wb, bb = rng.standard_normal((3, 2, 5, 5)), rng.standard_normal((2, 2, 2, 2)), rng.standard_normal(2)
     out_a, cache_a = cc.conv2d_forward(xa, wa, ba, 1, 1)
     out_b, cache_b = cc.conv2d_forward(xb, wb, bb, 1, 0)
-    out_a2, cache_a2 = cc.conv2d_forward(xa, wa, ba, 2, 1)      # strided path in between
+    out_a2, cache_a2 = cc.conv2d_forward(xa, wa, ba, 2, 1)  # strided path in between
     np.testing.assert_allclose(out_a, cc.conv2d_naive(xa, wa, ba, 1, 1), atol=1e-12)
     np.testing.assert_allclose(out_b, cc.conv2d_naive(xb, wb, bb, 1, 0), atol=1e-12)
     dout_a, dout_b, dout_a2 = (rng.standard_normal(o.shape) for o in (out_a, out_b, out_a2))
-    got = {name: cc.conv2d_backward(d, c) for name, d, c in
-           [("b", dout_b, cache_b), ("a2", dout_a2, cache_a2), ("a", dout_a, cache_a)]}
-    expected = {"a": cc.conv2d_backward_naive(dout_a, xa, wa, 1, 1),
-                "b": cc.conv2d_backward_naive(dout_b, xb, wb, 1, 0),
-                "a2": cc.conv2d_backward_naive(dout_a2, xa, wa, 2, 1)}
+    got = {
+        name: cc.conv2d_backward(d, c)
+        for name, d, c in [("b", dout_b, cache_b), ("a2", dout_a2, cache_a2), ("a", dout_a, cache_a)]
+    }
+    expected = {
+        "a": cc.conv2d_backward_naive(dout_a, xa, wa, 1, 1),
+        "b": cc.conv2d_backward_naive(dout_b, xb, wb, 1, 0),
+        "a2": cc.conv2d_backward_naive(dout_a2, xa, wa, 2, 1),
+    }
     for name in got:
         for fast, naive in zip(got[name], expected[name]):
             np.testing.assert_allclose(fast, naive, atol=1e-12)
@@ -226,10 +227,10 @@ def test_conv_scratch_never_leaks_old_values():
 def test_conv_inputs_that_are_views_or_of_mixed_dtype():
     rng = np.random.default_rng(5)
     base = rng.standard_normal((3, 7, 9, 2))
-    x = base.transpose(0, 3, 1, 2)[:, :, ::2]          # a non-contiguous (3, 2, 4, 7) view
+    x = base.transpose(0, 3, 1, 2)[:, :, ::2]  # a non-contiguous (3, 2, 4, 7) view
     w, b = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
     _assert_conv_matches_naive(x, w, b, 1, 1, rng=rng)
-    x32 = np.ascontiguousarray(x, dtype=np.float32)    # float32 input, float64 weights -> float64
+    x32 = np.ascontiguousarray(x, dtype=np.float32)  # float32 input, float64 weights -> float64
     out, cache = cc.conv2d_forward(x32, w, b, 1, 1)
     assert out.dtype == np.float64
     np.testing.assert_allclose(out, cc.conv2d_naive(x32, w, b, 1, 1), atol=1e-12)
@@ -252,22 +253,27 @@ def test_conv_fast_in_threads():
     def job(seed):
         rng = np.random.default_rng(seed)
         n, d, h, k, f, s, p = 2, 1 + seed % 3, 6 + seed % 4, 2 + seed % 2, 3, 1 + seed % 2, seed % 2
-        h += (h + 2 * p - f) % s                         # make the stride fit
+        h += (h + 2 * p - f) % s  # make the stride fit
         x, w, b = rng.standard_normal((n, d, h, h)), rng.standard_normal((k, d, f, f)), rng.standard_normal(k)
         for _ in range(20):
             out, cache = cc.conv2d_forward(x, w, b, s, p)
             dout = np.ones_like(out)
             dx = cc.conv2d_backward(dout, cache)[0]
-        return (np.allclose(out, cc.conv2d_naive(x, w, b, s, p), atol=1e-12)
-                and np.allclose(dx, cc.conv2d_backward_naive(dout, x, w, s, p)[0], atol=1e-12))
+        return np.allclose(out, cc.conv2d_naive(x, w, b, s, p), atol=1e-12) and np.allclose(
+            dx, cc.conv2d_backward_naive(dout, x, w, s, p)[0], atol=1e-12
+        )
 
     with ThreadPoolExecutor(4) as pool:
         assert all(pool.map(job, range(8)))
 
 
 FAST_POOL_CASES = [  # (N, D, H, W), F, S: tiled (S = F), gaps (S > F), overlapping (S < F)
-    ((2, 3, 6, 8), 2, 2), ((1, 1, 9, 6), 3, 3), ((2, 2, 7, 10), 1, 3), ((1, 2, 8, 5), 2, 3),
-    ((2, 1, 6, 7), 3, 1), ((1, 3, 9, 9), 3, 2),
+    ((2, 3, 6, 8), 2, 2),
+    ((1, 1, 9, 6), 3, 3),
+    ((2, 2, 7, 10), 1, 3),
+    ((1, 2, 8, 5), 2, 3),
+    ((2, 1, 6, 7), 3, 1),
+    ((1, 3, 9, 9), 3, 2),
 ]
 
 
@@ -292,9 +298,10 @@ def test_max_pool_ties_go_to_the_first_maximum_like_the_naive_loops(f, s):
     # after a ReLU many windows are all zeros; integer-valued inputs tie often too
     rng = np.random.default_rng(8)
     x = np.maximum(rng.integers(-2, 3, size=(2, 2, 8, 8)), 0).astype(np.float32)
-    x = x[:, :, :s * ((8 - f) // s) + f, :s * ((8 - f) // s) + f]
+    x = x[:, :, : s * ((8 - f) // s) + f, : s * ((8 - f) // s) + f]
     out, cache = cc.pool2d_forward(x, f, s, "max")
     dout = rng.standard_normal(out.shape).astype(np.float32)
     # the same positions get gradient (overlapping windows may add it up in another order)
-    np.testing.assert_allclose(cc.pool2d_backward(dout, cache), cc.pool2d_backward_naive(dout, x, f, s, "max"),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        cc.pool2d_backward(dout, cache), cc.pool2d_backward_naive(dout, x, f, s, "max"), rtol=1e-6, atol=1e-6
+    )

@@ -84,27 +84,37 @@ def write_roster(path: Path, text: str) -> Roster:
 
 
 def test_flat_folder_ids_keep_underscores(tmp_path):
-    src = make_folder(tmp_path / "in", {
-        f"jane_doe_{HW}.ipynb": notebook("jane"),
-        f"s_12_ab_{HW}.ipynb": notebook("s12"),
-        f"bob_{HW}.ipynb": notebook("bob"),
-    })
+    src = make_folder(
+        tmp_path / "in",
+        {
+            f"jane_doe_{HW}.ipynb": notebook("jane"),
+            f"s_12_ab_{HW}.ipynb": notebook("s12"),
+            f"bob_{HW}.ipynb": notebook("bob"),
+        },
+    )
     result = run(src, tmp_path / "out")
     assert sorted(result.by_id()) == ["bob", "jane_doe", "s_12_ab"]
     assert owner_of(tmp_path / "out" / "jane_doe.ipynb") == "jane"
     assert {s.layout for s in result.submissions} == {"flat"}
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "bob.ipynb", "jane_doe.ipynb", "manifest.json", "s_12_ab.ipynb"]
+        "bob.ipynb",
+        "jane_doe.ipynb",
+        "manifest.json",
+        "s_12_ab.ipynb",
+    ]
 
 
 def test_one_folder_per_student_with_any_file_name(tmp_path):
     # Today's collect names both files after the notebook and loses a student.
-    src = make_folder(tmp_path / "in", {
-        f"alice/{HW}.ipynb": notebook("alice"),
-        "bob/my_work.ipynb": notebook("bob"),
-        "carol/deep/er/answers.ipynb": notebook("carol"),
-        "dan/hw2_2024_03_01.ipynb": notebook("dan"),  # looks like a Canvas name, but lies in dan's folder
-    })
+    src = make_folder(
+        tmp_path / "in",
+        {
+            f"alice/{HW}.ipynb": notebook("alice"),
+            "bob/my_work.ipynb": notebook("bob"),
+            "carol/deep/er/answers.ipynb": notebook("carol"),
+            "dan/hw2_2024_03_01.ipynb": notebook("dan"),  # looks like a Canvas name, but lies in dan's folder
+        },
+    )
     result = run(src, tmp_path / "out")
     assert sorted(result.by_id()) == ["alice", "bob", "carol", "dan"]
     assert result.by_id()["dan"].layout == "folder"
@@ -114,12 +124,15 @@ def test_one_folder_per_student_with_any_file_name(tmp_path):
 
 
 def test_a_single_top_folder_is_looked_into(tmp_path):
-    src = make_zip(tmp_path / "class.zip", {
-        f"submissions/alice/{HW}.ipynb": notebook("alice"),
-        "submissions/bob/x.ipynb": notebook("bob"),
-        "__MACOSX/submissions/alice/._x.ipynb": b"\0",
-        "grades.csv": b"student,points\n",  # not a notebook: does not hide the wrapper
-    })
+    src = make_zip(
+        tmp_path / "class.zip",
+        {
+            f"submissions/alice/{HW}.ipynb": notebook("alice"),
+            "submissions/bob/x.ipynb": notebook("bob"),
+            "__MACOSX/submissions/alice/._x.ipynb": b"\0",
+            "grades.csv": b"student,points\n",  # not a notebook: does not hide the wrapper
+        },
+    )
     result = run(src, tmp_path / "out")
     assert sorted(result.by_id()) == ["alice", "bob"]
     assert any("submissions/" in n for n in result.notes)
@@ -138,10 +151,13 @@ def test_a_single_students_folder_is_that_student(tmp_path):
 
 
 def test_unsafe_or_odd_ids_become_safe_file_names_with_a_note(tmp_path):
-    src = make_folder(tmp_path / "in", {
-        "Émile Zola/work.ipynb": notebook("emile"),
-        f"Bob.Smith_{HW}.ipynb": notebook("bob"),
-    })
+    src = make_folder(
+        tmp_path / "in",
+        {
+            "Émile Zola/work.ipynb": notebook("emile"),
+            f"Bob.Smith_{HW}.ipynb": notebook("bob"),
+        },
+    )
     result = run(src, tmp_path / "out")
     subs = result.by_id()
     assert sorted(subs) == ["bob.smith", "emile_zola"]
@@ -163,14 +179,16 @@ def test_safe_id():
 
 
 def test_another_assignments_notebook_is_skipped_not_a_phantom_student(tmp_path):
-    src = make_folder(tmp_path / "in", {
-        f"alice_{HW}.ipynb": notebook("alice"),
-        "carol_hw3_pool.ipynb": notebook("carol", assignment="hw3_pool"),
-    })
+    src = make_folder(
+        tmp_path / "in",
+        {
+            f"alice_{HW}.ipynb": notebook("alice"),
+            "carol_hw3_pool.ipynb": notebook("carol", assignment="hw3_pool"),
+        },
+    )
     result = run(src, tmp_path / "out")
     assert sorted(result.by_id()) == ["alice"]
-    assert skipped(result)["carol_hw3_pool.ipynb"].startswith("cannot tell whose file this is: name it "
-                                                          f"<student>_{HW}.ipynb")
+    assert skipped(result)["carol_hw3_pool.ipynb"].startswith(f"cannot tell whose file this is: name it <student>_{HW}.ipynb")
     assert not (tmp_path / "out" / "carol.ipynb").exists()
 
 
@@ -203,17 +221,20 @@ def test_identify_raising_counts_as_unreadable(tmp_path):
 
 
 def test_non_notebooks_checkpoints_and_mac_metadata_are_skipped_with_reasons(tmp_path):
-    src = make_zip(tmp_path / "class.zip", {
-        f"alice_{HW}.ipynb": notebook("alice"),
-        "alice_helpers.py": b"x = 1\n",
-        "report.pdf": b"%PDF",
-        f"__MACOSX/._alice_{HW}.ipynb": b"\0\0",
-        f"__MACOSX/._bob_{HW}.ipynb": b"\0\0",
-        f"bob/.ipynb_checkpoints/{HW}-checkpoint.ipynb": notebook("bob-old"),
-        f"bob/{HW}.ipynb": notebook("bob"),
-        ".DS_Store": b"\0",
-        "stray.ipynb": notebook("who?"),
-    })
+    src = make_zip(
+        tmp_path / "class.zip",
+        {
+            f"alice_{HW}.ipynb": notebook("alice"),
+            "alice_helpers.py": b"x = 1\n",
+            "report.pdf": b"%PDF",
+            f"__MACOSX/._alice_{HW}.ipynb": b"\0\0",
+            f"__MACOSX/._bob_{HW}.ipynb": b"\0\0",
+            f"bob/.ipynb_checkpoints/{HW}-checkpoint.ipynb": notebook("bob-old"),
+            f"bob/{HW}.ipynb": notebook("bob"),
+            ".DS_Store": b"\0",
+            "stray.ipynb": notebook("who?"),
+        },
+    )
     result = run(src, tmp_path / "out")
     assert sorted(result.by_id()) == ["alice", "bob"]
     assert owner_of(tmp_path / "out" / "bob.ipynb") == "bob"
@@ -267,10 +288,13 @@ def test_canvas_due_date_does_not_trust_download_times(tmp_path):
 
 
 def test_canvas_same_name_two_people_get_distinct_ids(tmp_path):
-    src = make_zip(tmp_path / "canvas.zip", {
-        f"smithjohn_101_5001_{HW}.ipynb": notebook("john-101"),
-        f"smithjohn_105_5007_{HW}.ipynb": notebook("john-105"),
-    })
+    src = make_zip(
+        tmp_path / "canvas.zip",
+        {
+            f"smithjohn_101_5001_{HW}.ipynb": notebook("john-101"),
+            f"smithjohn_105_5007_{HW}.ipynb": notebook("john-105"),
+        },
+    )
     result = run(src, tmp_path / "out")
     assert sorted(result.by_id()) == ["smithjohn_101", "smithjohn_105"]
     assert owner_of(tmp_path / "out" / "smithjohn_105.ipynb") == "john-105"
@@ -278,16 +302,22 @@ def test_canvas_same_name_two_people_get_distinct_ids(tmp_path):
 
 def test_canvas_student_zip_is_opened_one_level(tmp_path):
     inner = tmp_path / "inner.zip"
-    make_zip(inner, {
-        f"work/{HW}.ipynb": notebook("ann"),
-        f"work/.ipynb_checkpoints/{HW}-checkpoint.ipynb": notebook("ann-old"),
-        "work/data.zip": b"PK",
-        "work/notes.txt": b"hi",
-    })
-    src = make_zip(tmp_path / "canvas.zip", {
-        "leeann_LATE_103_5004_my work.zip": inner.read_bytes(),
-        f"doejane_102_5002_{HW}.ipynb": notebook("jane"),
-    })
+    make_zip(
+        inner,
+        {
+            f"work/{HW}.ipynb": notebook("ann"),
+            f"work/.ipynb_checkpoints/{HW}-checkpoint.ipynb": notebook("ann-old"),
+            "work/data.zip": b"PK",
+            "work/notes.txt": b"hi",
+        },
+    )
+    src = make_zip(
+        tmp_path / "canvas.zip",
+        {
+            "leeann_LATE_103_5004_my work.zip": inner.read_bytes(),
+            f"doejane_102_5002_{HW}.ipynb": notebook("jane"),
+        },
+    )
     result = run(src, tmp_path / "out")
     ann = result.by_id()["leeann"]
     assert ann.origin == f"leeann_LATE_103_5004_my work.zip!/work/{HW}.ipynb"
@@ -299,12 +329,14 @@ def test_canvas_student_zip_is_opened_one_level(tmp_path):
 
 
 def test_canvas_roster_by_canvas_id_then_by_name(tmp_path):
-    roster = write_roster(tmp_path / "roster.csv",
-                          "student_id,name,email,canvas_id\n"
-                          "s001,John Smith,js@uni.example,101\n"
-                          "s002,\"Doe, Jane\",jd@uni.example,\n"
-                          "s003,Mary O'Brien,mo@uni.example,\n"
-                          "s004,Never Submitted,ns@uni.example,\n")
+    roster = write_roster(
+        tmp_path / "roster.csv",
+        "student_id,name,email,canvas_id\n"
+        "s001,John Smith,js@uni.example,101\n"
+        's002,"Doe, Jane",jd@uni.example,\n'
+        "s003,Mary O'Brien,mo@uni.example,\n"
+        "s004,Never Submitted,ns@uni.example,\n",
+    )
     result = run(make_zip(tmp_path / "canvas.zip", CANVAS), tmp_path / "out", roster=roster)
     subs = result.by_id()
     assert sorted(subs) == ["s001", "s002", "s003"]
@@ -340,39 +372,48 @@ def test_moodle_download_folders_and_flat(tmp_path, packed):
     assert owner_of(tmp_path / "out" / "ann_lee.ipynb") == "ann"
     reasons = skipped(result)
     assert reasons["Mary Smith_12345_assignsubmission_onlinetext/onlinetext.html"] == (
-        "Moodle onlinetext entry, ignored (only file submissions are collected)")
+        "Moodle onlinetext entry, ignored (only file submissions are collected)"
+    )
     assert reasons["Tom Brown_12347_assignsubmission_file_notes.pdf"] == "not a notebook (.pdf)"
     assert all(s.submitted_at is None for s in subs.values())
 
 
 def test_moodle_roster_by_name_in_any_order(tmp_path):
-    roster = write_roster(tmp_path / "roster.csv",
-                          "Student_ID,Name\n"  # header case does not matter
-                          "u1,\"Smith, Mary\"\n"
-                          "u2,ANN LEE\n"
-                          "u3,Zed Absent\n")
+    roster = write_roster(
+        tmp_path / "roster.csv",
+        "Student_ID,Name\n"  # header case does not matter
+        'u1,"Smith, Mary"\n'
+        "u2,ANN LEE\n"
+        "u3,Zed Absent\n",
+    )
     result = run(make_folder(tmp_path / "in", MOODLE), tmp_path / "out", roster=roster)
     assert sorted(result.by_id()) == ["u1", "u2"]
     assert result.missing == ["u3"]
     assert skipped(result)[f"Tom Brown_12347_assignsubmission_file_{HW}.ipynb"] == (
-        "moodle 'Tom Brown' (id 12347): not on the roster")
+        "moodle 'Tom Brown' (id 12347): not on the roster"
+    )
 
 
 # ----------------------------------------------------------------------------- roster, duplicates, lateness
 
 
 def test_roster_matches_ids_emails_and_reports_missing_and_strangers(tmp_path):
-    roster = write_roster(tmp_path / "roster.csv",
-                          "\ufeffstudent_id,name,email\n"  # Excel's byte-order mark
-                          "alice,Alice A,alice@uni.example\n"
-                          "B.Bob,Bob B,bob@uni.example\n"
-                          "carl,Carl C,carl@uni.example\n"
-                          "\n")
-    src = make_folder(tmp_path / "in", {
-        f"alice_{HW}.ipynb": notebook("alice"),
-        f"b.bob/{HW}.ipynb": notebook("bob"),           # case differs from the roster id
-        f"mallory_{HW}.ipynb": notebook("mallory"),
-    })
+    roster = write_roster(
+        tmp_path / "roster.csv",
+        "\ufeffstudent_id,name,email\n"  # Excel's byte-order mark
+        "alice,Alice A,alice@uni.example\n"
+        "B.Bob,Bob B,bob@uni.example\n"
+        "carl,Carl C,carl@uni.example\n"
+        "\n",
+    )
+    src = make_folder(
+        tmp_path / "in",
+        {
+            f"alice_{HW}.ipynb": notebook("alice"),
+            f"b.bob/{HW}.ipynb": notebook("bob"),  # case differs from the roster id
+            f"mallory_{HW}.ipynb": notebook("mallory"),
+        },
+    )
     result = run(src, tmp_path / "out", roster=roster)
     assert sorted(result.by_id()) == ["B.Bob", "alice"]
     assert (tmp_path / "out" / "B.Bob.ipynb").is_file()
@@ -392,12 +433,15 @@ def test_roster_errors_say_what_to_fix(tmp_path):
 
 
 def test_two_files_of_one_student_keep_the_newest(tmp_path):
-    src = make_folder(tmp_path / "in", {
-        f"alice/{HW}.ipynb": notebook("alice-old"),
-        "alice/final.ipynb": notebook("alice-new"),
-        f"bob/{HW}.ipynb": notebook("bob-good"),
-        "bob/zzz_broken.ipynb": b"not json",
-    })
+    src = make_folder(
+        tmp_path / "in",
+        {
+            f"alice/{HW}.ipynb": notebook("alice-old"),
+            "alice/final.ipynb": notebook("alice-new"),
+            f"bob/{HW}.ipynb": notebook("bob-good"),
+            "bob/zzz_broken.ipynb": b"not json",
+        },
+    )
     t0 = datetime(2026, 2, 1, tzinfo=timezone.utc).timestamp()
     os.utime(src / "alice" / f"{HW}.ipynb", (t0, t0))
     os.utime(src / "alice" / "final.ipynb", (t0 + 60, t0 + 60))
@@ -452,12 +496,15 @@ def test_naive_due_is_refused(tmp_path):
 
 
 def test_zip_slip_entries_are_skipped_and_nothing_escapes(tmp_path):
-    src = make_zip(tmp_path / "evil.zip", {
-        f"../escaped_{HW}.ipynb": notebook("evil"),
-        f"/abs/rooted_{HW}.ipynb": notebook("evil"),
-        f"..\\..\\windows_{HW}.ipynb": notebook("evil"),
-        f"alice_{HW}.ipynb": notebook("alice"),
-    })
+    src = make_zip(
+        tmp_path / "evil.zip",
+        {
+            f"../escaped_{HW}.ipynb": notebook("evil"),
+            f"/abs/rooted_{HW}.ipynb": notebook("evil"),
+            f"..\\..\\windows_{HW}.ipynb": notebook("evil"),
+            f"alice_{HW}.ipynb": notebook("alice"),
+        },
+    )
     dest = tmp_path / "box" / "out"
     result = run(src, dest)
     assert sorted(result.by_id()) == ["alice"]
@@ -470,11 +517,14 @@ def test_zip_slip_entries_are_skipped_and_nothing_escapes(tmp_path):
 
 
 def test_size_limits_per_file_and_in_total(tmp_path):
-    src = make_folder(tmp_path / "in", {
-        f"big_{HW}.ipynb": notebook("big") + b" " * 5000,
-        f"a_{HW}.ipynb": notebook("a"),
-        f"b_{HW}.ipynb": notebook("b"),
-    })
+    src = make_folder(
+        tmp_path / "in",
+        {
+            f"big_{HW}.ipynb": notebook("big") + b" " * 5000,
+            f"a_{HW}.ipynb": notebook("a"),
+            f"b_{HW}.ipynb": notebook("b"),
+        },
+    )
     size = len(notebook("a"))
     result = run(src, tmp_path / "out", max_file_bytes=2000, max_total_bytes=size + 10)
     assert sorted(result.by_id()) == ["a"]  # files are read in name order: a fits, b would pass the total
@@ -567,8 +617,14 @@ def test_manifest_is_complete_and_deterministic(tmp_path):
     assert list(data["students"]) == sorted(data["students"])
     john = data["students"]["smithjohn"]
     assert john == {
-        "file": "smithjohn.ipynb", "origin": f"smithjohn_LATE_101_5001_{HW}.ipynb", "layout": "canvas",
-        "submitted_at": None, "late": True, "attempt": 1, "readable": True, "notes": john["notes"],
+        "file": "smithjohn.ipynb",
+        "origin": f"smithjohn_LATE_101_5001_{HW}.ipynb",
+        "layout": "canvas",
+        "submitted_at": None,
+        "late": True,
+        "attempt": 1,
+        "readable": True,
+        "notes": john["notes"],
     }
     origins = [s["origin"] for s in data["skipped"]]
     assert origins == sorted(origins)

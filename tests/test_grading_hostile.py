@@ -12,6 +12,7 @@ Shown here, on a copy of homework/ under tmp:
 Needs bubblewrap (Debian: ``apt-get install bubblewrap``; ``.ci/run`` installs it). Without it the
 module is skipped, unless CNN_REQUIRE_SANDBOX is set (CI sets it): then it fails.
 """
+
 from __future__ import annotations
 
 import csv
@@ -34,7 +35,7 @@ from grading import reference, sandbox  # noqa: E402
 
 GENERATED = ("submitted", "grades", "feedback", "gradebook.db", "__pycache__", ".ipynb_checkpoints")
 TIMEOUT = "5"
-UID_BASE = 62000      # sandbox uids of this module's gradings (CNN_GRADING_UID_BASE): none may survive
+UID_BASE = 62000  # sandbox uids of this module's gradings (CNN_GRADING_UID_BASE): none may survive
 
 if sandbox.isolation() == "none":
     if os.environ.get("CNN_REQUIRE_SANDBOX"):
@@ -44,8 +45,9 @@ if sandbox.isolation() == "none":
 
 def run_hw(course: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO), CNN_GRADING_UID_BASE=str(UID_BASE))
-    return subprocess.run([sys.executable, str(course / "hw.py"), *args], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, str(course / "hw.py"), *args], cwd=course, env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 def load_hw(course: Path):
@@ -57,9 +59,11 @@ def load_hw(course: Path):
 
 def fingerprint(course: Path) -> dict[str, str]:
     """sha256 of every course file the grader must not change (all but its outputs)."""
-    return {str(p.relative_to(course)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(course.rglob("*")) if p.is_file()
-            and p.relative_to(course).parts[0] not in ("grades", "feedback") and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(course)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(course.rglob("*"))
+        if p.is_file() and p.relative_to(course).parts[0] not in ("grades", "feedback") and "__pycache__" not in p.parts
+    }
 
 
 def sandbox_processes() -> list[str]:
@@ -87,8 +91,7 @@ class Class:
         self.hw = load_hw(course)
         inbox.mkdir(parents=True, exist_ok=True)
 
-    def student(self, who: str, answers: dict[str, str] | None = None,
-                after: dict[str, str] | None = None) -> Path:
+    def student(self, who: str, answers: dict[str, str] | None = None, after: dict[str, str] | None = None) -> Path:
         """``answers``: answer cells replaced; ``after``: an extra cell after that answer cell."""
         sample = self.inbox.parent / f"{who}.py"
         sample.write_text("".join(f"# %% {gid}\n{src}\n" for gid, src in (answers or {}).items()))
@@ -148,9 +151,9 @@ def reader(course: Path) -> str:
     """Tries to read the solutions, overwrite a victim, forge grades and stay behind."""
     return f"""
 import glob, os, subprocess
-targets = [{str(course / 'source' / 'hw2_conv' / 'hw2_conv.ipynb')!r},
-           {str(course / 'submitted' / 'hw2_conv' / 'victim.ipynb')!r},
-           {str(course / 'grades')!r}]
+targets = [{str(course / "source" / "hw2_conv" / "hw2_conv.ipynb")!r},
+           {str(course / "submitted" / "hw2_conv" / "victim.ipynb")!r},
+           {str(course / "grades")!r}]
 for t in targets:
     try:
         print("READ", t, len(open(t).read()))
@@ -199,12 +202,22 @@ for _ in range(10000):
 
 # student -> (CSV status, total) for the hw2 batch (forward 3, backward 3, gradient check 1, fast 3)
 HW2_EXPECTED = {
-    "alice": ("graded", "10"), "victim": ("graded", "10"),
-    "patcher": ("graded", "0"), "typist": ("graded", "6"), "capturer": ("graded", "0"),
-    "reader": ("graded", "10"), "duplicator": ("graded", "10"), "warner": ("graded", "10"),
-    "tamperer": ("graded", "10"), "looper": ("graded", "7"), "stuck": ("graded", "6"), "shouter": ("graded", "10"),
-    "hoarder": ("graded", "10"), "forker": ("graded", "10"),
-    "corrupt": ("failed", "0"), "wrongbook": ("failed", "0"),
+    "alice": ("graded", "10"),
+    "victim": ("graded", "10"),
+    "patcher": ("graded", "0"),
+    "typist": ("graded", "6"),
+    "capturer": ("graded", "0"),
+    "reader": ("graded", "10"),
+    "duplicator": ("graded", "10"),
+    "warner": ("graded", "10"),
+    "tamperer": ("graded", "10"),
+    "looper": ("graded", "7"),
+    "stuck": ("graded", "6"),
+    "shouter": ("graded", "10"),
+    "hoarder": ("graded", "10"),
+    "forker": ("graded", "10"),
+    "corrupt": ("failed", "0"),
+    "wrongbook": ("failed", "0"),
 }
 
 
@@ -222,25 +235,37 @@ def hw2(course, tmp_path_factory):
     cls = Class(course, "hw2_conv", inbox)
     cls.student("alice")
     cls.student("victim")
-    cls.student("patcher", {"conv_forward_naive": PATCH_EVERYTHING + "\ndef conv_forward_naive(*a, **k):\n    "
-                            "return None", "gradcheck": TYPED_ERRORS,
-                            "conv_backward_naive": "conv_backward_naive = None",
-                            "conv_forward_fast": "conv_forward_fast = None"})
+    cls.student(
+        "patcher",
+        {
+            "conv_forward_naive": PATCH_EVERYTHING + "\ndef conv_forward_naive(*a, **k):\n    return None",
+            "gradcheck": TYPED_ERRORS,
+            "conv_backward_naive": "conv_backward_naive = None",
+            "conv_forward_fast": "conv_forward_fast = None",
+        },
+    )
     cls.student("typist", {"conv_backward_naive": WRONG_BACKWARD, "gradcheck": TYPED_ERRORS})
     cls.student("capturer", DEFAULT_ARGS)
     cls.student("reader", after={"conv_forward_fast": reader(course)})
     dup = cls.student("duplicator")
-    nb = nbformat.read(dup, as_version=4)        # Jupyter's copy + paste: same metadata, new id
-    i = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id")
-             == "conv_forward_naive")
-    wrong = nbformat.v4.new_code_cell("def conv_forward_naive(x, w, b, stride=1, padding=0):\n    return x",
-                                      metadata=json.loads(json.dumps(nb.cells[i].metadata)))
+    nb = nbformat.read(dup, as_version=4)  # Jupyter's copy + paste: same metadata, new id
+    i = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "conv_forward_naive")
+    wrong = nbformat.v4.new_code_cell(
+        "def conv_forward_naive(x, w, b, stride=1, padding=0):\n    return x",
+        metadata=json.loads(json.dumps(nb.cells[i].metadata)),
+    )
     nb.cells.insert(i, wrong)
     nbformat.write(nb, dup)
-    cls.student("warner", after={"conv_forward_naive": (
-        "import sys, warnings\n_f = conv_forward_naive\n"
-        "def conv_forward_naive(*a, **k):\n    warnings.warn('careful')\n    print('note', file=sys.stderr)\n"
-        "    return _f(*a, **k)\n")})
+    cls.student(
+        "warner",
+        after={
+            "conv_forward_naive": (
+                "import sys, warnings\n_f = conv_forward_naive\n"
+                "def conv_forward_naive(*a, **k):\n    warnings.warn('careful')\n    print('note', file=sys.stderr)\n"
+                "    return _f(*a, **k)\n"
+            )
+        },
+    )
     tam = cls.student("tamperer")
     nb = nbformat.read(tam, as_version=4)
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "check_conv_forward"]
@@ -250,9 +275,11 @@ def hw2(course, tmp_path_factory):
             c.metadata["nbgrader"]["points"] = 100
     nbformat.write(nb, tam)
     cls.student("looper", {"conv_forward_fast": INTERRUPT_SWALLOWING_LOOP})
-    cls.student("stuck", {"conv_backward_naive": INTERRUPT_SWALLOWING_LOOP.replace("conv_forward_fast",
-                                                                                 "conv_backward_naive")},
-                after={"conv_backward_naive": "conv_backward_naive(0, 0, 0)   # tried it out: it hangs"})
+    cls.student(
+        "stuck",
+        {"conv_backward_naive": INTERRUPT_SWALLOWING_LOOP.replace("conv_forward_fast", "conv_backward_naive")},
+        after={"conv_backward_naive": "conv_backward_naive(0, 0, 0)   # tried it out: it hangs"},
+    )
     cls.student("shouter", after={"conv_forward_naive": "print('x' * 100_000_000)"})
     cls.student("hoarder", after={"conv_forward_naive": "hoard = bytearray(20 << 30)"})
     cls.student("forker", after={"conv_forward_naive": FORK_BOMB})
@@ -285,14 +312,18 @@ def test_exit_status_and_summary_say_who_could_not_be_graded(hw2, course):
     assert "graded 14, failed 2, skipped 0, missing 0" in proc.stdout
     assert "corrupt: the file is not a valid notebook (broken JSON at line" in proc.stdout
     assert "wrongbook: this is hw3_pool's notebook, not hw2_conv's" in proc.stdout
-    again = run_hw(course, "grade", "hw2_conv", "--student", "alice", "--quiet")   # everyone gradable: 0
+    again = run_hw(course, "grade", "hw2_conv", "--student", "alice", "--quiet")  # everyone gradable: 0
     assert again.returncode == 0 and "graded 1, failed 0" in again.stdout
 
 
 def test_patched_checks_numpy_and_typed_in_measurements_change_nothing(hw2):
     rows, results = hw2["rows"], hw2["results"]
-    assert [rows["patcher"][c] for c in ("check_conv_forward", "check_conv_backward", "check_gradcheck",
-                                         "check_conv_fast")] == ["0", "0", "0", "0"]
+    assert [rows["patcher"][c] for c in ("check_conv_forward", "check_conv_backward", "check_gradcheck", "check_conv_fast")] == [
+        "0",
+        "0",
+        "0",
+        "0",
+    ]
     assert "check_gradcheck: errors" in rows["typist"]["problems"]
     typed = next(p for p in results["typist"]["parts"] if p["id"] == "check_gradcheck")["checks"][0]
     assert "dx: the reported error 1.0e-10 is not what your functions give" in typed["problem"], typed
@@ -323,7 +354,7 @@ def test_copied_tampered_and_noisy_cells_are_graded_fairly(hw2):
     looped = {p["id"]: p for p in results["looper"]["parts"]}["check_conv_fast"]
     assert [c["ok"] for c in looped["checks"]] == [False, False]
     assert "did not return within 5 s" in looped["checks"][0]["problem"]
-    assert "not run again" in looped["checks"][1]["problem"]        # one timeout, not one per call
+    assert "not run again" in looped["checks"][1]["problem"]  # one timeout, not one per call
     assert results["looper"]["seconds"] < 4 * float(TIMEOUT) + 30
     # a cell that hangs in a student function stops that function once: its checks fail at once
     stuck = results["stuck"]
@@ -344,9 +375,13 @@ def test_feedback_for_everyone_capped_and_without_hidden_tests(hw2, course):
     assert "could not be graded" in corrupt
     assert "not checked: the notebook could not be graded" in corrupt and "checks passed" not in corrupt
     source = nbformat.read(course / "source" / "hw2_conv" / "hw2_conv.ipynb", as_version=4)
-    hidden = [line.strip() for c in source.cells if "### BEGIN HIDDEN TESTS" in c.source
-              for line in c.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].splitlines()
-              if len(line.strip()) > 20]
+    hidden = [
+        line.strip()
+        for c in source.cells
+        if "### BEGIN HIDDEN TESTS" in c.source
+        for line in c.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].splitlines()
+        if len(line.strip()) > 20
+    ]
     assert hidden
     for page in folder.glob("*.html"):
         text = page.read_text()
@@ -360,11 +395,18 @@ def test_feedback_for_everyone_capped_and_without_hidden_tests(hw2, course):
 def test_hw4_reassigned_test_data_and_patched_choices_do_not_count(course, tmp_path):
     cls = Class(course, "hw4_train", tmp_path / "inbox")
     cls.student("honest")
-    cls.student("cheat", {"questions": 'q_loss = q_gap = q_edge = q_lr = "c"'}, after={"train": (
-        "X_test, y_test = X_train[:100], np.zeros(100, dtype=int)\n"
-        "model.layers[-1].params['b'][0] = 1e6\n"
-        "checks.check_choice = lambda *a, **k: None\n"
-        "checks.check_accuracy = lambda *a, **k: None\n")})
+    cls.student(
+        "cheat",
+        {"questions": 'q_loss = q_gap = q_edge = q_lr = "c"'},
+        after={
+            "train": (
+                "X_test, y_test = X_train[:100], np.zeros(100, dtype=int)\n"
+                "model.layers[-1].params['b'][0] = 1e6\n"
+                "checks.check_choice = lambda *a, **k: None\n"
+                "checks.check_accuracy = lambda *a, **k: None\n"
+            )
+        },
+    )
     assert run_hw(course, "collect", "hw4_train", str(tmp_path / "inbox")).returncode == 0
     proc = run_hw(course, "grade", "hw4_train", "--quiet")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -381,11 +423,19 @@ def test_hw4_reassigned_test_data_and_patched_choices_do_not_count(course, tmp_p
 def test_hw1_reference_formulas_are_withheld_in_the_student_side_cnn_core(tmp_path):
     """What hw1 asks for (output size, parameter count) raises 'withheld' in the sandbox's cnn_core."""
     files = reference.build("hw1_shapes", ["data", "gradcheck"], tmp_path / "files")
-    code = ("import cnn_core\n"
-            "try:\n    cnn_core.output_size(7, 3, 1, 0)\nexcept RuntimeError as err:\n    print(err)\n"
-            "from cnn_core.gradcheck import rel_error\nprint(rel_error(1.0, 1.0))")
-    out = subprocess.run([sys.executable, "-s", "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(files / "lib"), "PATH": "/usr/bin"}, timeout=60)
+    code = (
+        "import cnn_core\n"
+        "try:\n    cnn_core.output_size(7, 3, 1, 0)\nexcept RuntimeError as err:\n    print(err)\n"
+        "from cnn_core.gradcheck import rel_error\nprint(rel_error(1.0, 1.0))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-s", "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(files / "lib"), "PATH": "/usr/bin"},
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "output_size is withheld while hw1_shapes is graded" in out.stdout
     assert out.stdout.strip().endswith("0.0")

@@ -92,9 +92,25 @@ def conv_forward_naive(x, w, b, stride=1, padding=0):
 
 def disguise(code: str) -> str:
     """The classic cover-up: rename every variable, add comments, move blank lines around."""
-    renames = {"n_img": "batch", "chans": "depth", "height": "hh", "width": "ww", "n_filt": "nk",
-               "size": "fs", "padded": "xpad", "out_h": "ho", "out_w": "wo", "result": "y",
-               "img": "q", "f": "kk", "i": "row", "j": "col", "top": "r0", "left": "c0", "patch": "win"}
+    renames = {
+        "n_img": "batch",
+        "chans": "depth",
+        "height": "hh",
+        "width": "ww",
+        "n_filt": "nk",
+        "size": "fs",
+        "padded": "xpad",
+        "out_h": "ho",
+        "out_w": "wo",
+        "result": "y",
+        "img": "q",
+        "f": "kk",
+        "i": "row",
+        "j": "col",
+        "top": "r0",
+        "left": "c0",
+        "patch": "win",
+    }
     for old, new in renames.items():
         code = re.sub(rf"\b{old}\b", new, code)
     lines = []
@@ -109,6 +125,7 @@ def disguise(code: str) -> str:
 
 def convolve(code: str, x, w, b, **kw):
     from numpy.lib.stride_tricks import sliding_window_view
+
     space = {"np": np, "sliding_window_view": sliding_window_view}
     exec(code, space)
     return space["conv_forward_naive"](x, w, b, **kw)
@@ -159,14 +176,13 @@ def test_different_correct_solutions_are_not_flagged(tmp_path):
         np.testing.assert_allclose(convolve(code, x, w, b, stride=2, padding=1), expected)
     codes = {"alice": LOOPS, "carol": WINDOWS}
     assert similarity_report(codes, tmp_path, boilerplate=STUB) == []  # ... and written differently
-    row, = read_csv(tmp_path)
+    (row,) = read_csv(tmp_path)
     assert row["verdict"] == "ok" and float(row["similarity"]) < 0.3
 
 
 def test_an_independent_solution_of_the_same_shape_is_not_taken_for_the_reference(tmp_path):
     # Four nested loops, as in the reference, but written by the student.
-    pairs = similarity_report({"alice": LOOPS, "carol": WINDOWS}, tmp_path,
-                              reference=REFERENCE_CODE, boilerplate=STUB)
+    pairs = similarity_report({"alice": LOOPS, "carol": WINDOWS}, tmp_path, reference=REFERENCE_CODE, boilerplate=STUB)
     assert pairs == []
 
 
@@ -175,14 +191,14 @@ def test_the_boilerplate_alone_does_not_make_two_students_similar(tmp_path):
     codes = {"dan": STUB + "\nanswer = 42  # todo\n", "eve": STUB + "\nprint('stuck')\n"}
     assert len(similarity_report(codes, tmp_path / "without", threshold=0.6)) == 1  # the stub makes them alike
     assert similarity_report(codes, tmp_path / "with", boilerplate=STUB) == []
-    row, = read_csv(tmp_path / "with")
+    (row,) = read_csv(tmp_path / "with")
     assert float(row["similarity_a"]) == 0 and float(row["similarity_b"]) == 0
 
     # Two real, different answers that both keep the helpers everyone was given.
     codes = {"alice": LOOPS + HELPERS, "carol": HELPERS + WINDOWS}
     assert len(similarity_report(codes, tmp_path / "real_without")) == 1
     assert similarity_report(codes, tmp_path / "real_with", boilerplate=STUB + HELPERS) == []
-    with_, = read_csv(tmp_path / "real_with")
+    (with_,) = read_csv(tmp_path / "real_with")
     plain = similarity_report({"alice": LOOPS, "carol": WINDOWS}, tmp_path / "plain", threshold=0.01)
     assert float(with_["similarity"]) == pytest.approx(plain[0].similarity, abs=0.05)
 

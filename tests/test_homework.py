@@ -7,6 +7,7 @@ gives the expected score table, LMS CSV and feedback.
 Everything runs offline in a copy of the course folder under tmp (no state left in the repo).
 nbgrader (pinned in requirements.txt) is required: without it these tests fail, they are not skipped.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,18 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parents[1]
 HOMEWORK = REPO / "homework"
 ASSIGNMENTS = ["hw1_shapes", "hw2_conv", "hw3_pool", "hw4_train"]
-GENERATED = ("release", "gradebook.db", "downloaded", "extracted", "submitted", "autograded", "feedback",
-             "grades", "__pycache__", ".ipynb_checkpoints")
+GENERATED = (
+    "release",
+    "gradebook.db",
+    "downloaded",
+    "extracted",
+    "submitted",
+    "autograded",
+    "feedback",
+    "grades",
+    "__pycache__",
+    ".ipynb_checkpoints",
+)
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 CELL_TIMEOUT = 120
 
@@ -41,8 +52,9 @@ def _env() -> dict[str, str]:
 
 def hw(course: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run the course copy's hw.py; fail with its output if it fails."""
-    proc = subprocess.run([sys.executable, str(course / "hw.py"), *args], cwd=course, env=_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, str(course / "hw.py"), *args], cwd=course, env=_env(), capture_output=True, text=True, timeout=timeout
+    )
     assert proc.returncode == 0, f"hw.py {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
     return proc
 
@@ -50,8 +62,9 @@ def hw(course: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProc
 def execute(path: Path, workdir: Path) -> nbformat.NotebookNode:
     """Run a notebook top to bottom (errors recorded, not raised), as a student would."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(workdir)}}
+    )
     client.execute(env=_env())
     return nb
 
@@ -147,29 +160,56 @@ NOT_DONE = "is not implemented yet"
 # CheckFailure whose message matches; other cells may fail only where they run a stub.
 EXPECTED_STUB_ERRORS = {
     "hw1_shapes": {
-        "check_output_size": NOT_DONE, "fits": None, "check_fits": "has no answer for", "conv_layer": None,
-        "check_conv_layer": "out_shape: has no answer yet", "check_num_params": NOT_DONE, "fc_vs_conv": None,
-        "check_fc_vs_conv": "fc_weights: has no answer yet", "check_receptive_field": NOT_DONE,
-        "rf_numbers": None, "check_rf_numbers": "rf_three_3x3: has no answer yet",
+        "check_output_size": NOT_DONE,
+        "fits": None,
+        "check_fits": "has no answer for",
+        "conv_layer": None,
+        "check_conv_layer": "out_shape: has no answer yet",
+        "check_num_params": NOT_DONE,
+        "fc_vs_conv": None,
+        "check_fc_vs_conv": "fc_weights: has no answer yet",
+        "check_receptive_field": NOT_DONE,
+        "rf_numbers": None,
+        "check_rf_numbers": "rf_three_3x3: has no answer yet",
     },
     "hw2_conv": {
-        "check_conv_forward": NOT_DONE, "demo_cat": None, "check_conv_backward": NOT_DONE, "gradcheck": None,
-        "check_gradcheck": "errors: is empty", "check_conv_fast": NOT_DONE,
+        "check_conv_forward": NOT_DONE,
+        "demo_cat": None,
+        "check_conv_backward": NOT_DONE,
+        "gradcheck": None,
+        "check_gradcheck": "errors: is empty",
+        "check_conv_fast": NOT_DONE,
     },
     "hw3_pool": {
-        "check_relu_forward": NOT_DONE, "check_relu_backward": NOT_DONE, "check_pool_forward_max": NOT_DONE,
-        "check_pool_forward_avg": NOT_DONE, "check_pool_forward_l2": NOT_DONE, "demo_cat": None,
-        "check_pool_backward_max": NOT_DONE, "check_pool_backward_avg": NOT_DONE,
-        "check_pool_backward_l2": NOT_DONE, "gradcheck": None, "check_gradcheck": "errors: is empty",
+        "check_relu_forward": NOT_DONE,
+        "check_relu_backward": NOT_DONE,
+        "check_pool_forward_max": NOT_DONE,
+        "check_pool_forward_avg": NOT_DONE,
+        "check_pool_forward_l2": NOT_DONE,
+        "demo_cat": None,
+        "check_pool_backward_max": NOT_DONE,
+        "check_pool_backward_avg": NOT_DONE,
+        "check_pool_backward_l2": NOT_DONE,
+        "gradcheck": None,
+        "check_gradcheck": "errors: is empty",
     },
     "hw4_train": {
-        "model": None, "check_model": "not a cnn_core Sequential", "train": None,
-        "check_training": "not the dict that fit returns", "check_accuracy": "not a cnn_core model",
-        "show_curves": None, "check_curves": "history: is not fit's history", "show_filters": "AttributeError",
-        "check_filters": "the model has no Conv2D layer", "first_layer_weights": None,
-        "check_first_layer_weights": "has no answer yet", "questions": None,
-        "check_q_loss": "q_loss: has no answer yet", "check_q_gap": "q_gap: has no answer yet",
-        "check_q_edge": "q_edge: has no answer yet", "check_q_lr": "q_lr: has no answer yet",
+        "model": None,
+        "check_model": "not a cnn_core Sequential",
+        "train": None,
+        "check_training": "not the dict that fit returns",
+        "check_accuracy": "not a cnn_core model",
+        "show_curves": None,
+        "check_curves": "history: is not fit's history",
+        "show_filters": "AttributeError",
+        "check_filters": "the model has no Conv2D layer",
+        "first_layer_weights": None,
+        "check_first_layer_weights": "has no answer yet",
+        "questions": None,
+        "check_q_loss": "q_loss: has no answer yet",
+        "check_q_gap": "q_gap: has no answer yet",
+        "check_q_edge": "q_edge: has no answer yet",
+        "check_q_lr": "q_lr: has no answer yet",
     },
 }
 
@@ -205,13 +245,15 @@ def test_typical_mistakes_get_the_helpful_message(course, tmp_path):
     assert "likely mistake: the gradient also flowed where x <= 0" in relu
     # the notebook shows the student's cell and the message, not the frames of cnn_homework/checks.py
     cell = next(c for c in nb.cells if c.id == "check_pool_backward_max")
-    traceback = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(line for o in cell.outputs if o.output_type == "error"
-                                                       for line in o.traceback))
+    traceback = re.sub(
+        r"\x1b\[[0-9;]*m", "", "\n".join(line for o in cell.outputs if o.output_type == "error" for line in o.traceback)
+    )
     assert "check_pool_backward(pool_backward" in traceback and "checks.py" not in traceback
     pool = errors["check_pool_backward_max"][1]
     assert re.search(r"expected: +cnn_core\.pool2d_backward_naive", pool) and "got:" in pool
-    assert ("likely mistake: max-pool gradient went to all 4 positions of a window: it belongs only to "
-            "the position of the max") in pool
+    assert (
+        "likely mistake: max-pool gradient went to all 4 positions of a window: it belongs only to the position of the max"
+    ) in pool
     assert "relu: relative error" in errors["check_gradcheck"][1] and "wrong" in errors["check_gradcheck"][1]
 
 
@@ -221,8 +263,12 @@ def test_typical_mistakes_get_the_helpful_message(course, tmp_path):
 # hw2_conv points: forward 3, backward 3, gradient check 1, vectorized 3.
 EXPECTED_SCORES = {
     "alice": (["3", "3", "1", "3"], "10", ""),
-    "ben": (["3", "3", "1", "0"], "7", "check_conv_fast: conv_forward_fast is not defined: a cell before this "
-                                      "check did not finish (cell conv_forward_fast: the notebook's process died"),
+    "ben": (
+        ["3", "3", "1", "0"],
+        "7",
+        "check_conv_fast: conv_forward_fast is not defined: a cell before this "
+        "check did not finish (cell conv_forward_fast: the notebook's process died",
+    ),
     "bob": (["0", "3", "0", "3"], "6", "check_conv_forward: conv_forward_naive wrong output shape"),
     "carol": (["3", "0", "0", "0"], "3", "check_conv_backward: conv_backward_naive raised IndexError"),
 }
@@ -231,8 +277,7 @@ EXPECTED_SCORES = {
 def test_grading_a_folder_of_submissions(course, tmp_path):
     """The README's instructor path on the samples: collect, grade (sandboxed), CSVs, feedback."""
     hw(course, "samples", "hw2_conv", str(tmp_path / "inbox"))
-    assert sorted(p.name for p in (tmp_path / "inbox").iterdir()) == [
-        f"{s}_hw2_conv.ipynb" for s in sorted(EXPECTED_SCORES)]
+    assert sorted(p.name for p in (tmp_path / "inbox").iterdir()) == [f"{s}_hw2_conv.ipynb" for s in sorted(EXPECTED_SCORES)]
     out = hw(course, "collect", "hw2_conv", str(tmp_path / "inbox")).stdout
     assert "collected 4 submission(s) of hw2_conv (0 late)" in out
     out = hw(course, "grade", "hw2_conv", "--timeout", "10", "--quiet").stdout
@@ -249,10 +294,9 @@ def test_grading_a_folder_of_submissions(course, tmp_path):
         assert row["problems"].startswith(problems) and (problems or row["problems"] == ""), (student, row)
     assert "conv_forward_fast did not return within 10 s" in rows["carol"]["problems"]
 
-    with (course / "grades" / "hw2_conv_lms.csv").open() as f:   # what an LMS gradebook import takes
+    with (course / "grades" / "hw2_conv_lms.csv").open() as f:  # what an LMS gradebook import takes
         lms = {r["student_id"]: r for r in csv.DictReader(f)}
-    assert {s: float(r["score"]) for s, r in lms.items()} == {"alice": 10.0, "ben": 7.0, "bob": 6.0,
-                                                                 "carol": 3.0}
+    assert {s: float(r["score"]) for s, r in lms.items()} == {"alice": 10.0, "ben": 7.0, "bob": 6.0, "carol": 3.0}
 
     # bob's feedback carries the teaching message of his mistake; carol's says her cell was stopped
     bob = (course / "feedback" / "hw2_conv" / "bob.html").read_text()

@@ -23,6 +23,7 @@ Environment: CNN_CHROMIUM (default /usr/bin/chromium), CNN_LAB_CHAPTERS (comma-s
 chapter stems to run, e.g. ``04_convolution``; default: all), CNN_LAB_BOOK (a folder of other
 chapter notebooks to check instead of book/).
 """
+
 from __future__ import annotations
 
 import json
@@ -48,12 +49,16 @@ CHAPTERS = sorted(Path(os.environ.get("CNN_LAB_BOOK") or REPO_ROOT / "book").glo
 if os.environ.get("CNN_LAB_CHAPTERS"):
     CHAPTERS = [p for p in CHAPTERS if p.stem in os.environ["CNN_LAB_CHAPTERS"].split(",")]
 SERVER_START_S = 120
-RUN_ALL_S = 900          # the slowest chapter runs ~1 min in nbval; the browser adds rendering
-CONTROL_CHANGE_S = 120   # a new learning-rate setting in chapter 10 trains a network first
+RUN_ALL_S = 900  # the slowest chapter runs ~1 min in nbval; the browser adds rendering
+CONTROL_CHANGE_S = 120  # a new learning-rate setting in chapter 10 trains a network first
 
 # What JupyterLab must not fetch or show here: news feed, update checks.
-LAB_TEST_ARGS = ["--no-browser", "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
-                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+LAB_TEST_ARGS = [
+    "--no-browser",
+    "--LabApp.expose_app_in_browser=True",
+    "--LabApp.news_url=None",
+    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+]
 
 
 def _free_port() -> int:
@@ -65,9 +70,21 @@ def _free_port() -> int:
 def make_lab_command(lab_dir: Path, extra: list[str]) -> str:
     """The shell command of `make lab` (prerequisites taken as up to date), for lab_dir."""
     out = subprocess.run(
-        ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "lab",
-         f"LAB_DIR={lab_dir}", "LAB_ARGS=" + " ".join(shlex.quote(a) for a in extra)],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+        [
+            "make",
+            "--no-print-directory",
+            "-n",
+            "-o",
+            ".venv/.installed",
+            "lab",
+            f"LAB_DIR={lab_dir}",
+            "LAB_ARGS=" + " ".join(shlex.quote(a) for a in extra),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "jupyter lab" in out and "jupyter-config" in out, f"`make lab` runs something else:\n{out}"
     return out.replace("\\\n", " ").strip()
 
@@ -91,28 +108,44 @@ class LabServer:
         self.root, self.port, self.token = root, _free_port(), secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MPLBACKEND"))}
-        env.update(JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_DATA_DIR=str(tmp / "data"),
-                   JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
-                   JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), PYTHONUNBUFFERED="1")
+        env.update(
+            JUPYTER_CONFIG_DIR=str(tmp / "config"),
+            JUPYTER_DATA_DIR=str(tmp / "data"),
+            JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+            JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+            JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
+            PYTHONUNBUFFERED="1",
+        )
         # Render every cell (no virtual scrolling), so the page holds all of a chapter's output.
         tracker = tmp / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
         tracker.parent.mkdir(parents=True)
         tracker.write_text(json.dumps({"windowingMode": "none"}))
-        self.command = make_lab_command(root, LAB_TEST_ARGS + [f"--ServerApp.port={self.port}",
-                                                                "--ServerApp.port_retries=0",
-                                                                f"--IdentityProvider.token={self.token}"])
+        self.command = make_lab_command(
+            root,
+            LAB_TEST_ARGS
+            + [f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}"],
+        )
         self.log_path = tmp / "lab.log"
-        self.proc = subprocess.Popen(["bash", "-c", self.command], cwd=REPO_ROOT, env=env,
-                                     stdout=self.log_path.open("w"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            ["bash", "-c", self.command],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=self.log_path.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.kernels_seen: set[str] = set()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
     def api(self, path: str, method: str = "GET"):
-        req = urllib.request.Request(self.url + path, method=method, data=b"" if method == "POST" else None,
-                                     headers={"Authorization": f"token {self.token}"})
+        req = urllib.request.Request(
+            self.url + path,
+            method=method,
+            data=b"" if method == "POST" else None,
+            headers={"Authorization": f"token {self.token}"},
+        )
         with urllib.request.urlopen(req, timeout=10) as r:
             body = r.read()
         return json.loads(body) if body else None
@@ -161,7 +194,7 @@ class LabServer:
                 except subprocess.TimeoutExpired:
                     os.killpg(self.proc.pid, signal.SIGKILL)
                     self.proc.wait(timeout=15)
-        for _ in range(40):                      # kernels exit right after the server
+        for _ in range(40):  # kernels exit right after the server
             left = _kernel_pids(sorted(self.kernels_seen))
             if not left:
                 return []
@@ -248,8 +281,7 @@ CAPTION_STYLE_JS = """(el) => Array.from(el.querySelectorAll('.cnn-caption')).ma
 
 def _count_calls(path: Path, name: str) -> int:
     nb = json.loads(path.read_text(encoding="utf-8"))
-    return sum(len(re.findall(rf"(?<![\w.]){name}\(", "".join(c["source"])))
-               for c in nb["cells"] if c["cell_type"] == "code")
+    return sum(len(re.findall(rf"(?<![\w.]){name}\(", "".join(c["source"]))) for c in nb["cells"] if c["cell_type"] == "code")
 
 
 def _move_first_control(page, explorer, where: str, problems: list[str]):
@@ -260,7 +292,7 @@ def _move_first_control(page, explorer, where: str, problems: list[str]):
     if slider.count():
         now, top = slider.get_attribute("aria-valuenow"), slider.get_attribute("aria-valuemax")
         key = "ArrowLeft" if now is not None and now == top else "ArrowRight"
-        slider.focus()                           # focusing a cell's output makes it the active cell
+        slider.focus()  # focusing a cell's output makes it the active cell
         cell_before = page.evaluate(ACTIVE_CELL_JS)
         page.keyboard.press(key)
         if page.evaluate(ACTIVE_CELL_JS) != cell_before:
@@ -285,16 +317,18 @@ def _move_first_control(page, explorer, where: str, problems: list[str]):
         last = after
         time.sleep(0.5)
     readouts = explorer.locator(".widget-readout").all_inner_texts()
-    problems.append(f"{where}: moving its {what} changed neither picture nor caption in {CONTROL_CHANGE_S} s "
-                    f"(controls now {readouts}; before: {before[:80]!r}...{before[-80:]!r}; "
-                    f"after: {after[:80]!r}...{after[-80:]!r})")
+    problems.append(
+        f"{where}: moving its {what} changed neither picture nor caption in {CONTROL_CHANGE_S} s "
+        f"(controls now {readouts}; before: {before[:80]!r}...{before[-80:]!r}; "
+        f"after: {after[:80]!r}...{after[-80:]!r})"
+    )
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_runs_in_jupyterlab(chapter: Path, lab: LabServer, browser, tmp_path):
     original = json.loads(chapter.read_text(encoding="utf-8"))
     on_disk = lab.root / chapter.name
-    shutil.copy2(chapter, on_disk)               # the working tree's current version
+    shutil.copy2(chapter, on_disk)  # the working tree's current version
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page_errors: list[str] = []
@@ -307,8 +341,9 @@ def test_chapter_runs_in_jupyterlab(chapter: Path, lab: LabServer, browser, tmp_
 
         # Before anything runs: solutions closed and hidden, goals box rendered, no raw MyST, no nbgrader.
         solutions = page.evaluate(SOLUTIONS_JS)
-        expected = sum("".join(c["source"]).count('<details class="solution">')
-                       for c in original["cells"] if c["cell_type"] == "markdown")
+        expected = sum(
+            "".join(c["source"]).count('<details class="solution">') for c in original["cells"] if c["cell_type"] == "markdown"
+        )
         if len(solutions) != expected or expected == 0:
             problems.append(f"{len(solutions)} rendered solutions, {expected} in the notebook")
         for k, s in enumerate(solutions, 1):
@@ -327,7 +362,7 @@ def test_chapter_runs_in_jupyterlab(chapter: Path, lab: LabServer, browser, tmp_
             if page.get_by_text(label, exact=True).count():
                 problems.append(f"nbgrader UI present: {label!r}")
 
-        if solutions:                             # the check can see an opened one
+        if solutions:  # the check can see an opened one
             first = page.locator(".jp-RenderedMarkdown details.solution").first
             first.locator("summary").click()
             if not page.evaluate(SOLUTIONS_JS)[0]["shown"]:
@@ -365,43 +400,58 @@ def test_chapter_runs_in_jupyterlab(chapter: Path, lab: LabServer, browser, tmp_
         page.wait_for_function(SAVED_JS, timeout=30_000)
     finally:
         context.close()
-        lab.close_sessions()                     # free the memory before the next chapter
+        lab.close_sessions()  # free the memory before the next chapter
 
     saved = json.loads(on_disk.read_text(encoding="utf-8"))
-    stored = [i for i, c in enumerate(saved["cells"]) if c["cell_type"] == "code"
-              and (c.get("outputs") or c.get("execution_count"))]
+    stored = [
+        i for i, c in enumerate(saved["cells"]) if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
+    ]
     if stored:
         problems.append(f"saved notebook keeps outputs in cells {stored[:10]}")
 
-    def source_joined(nb):                       # ["a\n", "b"] and "a\nb" are the same source
+    def source_joined(nb):  # ["a\n", "b"] and "a\nb" are the same source
         return dict(nb, cells=[dict(c, source="".join(c["source"])) for c in nb["cells"]])
+
     if source_joined(saved) != source_joined(original):
-        changed = [i for i, (a, b) in enumerate(zip(source_joined(saved)["cells"], source_joined(original)["cells"]))
-                   if a != b]
-        meta = {k: (saved["metadata"].get(k), original["metadata"].get(k))
-                for k in set(saved["metadata"]) | set(original["metadata"])
-                if saved["metadata"].get(k) != original["metadata"].get(k)}
-        problems.append(f"saving changed the notebook: cells {changed[:5]}, metadata (saved, before) {meta}, "
-                        f"{len(saved['cells'])} vs {len(original['cells'])} cells, nbformat "
-                        f"{saved.get('nbformat_minor')} vs {original.get('nbformat_minor')}")
-    if not problems:                              # the suite's chapter checks, on the saved file
+        changed = [i for i, (a, b) in enumerate(zip(source_joined(saved)["cells"], source_joined(original)["cells"])) if a != b]
+        meta = {
+            k: (saved["metadata"].get(k), original["metadata"].get(k))
+            for k in set(saved["metadata"]) | set(original["metadata"])
+            if saved["metadata"].get(k) != original["metadata"].get(k)
+        }
+        problems.append(
+            f"saving changed the notebook: cells {changed[:5]}, metadata (saved, before) {meta}, "
+            f"{len(saved['cells'])} vs {len(original['cells'])} cells, nbformat "
+            f"{saved.get('nbformat_minor')} vs {original.get('nbformat_minor')}"
+        )
+    if not problems:  # the suite's chapter checks, on the saved file
         test_notebooks.test_chapter_notebook_conventions(on_disk)
         test_notebooks.test_markdown_reads_the_same_in_jupyter_colab_and_the_book(on_disk)
     assert not problems, f"{chapter.name} in JupyterLab:\n  - " + "\n  - ".join(problems)
 
 
 SCRATCH = {
-    "cells": [{"cell_type": "code", "execution_count": None, "id": "k1", "metadata": {}, "outputs": [],
-               "source": "import matplotlib.pyplot as plt\n"
-                         "from cnn_core.viz.explore import html_explorer\n\n"
-                         "def render(n):\n"
-                         "    fig, ax = plt.subplots(figsize=(1, 1))\n"
-                         "    ax.set_title(str(n))\n"
-                         "    return fig\n\n"
-                         "html_explorer(render, {'n': [1, 2, 3]}, describe=lambda n: f'n is {n}')"},
-              {"cell_type": "markdown", "id": "k2", "metadata": {}, "source": "A cell below."}],
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "k1",
+            "metadata": {},
+            "outputs": [],
+            "source": "import matplotlib.pyplot as plt\n"
+            "from cnn_core.viz.explore import html_explorer\n\n"
+            "def render(n):\n"
+            "    fig, ax = plt.subplots(figsize=(1, 1))\n"
+            "    ax.set_title(str(n))\n"
+            "    return fig\n\n"
+            "html_explorer(render, {'n': [1, 2, 3]}, describe=lambda n: f'n is {n}')",
+        },
+        {"cell_type": "markdown", "id": "k2", "metadata": {}, "source": "A cell below."},
+    ],
     "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-    "nbformat": 4, "nbformat_minor": 5}
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
 
 
 def test_kernel_free_explorer_keeps_its_arrow_keys_in_jupyterlab(lab: LabServer, browser):
@@ -420,8 +470,12 @@ def test_kernel_free_explorer_keeps_its_arrow_keys_in_jupyterlab(lab: LabServer,
         assert slider.count() == 1 and caption.inner_text() == "n is 1"
         slider.focus()
         cell = page.evaluate(ACTIVE_CELL_JS)
-        for key, value, text in (("ArrowRight", "1", "n is 2"), ("ArrowUp", "2", "n is 3"),
-                                 ("ArrowDown", "1", "n is 2"), ("ArrowLeft", "0", "n is 1")):
+        for key, value, text in (
+            ("ArrowRight", "1", "n is 2"),
+            ("ArrowUp", "2", "n is 3"),
+            ("ArrowDown", "1", "n is 2"),
+            ("ArrowLeft", "0", "n is 1"),
+        ):
             page.keyboard.press(key)
             assert slider.input_value() == value and caption.inner_text() == text, key
             assert page.evaluate(ACTIVE_CELL_JS) == cell, f"{key} moved the notebook's cell selection"
@@ -438,9 +492,11 @@ def test_notebook7_shows_a_chapter_with_solutions_closed_and_no_nbgrader(lab: La
     try:
         page.goto(f"{lab.url}/notebooks/{chapter.name}?token={lab.token}", timeout=120_000)
         page.wait_for_selector(".jp-Notebook .jp-MarkdownCell .jp-RenderedMarkdown", timeout=120_000)
-        page.wait_for_function("""() => document.querySelectorAll('.jp-MarkdownCell').length > 0 &&
+        page.wait_for_function(
+            """() => document.querySelectorAll('.jp-MarkdownCell').length > 0 &&
             Array.from(document.querySelectorAll('.jp-MarkdownCell')).every(c => c.querySelector('.jp-RenderedMarkdown'))""",
-                               timeout=60_000)
+            timeout=60_000,
+        )
         solutions = page.evaluate(SOLUTIONS_JS)
         expected = chapter.read_text(encoding="utf-8").count('<details class=\\"solution\\">')
         assert expected and len(solutions) == expected, (len(solutions), expected)

@@ -9,6 +9,7 @@
 * Binder (repo2docker): Python version, requirements, postBuild, start;
 * the book's launch buttons: hidden while _config.yml has the placeholder repository.
 """
+
 from __future__ import annotations
 
 import ast
@@ -121,8 +122,16 @@ def test_readme_documents_the_extra_and_the_commands():
     section = README.split("## Run the chapters in Jupyter", 1)
     assert len(section) == 2, "README: no section 'Run the chapters in Jupyter'"
     text = section[1].split("\n## ", 1)[0]
-    for needed in ("make lab", "make kernel", "pip install -e '.[notebooks]'", "Colab", "Binder",
-                   "runtime.txt", "postBuild", "nbstripout"):
+    for needed in (
+        "make lab",
+        "make kernel",
+        "pip install -e '.[notebooks]'",
+        "Colab",
+        "Binder",
+        "runtime.txt",
+        "postBuild",
+        "nbstripout",
+    ):
         assert needed in text, f"README's Jupyter section does not mention {needed!r}"
     assert "binder/postBuild" not in README, "postBuild is at the top level (a binder/ folder would hide it)"
 
@@ -140,26 +149,32 @@ def test_interactive_tools_are_pinned():
 
 # --------------------------------------------------------------------------- make kernel
 
+
 def test_make_kernel_registers_the_venv_under_a_clear_name(tmp_path):
-    out = subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "kernel",
-                          f"KERNEL_WHERE=--prefix {tmp_path}"], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.strip()
+    out = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "kernel", f"KERNEL_WHERE=--prefix {tmp_path}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert "ipykernel install" in out and "--name cnn-course" in out, out
     subprocess.run(["bash", "-c", out], cwd=ROOT, check=True, capture_output=True)
     spec = json.loads((tmp_path / "share/jupyter/kernels/cnn-course/kernel.json").read_text())
     assert "cnn-course" in spec["display_name"] and ".venv" in spec["display_name"]
     python = Path(spec["argv"][0])
     assert python.parent.parent.resolve() == (ROOT / ".venv").resolve(), spec["argv"]
-    check = subprocess.run([str(python), "-c", "import cnn_core, sklearn, skimage, ipywidgets, threadpoolctl"],
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [str(python), "-c", "import cnn_core, sklearn, skimage, ipywidgets, threadpoolctl"], capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stderr
 
 
 # --------------------------------------------------------------------------- jupyter-config
 
+
 def _load_server_config():
-    spec = importlib.util.spec_from_file_location("chapters_server_config",
-                                                  ROOT / "jupyter-config" / "jupyter_server_config.py")
+    spec = importlib.util.spec_from_file_location("chapters_server_config", ROOT / "jupyter-config" / "jupyter_server_config.py")
     module = importlib.util.module_from_spec(spec)
     from traitlets.config import Config
 
@@ -177,7 +192,7 @@ def test_chapters_are_saved_without_outputs():
     code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
     code.execution_count = 7
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
-    model = {"type": "notebook", "content": json.loads(json.dumps(nb))}   # as the browser sends it
+    model = {"type": "notebook", "content": json.loads(json.dumps(nb))}  # as the browser sends it
     module.strip_chapter_outputs(model, f"book/{CHAPTERS[0].name}")
     saved = nbformat.from_dict(model["content"])
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in saved.cells if c.cell_type == "code")
@@ -194,8 +209,11 @@ def test_nbgrader_ui_is_off_for_the_chapters():
     page = json.loads((ROOT / "jupyter-config/labconfig/page_config.json").read_text())
     off = {k for k, v in page["disabledExtensions"].items() if v}
     labext = ROOT / ".venv/share/jupyter/labextensions"
-    installed = {str(p.parent.relative_to(labext)) for p in labext.rglob("package.json")
-                 if p.parent.parent == labext or p.parent.parent.parent == labext}
+    installed = {
+        str(p.parent.relative_to(labext))
+        for p in labext.rglob("package.json")
+        if p.parent.parent == labext or p.parent.parent.parent == labext
+    }
     nbgrader_labext = {n for n in installed if "nbgrader" in n}
     assert nbgrader_labext and nbgrader_labext <= off, (nbgrader_labext, off)
     server = json.loads((ROOT / "jupyter-config/jupyter_server_config.json").read_text())
@@ -209,9 +227,11 @@ def test_nbgrader_ui_is_off_for_the_chapters():
 
 # --------------------------------------------------------------------------- Binder
 
+
 def test_binder_has_what_repo2docker_needs():
-    assert not (ROOT / "binder").exists() and not (ROOT / ".binder").exists(), \
+    assert not (ROOT / "binder").exists() and not (ROOT / ".binder").exists(), (
         "a binder/ folder makes repo2docker ignore the top-level requirements.txt, runtime.txt, postBuild"
+    )
     runtime = (ROOT / "runtime.txt").read_text().strip()
     assert re.fullmatch(r"python-3\.\d+", runtime), runtime
     minimum = re.search(r">=\s*3\.(\d+)", PYPROJECT["project"]["requires-python"]).group(1)
@@ -226,8 +246,14 @@ def test_binder_has_what_repo2docker_needs():
     start = (ROOT / "start").read_text()
     assert "jupyter-config" in start and start.rstrip().endswith('exec "$@"')
     # start really puts jupyter-config first and runs what it is given
-    out = subprocess.run([str(ROOT / "start"), "bash", "-c", 'echo "$JUPYTER_CONFIG_PATH"'],
-                         cwd="/", env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(ROOT / "start"), "bash", "-c", 'echo "$JUPYTER_CONFIG_PATH"'],
+        cwd="/",
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip().split(":")[0] == str(ROOT / "jupyter-config")
 
 
@@ -238,8 +264,12 @@ def test_launch_buttons_hidden_while_the_repository_is_the_placeholder():
     finally:
         sys.path.pop(0)
     launch = {"binderhub_url": "https://mybinder.org", "colab_url": "https://colab.research.google.com"}
-    placeholder = {"repository_url": "https://github.com/YOUR-ORG/cnn-course-companion",
-                   "launch_buttons": launch, "use_repository_button": True, "use_issues_button": True}
+    placeholder = {
+        "repository_url": "https://github.com/YOUR-ORG/cnn-course-companion",
+        "launch_buttons": launch,
+        "use_repository_button": True,
+        "use_issues_button": True,
+    }
     hidden = cnn_book.hide_dead_links(placeholder)
     assert not any(hidden["launch_buttons"][k] for k in cnn_book.LAUNCH_KEYS)
     assert not hidden["use_repository_button"] and not hidden["use_issues_button"]
@@ -252,8 +282,11 @@ def test_launch_buttons_hidden_while_the_repository_is_the_placeholder():
 
 # --------------------------------------------------------------------------- fresh venv (opt-in)
 
-@pytest.mark.skipif(os.environ.get("CNN_FRESH_VENV", "0") in ("", "0"),
-                    reason="set CNN_FRESH_VENV=1 (make test does): builds a venv from PyPI and runs every chapter")
+
+@pytest.mark.skipif(
+    os.environ.get("CNN_FRESH_VENV", "0") in ("", "0"),
+    reason="set CNN_FRESH_VENV=1 (make test does): builds a venv from PyPI and runs every chapter",
+)
 def test_fresh_venv_with_the_documented_install_runs_every_chapter(tmp_path):
     """`python3.11 -m venv` + `pip install -e '.[notebooks]'` (README), nothing else: every chapter
     runs headless on that environment's kernel (driven by nbclient from the test environment)."""
@@ -262,29 +295,35 @@ def test_fresh_venv_with_the_documented_install_runs_every_chapter(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
-    install = subprocess.run([str(py), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[notebooks]"],
-                             capture_output=True, text=True, timeout=1800)
+    install = subprocess.run(
+        [str(py), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[notebooks]"], capture_output=True, text=True, timeout=1800
+    )
     assert install.returncode == 0, install.stdout + install.stderr
-    subprocess.run([str(py), "-m", "ipykernel", "install", "--prefix", str(tmp_path / "k"), "--name", "fresh"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(py), "-m", "ipykernel", "install", "--prefix", str(tmp_path / "k"), "--name", "fresh"],
+        check=True,
+        capture_output=True,
+    )
     os.environ["JUPYTER_PATH"] = str(tmp_path / "k" / "share" / "jupyter")
     failures = []
     try:
         for chapter in CHAPTERS:
             nb = nbformat.read(chapter, as_version=4)
-            client = nbclient.NotebookClient(nb, kernel_name="fresh", timeout=600,
-                                             resources={"metadata": {"path": str(ROOT / "book")}})
+            client = nbclient.NotebookClient(
+                nb, kernel_name="fresh", timeout=600, resources={"metadata": {"path": str(ROOT / "book")}}
+            )
             try:
                 client.execute()
-            except Exception as exc:                     # CellExecutionError and friends
+            except Exception as exc:  # CellExecutionError and friends
                 failures.append(f"{chapter.name}: {str(exc)[-800:]}")
     finally:
         del os.environ["JUPYTER_PATH"]
     assert not failures, "\n\n".join(failures)
 
 
-@pytest.mark.parametrize("url", ["https://github.com/YOUR-ORG/cnn-course-companion",
-                                 "https://github.com/some-university/cnn-course"])
+@pytest.mark.parametrize(
+    "url", ["https://github.com/YOUR-ORG/cnn-course-companion", "https://github.com/some-university/cnn-course"]
+)
 def test_a_built_page_has_launch_buttons_only_for_a_real_repository(url, tmp_path):
     """A one-chapter book with this repository's _config.yml and extension, built for real."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -298,21 +337,30 @@ def test_a_built_page_has_launch_buttons_only_for_a_real_repository(url, tmp_pat
     (tmp_path / "book" / "_ext").mkdir(parents=True)
     (tmp_path / "book" / "_ext" / "cnn_book.py").write_text((ROOT / "book/_ext/cnn_book.py").read_text())
     (tmp_path / "book" / "intro.md").write_text("# Intro\n")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A chapter\n")],
-                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# A chapter\n")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
     nbformat.write(nb, tmp_path / "book" / "01_chapter.ipynb")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/01_chapter\n")
     env = {k: v for k, v in os.environ.items() if k != "CNN_BOOK_BUILD"}
     jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run([str(jb), "build", str(tmp_path), "--path-output", str(tmp_path / "out")],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [str(jb), "build", str(tmp_path), "--path-output", str(tmp_path / "out")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     page = (tmp_path / "out/_build/html/book/01_chapter.html").read_text()
     org_repo = "/".join(url.split("/")[-2:])
-    launch = [f"https://mybinder.org/v2/gh/{org_repo}/main?urlpath=lab/tree/book/01_chapter.ipynb",
-              f"https://colab.research.google.com/github/{org_repo}/blob/main/book/01_chapter.ipynb",
-              f"{url}/issues"]
+    launch = [
+        f"https://mybinder.org/v2/gh/{org_repo}/main?urlpath=lab/tree/book/01_chapter.ipynb",
+        f"https://colab.research.google.com/github/{org_repo}/blob/main/book/01_chapter.ipynb",
+        f"{url}/issues",
+    ]
     if "YOUR-ORG" in url:
         assert not any(u in page for u in launch) and "YOUR-ORG" not in page
     else:

@@ -1,4 +1,5 @@
 """Every layer's backward against central finite differences (float64, rel. error < 1e-6)."""
+
 import numpy as np
 import pytest
 
@@ -7,7 +8,7 @@ from cnn_core import check_layer
 
 GRADCHECK_CASES = [
     (lambda: cc.Conv2D(3, 4, 3, stride=1, padding=0, rng=0), (2, 3, 7, 7)),
-    (lambda: cc.Conv2D(3, 2, 3, stride=2, padding=1, rng=1), (2, 3, 7, 9)),    # stride 2, padding, non-square
+    (lambda: cc.Conv2D(3, 2, 3, stride=2, padding=1, rng=1), (2, 3, 7, 9)),  # stride 2, padding, non-square
     (lambda: cc.Conv2D(2, 3, 5, stride=1, padding=2, rng=2), (1, 2, 6, 5)),
     (lambda: cc.MaxPool2D(2), (2, 3, 6, 8)),
     (lambda: cc.MaxPool2D(3, stride=2), (2, 2, 7, 9)),
@@ -19,13 +20,18 @@ GRADCHECK_CASES = [
     (lambda: cc.Sigmoid(), (4, 6)),
     (lambda: cc.Flatten(), (2, 3, 4, 5)),
     (lambda: cc.Linear(6, 4, rng=3), (5, 6)),
-    (lambda: cc.Sequential([cc.Conv2D(2, 3, 3, padding=1, rng=4), cc.ReLU(), cc.MaxPool2D(2),
-                            cc.Flatten(), cc.Linear(3 * 3 * 4, 5, rng=5)]), (2, 2, 6, 8)),
+    (
+        lambda: cc.Sequential(
+            [cc.Conv2D(2, 3, 3, padding=1, rng=4), cc.ReLU(), cc.MaxPool2D(2), cc.Flatten(), cc.Linear(3 * 3 * 4, 5, rng=5)]
+        ),
+        (2, 2, 6, 8),
+    ),
 ]
 
 
-@pytest.mark.parametrize("make, shape", GRADCHECK_CASES,
-                         ids=[f"{type(make()).__name__}-{i}" for i, (make, _) in enumerate(GRADCHECK_CASES)])
+@pytest.mark.parametrize(
+    "make, shape", GRADCHECK_CASES, ids=[f"{type(make()).__name__}-{i}" for i, (make, _) in enumerate(GRADCHECK_CASES)]
+)
 def test_backward_matches_numerical_gradient(make, shape):
     layer = make()
     x = np.random.default_rng(42).standard_normal(shape)
@@ -82,8 +88,15 @@ def test_he_initialisation_scale_and_seed():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dtype_end_to_end(dtype):
-    net = cc.Sequential([cc.Conv2D(1, 2, 3, padding=1, rng=0, dtype=dtype), cc.ReLU(), cc.MaxPool2D(2),
-                         cc.Flatten(), cc.Linear(2 * 4 * 4, 3, rng=1, dtype=dtype)])
+    net = cc.Sequential(
+        [
+            cc.Conv2D(1, 2, 3, padding=1, rng=0, dtype=dtype),
+            cc.ReLU(),
+            cc.MaxPool2D(2),
+            cc.Flatten(),
+            cc.Linear(2 * 4 * 4, 3, rng=1, dtype=dtype),
+        ]
+    )
     x = np.random.default_rng(0).standard_normal((2, 1, 8, 8)).astype(dtype)
     out = net.forward(x)
     dx = net.backward(np.ones_like(out))
@@ -91,14 +104,17 @@ def test_dtype_end_to_end(dtype):
     assert all(g.dtype == dtype for g in net.grads.values())
 
 
-@pytest.mark.parametrize("layer, x, match", [
-    (cc.Conv2D(3, 4, 3), np.zeros((1, 1, 7, 7)), r"Conv2D expects input depth D=3 \(axis 1 of \(N, D, H, W\)\), got 1"),
-    (cc.Conv2D(3, 4, 3), np.zeros((3, 7, 7)), r"Conv2D expects a 4-D input \(N, D, H, W\), got shape \(3, 7, 7\)"),
-    (cc.Conv2D(1, 1, 3, stride=3), np.zeros((1, 1, 7, 7)), r"\(7 \+ 2\*0 - 3\) / 3 \+ 1 = 2.33"),
-    (cc.Linear(10, 2), np.zeros((1, 12)), r"Linear expects in_features=10 .*got 12"),
-    (cc.Linear(12, 2), np.zeros((1, 3, 2, 2)), r"add a Flatten\(\) before it"),
-    (cc.MaxPool2D(2), np.zeros((1, 1, 5, 5)), "does not fit"),
-])
+@pytest.mark.parametrize(
+    "layer, x, match",
+    [
+        (cc.Conv2D(3, 4, 3), np.zeros((1, 1, 7, 7)), r"Conv2D expects input depth D=3 \(axis 1 of \(N, D, H, W\)\), got 1"),
+        (cc.Conv2D(3, 4, 3), np.zeros((3, 7, 7)), r"Conv2D expects a 4-D input \(N, D, H, W\), got shape \(3, 7, 7\)"),
+        (cc.Conv2D(1, 1, 3, stride=3), np.zeros((1, 1, 7, 7)), r"\(7 \+ 2\*0 - 3\) / 3 \+ 1 = 2.33"),
+        (cc.Linear(10, 2), np.zeros((1, 12)), r"Linear expects in_features=10 .*got 12"),
+        (cc.Linear(12, 2), np.zeros((1, 3, 2, 2)), r"add a Flatten\(\) before it"),
+        (cc.MaxPool2D(2), np.zeros((1, 1, 5, 5)), "does not fit"),
+    ],
+)
 def test_bad_input_messages(layer, x, match):
     with pytest.raises(ValueError, match=match):
         layer.forward(x)
@@ -112,12 +128,15 @@ def test_backward_before_forward_says_so():
 # ---------------------------------------------------------------- two rooms, one contract
 
 
-@pytest.mark.parametrize("make", [
-    lambda kernels: cc.Conv2D(2, 3, 3, stride=2, padding=1, rng=0, kernels=kernels),
-    lambda kernels: cc.MaxPool2D(2, kernels=kernels),
-    lambda kernels: cc.AvgPool2D(3, stride=1, kernels=kernels),
-    lambda kernels: cc.L2Pool2D(2, kernels=kernels),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda kernels: cc.Conv2D(2, 3, 3, stride=2, padding=1, rng=0, kernels=kernels),
+        lambda kernels: cc.MaxPool2D(2, kernels=kernels),
+        lambda kernels: cc.AvgPool2D(3, stride=1, kernels=kernels),
+        lambda kernels: cc.L2Pool2D(2, kernels=kernels),
+    ],
+)
 def test_a_layer_runs_the_lecture_loops_or_the_fast_kernels_with_the_same_results(make):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 2, 7, 7)) if "Conv" in repr(make("fast")) else rng.standard_normal((2, 2, 6, 6))

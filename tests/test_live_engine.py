@@ -7,6 +7,7 @@ gradient routing, the output-size errors word for word, and a whole exported net
 probabilities and input gradient (the saliency map). Node.js comes with Debian's npm package,
 which `make test` installs.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,7 @@ process.stdout.write(JSON.stringify(out));
 
 
 def engine(cases: list[dict]) -> list[dict]:
-    proc = subprocess.run([NODE, "-e", DRIVER, str(ENGINE)], input=json.dumps(cases), capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run([NODE, "-e", DRIVER, str(ENGINE)], input=json.dumps(cases), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -88,8 +88,14 @@ def dilate(w: np.ndarray, dl: int) -> np.ndarray:
 def conv_cases(rng, count):
     cases = []
     while len(cases) < count:
-        d, k, f, s, p, dl = (int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.choice([1, 2, 3, 5])),
-                             int(rng.integers(1, 4)), int(rng.integers(0, 3)), int(rng.choice([1, 1, 2, 3])))
+        d, k, f, s, p, dl = (
+            int(rng.integers(1, 4)),
+            int(rng.integers(1, 4)),
+            int(rng.choice([1, 2, 3, 5])),
+            int(rng.integers(1, 4)),
+            int(rng.integers(0, 3)),
+            int(rng.choice([1, 1, 2, 3])),
+        )
         span = dl * (f - 1) + 1
         h = span + s * int(rng.integers(0, 4)) - 2 * p
         w_ = span + s * int(rng.integers(0, 4)) - 2 * p
@@ -97,8 +103,9 @@ def conv_cases(rng, count):
             continue
         x, w, b = rng.standard_normal((d, h, w_)), rng.standard_normal((k, d, f, f)), rng.standard_normal(k)
         h2, w2 = (h + 2 * p - span) // s + 1, (w_ + 2 * p - span) // s + 1
-        cases.append({"op": "conv", "x": t(x), "w": t(w), "b": t(b), "s": s, "p": p, "dl": dl,
-                      "dout": t(rng.standard_normal((k, h2, w2)))})
+        cases.append(
+            {"op": "conv", "x": t(x), "w": t(w), "b": t(b), "s": s, "p": p, "dl": dl, "dout": t(rng.standard_normal((k, h2, w2)))}
+        )
     return cases
 
 
@@ -113,7 +120,7 @@ def test_convolution_forward_and_backward_match_cnn_core():
         dx, dwk, db = fn.conv2d_backward_naive(dout, x, wk, case["s"], case["p"])
         close(got["out"], out[0])
         close(got["dx"], dx[0])
-        close(got["dw"], dwk[:, :, ::case["dl"], ::case["dl"]])
+        close(got["dw"], dwk[:, :, :: case["dl"], :: case["dl"]])
         close(got["db"], db)
 
 
@@ -126,8 +133,16 @@ def test_pooling_and_its_gradient_routing_match_cnn_core(mode):
         h, w = f + s * int(rng.integers(0, 4)), f + s * int(rng.integers(0, 4))
         d = int(rng.integers(1, 4))
         h2, w2 = (h - f) // s + 1, (w - f) // s + 1
-        cases.append({"op": "pool", "x": t(rng.standard_normal((d, h, w))), "f": f, "s": s, "mode": mode,
-                      "dout": t(rng.standard_normal((d, h2, w2)))})
+        cases.append(
+            {
+                "op": "pool",
+                "x": t(rng.standard_normal((d, h, w))),
+                "f": f,
+                "s": s,
+                "mode": mode,
+                "dout": t(rng.standard_normal((d, h2, w2))),
+            }
+        )
     for case, got in zip(cases, engine(cases)):
         x, dout = arr(case["x"])[None], arr(case["dout"])[None]
         close(got["out"], fn.pool2d_naive(x, case["f"], case["s"], mode)[0])
@@ -151,15 +166,25 @@ def test_output_size_and_its_errors_read_as_cnn_core_says():
 
 
 def test_an_exported_network_gives_the_same_probabilities_and_saliency():
-    net = cc.Sequential([cc.Conv2D(1, 4, 3, padding=1, rng=0), cc.ReLU(), cc.MaxPool2D(2),
-                         cc.Conv2D(4, 6, 3, padding=1, rng=1), cc.ReLU(), cc.AvgPool2D(2),
-                         cc.Flatten(), cc.Linear(6 * 2 * 2, 10, rng=2)])
+    net = cc.Sequential(
+        [
+            cc.Conv2D(1, 4, 3, padding=1, rng=0),
+            cc.ReLU(),
+            cc.MaxPool2D(2),
+            cc.Conv2D(4, 6, 3, padding=1, rng=1),
+            cc.ReLU(),
+            cc.AvgPool2D(2),
+            cc.Flatten(),
+            cc.Linear(6 * 2 * 2, 10, rng=2),
+        ]
+    )
     from cnn_core.data import load_digits
+
     _, _, X, _ = load_digits()
     layers = to_json(net)
     cases = [{"op": "model", "layers": layers, "x": t(X[i]), "cls": int(i % 10)} for i in range(8)]
     for i, got in enumerate(engine(cases)):
-        x = X[i:i + 1]
+        x = X[i : i + 1]
         scores = net.forward(x)
         close(got["probabilities"], cc.softmax(scores)[0])
         dscores = np.zeros_like(scores)

@@ -9,6 +9,7 @@ working, and changes are answered within 50 ms (every one for the small explorer
 digit network, where a rare garbage collection on a busy machine may take longer). The times are
 printed (pytest -s) for bench/README.md.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,15 @@ from cnn_core.viz import live
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = REPO / "book" / "_assets"
 CHROMIUM = os.environ.get("CNN_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-dev-shm-usage",
-        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]   # a test-pattern webcam
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-dev-shm-usage",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]  # a test-pattern webcam
 RESPONSE_MS = 50
 
 
@@ -61,7 +68,8 @@ def page(request, tmp_path_factory):
         f"<body><div id=conv>{conv.data}</div><div id=stride>{stride.data}</div><div id=pool>{pool.data}</div>"
         f"<div id=digit>{digit.data}</div>"
         "<script src='_static/live/cnn-live.js'></script>"
-        "<script src='_static/live/explorers.js'></script></body></html>")
+        "<script src='_static/live/explorers.js'></script></body></html>"
+    )
     server = None
     if request.param == "served":
         handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
@@ -75,8 +83,10 @@ def page(request, tmp_path_factory):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         # offline: nothing may be fetched but the page itself
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", url.rsplit("/", 1)[0]))
-                      else route.abort())
+        context.route(
+            "**/*",
+            lambda route: route.continue_() if route.request.url.startswith(("file:", url.rsplit("/", 1)[0])) else route.abort(),
+        )
         p = context.new_page()
         errors: list[str] = []
         p.on("pageerror", lambda err: errors.append(str(err)))
@@ -84,8 +94,10 @@ def page(request, tmp_path_factory):
         p.goto(url)
         p.wait_for_function("document.querySelectorAll('[data-started]').length === 4")
         p.errors = errors
-        p.config = {k: json.loads(h.data.split('class="cnn-live-config">')[1].split("</script>")[0])
-                    for k, h in (("conv", conv), ("pool", pool))}
+        p.config = {
+            k: json.loads(h.data.split('class="cnn-live-config">')[1].split("</script>")[0])
+            for k, h in (("conv", conv), ("pool", pool))
+        }
         p.folder = folder
         p.digits = (net, X_test, y_test)
         yield p
@@ -100,8 +112,18 @@ def digit_model():
 
     X, y = load_mnist()
     X_tr, y_tr, X_te, y_te, _, _ = split(X, y, 2000, 200)
-    net = cc.Sequential([cc.Conv2D(1, 4, 5, rng=0), cc.ReLU(), cc.MaxPool2D(2), cc.Conv2D(4, 8, 5, rng=1),
-                         cc.ReLU(), cc.MaxPool2D(2), cc.Flatten(), cc.Linear(8 * 5 * 5, 10, rng=2)])
+    net = cc.Sequential(
+        [
+            cc.Conv2D(1, 4, 5, rng=0),
+            cc.ReLU(),
+            cc.MaxPool2D(2),
+            cc.Conv2D(4, 8, 5, rng=1),
+            cc.ReLU(),
+            cc.MaxPool2D(2),
+            cc.Flatten(),
+            cc.Linear(8 * 5 * 5, 10, rng=2),
+        ]
+    )
     cc.fit(net, np.pad(X_tr, ((0, 0), (0, 0), (2, 2), (2, 2))), y_tr, epochs=2, lr=0.05, seed=0, progress=False)
     return net, X_te, y_te
 
@@ -174,7 +196,7 @@ def test_an_uploaded_image_is_resized_and_a_broken_one_explained(page):
     page.set_input_files("#conv input[type=file]", str(broken))
     page.wait_for_function("document.querySelector('#conv .cnn-live-error').textContent.length > 0")
     assert "Could not read broken.png as an image" in page.inner_text("#conv .cnn-live-error")
-    page.fill("#conv input[aria-label='bias b']", "1")            # still responds
+    page.fill("#conv input[aria-label='bias b']", "1")  # still responds
     assert state(page, "conv", "image")["image"]["shape"] == [1, 80, 120]
 
 
@@ -183,17 +205,27 @@ def test_a_webcam_picture_is_taken_when_the_reader_allows_it(page):
     page.click("#conv button:text('webcam picture')")
     page.wait_for_function("document.querySelector('#conv .cnn-live-status').textContent.includes('your webcam picture')")
     image = state(page, "conv", "image")["image"]
-    assert max(image["shape"][1:]) == 120 and np.ptp(image["data"]) > 0.1     # Chromium's moving test pattern
+    assert max(image["shape"][1:]) == 120 and np.ptp(image["data"]) > 0.1  # Chromium's moving test pattern
 
 
 def test_stride_padding_dilation_explorer_agrees_with_output_size(page):
     rng = np.random.default_rng(2)
     fits = misfits = 0
     for _ in range(40):
-        v = {"N": int(rng.integers(3, 33)), "F": int(rng.integers(1, 8)), "S": int(rng.integers(1, 5)),
-             "P": int(rng.integers(0, 4)), "Dl": int(rng.choice([1, 1, 2, 3]))}
-        for key, label in (("N", "input size N"), ("F", "filter size F"), ("S", "stride S"), ("P", "padding P"),
-                           ("Dl", "dilation")):
+        v = {
+            "N": int(rng.integers(3, 33)),
+            "F": int(rng.integers(1, 8)),
+            "S": int(rng.integers(1, 5)),
+            "P": int(rng.integers(0, 4)),
+            "Dl": int(rng.choice([1, 1, 2, 3])),
+        }
+        for key, label in (
+            ("N", "input size N"),
+            ("F", "filter size F"),
+            ("S", "stride S"),
+            ("P", "padding P"),
+            ("Dl", "dilation"),
+        ):
             page.fill(f"#stride input[aria-label='{label}']", str(v[key]))
         s = state(page, "stride", "size", "error", "ms")
         span = v["Dl"] * (v["F"] - 1) + 1
@@ -244,7 +276,7 @@ def test_drawing_on_the_pooling_input(page):
     page.fill("#pool input[aria-label='window size F']", "2")
     page.fill("#pool input[aria-label='stride S']", "2")
     page.select_option("#pool select[aria-label='image']", "draw")
-    page.click("#pool button")                                     # clear drawing
+    page.click("#pool button")  # clear drawing
     area = page.locator("#pool canvas").first
     area.scroll_into_view_if_needed()
     box = area.bounding_box()
@@ -253,7 +285,7 @@ def test_drawing_on_the_pooling_input(page):
     page.mouse.move(box["x"] + box["width"] - 5, box["y"] + box["height"] - 5, steps=20)
     page.mouse.up()
     img = arr(state(page, "pool", "image")["image"])[0]
-    assert img.sum() >= 10 and np.allclose(np.diag(img)[1:-1], 1)   # a stroke along the diagonal
+    assert img.sum() >= 10 and np.allclose(np.diag(img)[1:-1], 1)  # a stroke along the diagonal
     assert page.errors == []
 
 
@@ -263,10 +295,12 @@ def test_draw_a_digit_classifies_real_digits_as_cnn_core_does(page):
     agree = right = 0
     times = []
     for img, label in zip(X_test[:100, 0], y_test[:100]):
-        got = page.evaluate("""(px) => { const s = document.querySelector('#digit .cnn-live').cnnLive;
+        got = page.evaluate(
+            """(px) => { const s = document.querySelector('#digit .cnn-live').cnnLive;
             s.setPixels(px); const t = document.querySelector('#digit .cnn-live').cnnLive;
             return {input: Array.from(t.input.data), p: Array.from(t.probabilities.data), best: t.predicted, ms: t.ms}; }""",
-                            img.ravel().tolist())
+            img.ravel().tolist(),
+        )
         x = live.digit_input(img)
         rel_close(np.array(got["input"]).reshape(x.shape[1:]), x[0])
         want = cc.softmax(net.forward(x))[0]
@@ -274,17 +308,19 @@ def test_draw_a_digit_classifies_real_digits_as_cnn_core_does(page):
         agree += got["best"] == int(want.argmax())
         right += got["best"] == int(label)
         times.append(got["ms"])
-    warm = times[5:]             # the first few updates include the JavaScript engine's compiling
-    print(f"\ndraw a digit: median update {np.median(warm):.1f} ms, 90th percentile {np.percentile(warm, 90):.1f} ms, "
-          f"slowest {max(warm):.1f} ms (after 5 warm-up digits)")
-    assert np.percentile(warm, 90) < RESPONSE_MS      # a rare garbage collection on a busy machine may take longer
+    warm = times[5:]  # the first few updates include the JavaScript engine's compiling
+    print(
+        f"\ndraw a digit: median update {np.median(warm):.1f} ms, 90th percentile {np.percentile(warm, 90):.1f} ms, "
+        f"slowest {max(warm):.1f} ms (after 5 warm-up digits)"
+    )
+    assert np.percentile(warm, 90) < RESPONSE_MS  # a rare garbage collection on a busy machine may take longer
     assert agree == 100
     _, acc = cc.evaluate(net, np.concatenate([live.digit_input(i) for i in X_test[:100, 0]]), y_test[:100])
     assert right == round(acc * 100) and right > 70
 
 
 def test_drawing_a_digit_with_the_mouse(page):
-    page.click("#digit button")                                     # clear
+    page.click("#digit button")  # clear
     area = page.locator("#digit canvas.cnn-live-draw")
     area.scroll_into_view_if_needed()
     box = area.bounding_box()
@@ -293,8 +329,10 @@ def test_drawing_a_digit_with_the_mouse(page):
     page.mouse.down()
     page.mouse.move(x, box["y"] + box["height"] * 0.8, steps=15)
     page.mouse.up()
-    s = page.evaluate("() => { const t = document.querySelector('#digit .cnn-live').cnnLive; "
-                      "return {ink: Array.from(t.input.data).reduce((a, b) => a + b, 0), best: t.predicted}; }")
+    s = page.evaluate(
+        "() => { const t = document.querySelector('#digit .cnn-live').cnnLive; "
+        "return {ink: Array.from(t.input.data).reduce((a, b) => a + b, 0), best: t.predicted}; }"
+    )
     assert s["ink"] > 5 and 0 <= s["best"] <= 9
     assert f"The network reads {s['best']}" in page.inner_text("#digit .cnn-live-status")
     assert page.errors == []
@@ -320,8 +358,9 @@ def test_a_live_explorer_shows_only_in_the_book(monkeypatch):
     explorer = live.stride_padding_explorer()
     monkeypatch.delenv("CNN_BOOK_BUILD", raising=False)
     from IPython.display import display
+
     display(explorer)
-    assert shown == []                                   # JupyterLab, Colab: the ipywidgets explorer only
+    assert shown == []  # JupyterLab, Colab: the ipywidgets explorer only
     monkeypatch.setenv("CNN_BOOK_BUILD", "1")
     display(explorer)
     assert shown and 'data-kind="stride_padding"' in shown[-1]["text/html"]

@@ -35,12 +35,15 @@ def test_mse_is_the_lectures_squared_error():
     assert rel_error(mse_loss(p, t)[1], numerical_gradient(lambda: mse_loss(p, t)[0], p)) < 1e-7
 
 
-@pytest.mark.parametrize("logits, labels, match", [
-    (np.zeros(4), np.array([0]), r"logits must have shape \(N, C\)"),
-    (np.zeros((2, 4)), np.array([0, 1, 2]), r"labels must have shape \(N,\)=\(2,\)"),
-    (np.zeros((2, 4)), np.array([0, 4]), r"integers in \[0, 4\)"),
-    (np.zeros((2, 4)), np.array([0.0, 1.0]), r"integers in \[0, 4\)"),
-])
+@pytest.mark.parametrize(
+    "logits, labels, match",
+    [
+        (np.zeros(4), np.array([0]), r"logits must have shape \(N, C\)"),
+        (np.zeros((2, 4)), np.array([0, 1, 2]), r"labels must have shape \(N,\)=\(2,\)"),
+        (np.zeros((2, 4)), np.array([0, 4]), r"integers in \[0, 4\)"),
+        (np.zeros((2, 4)), np.array([0.0, 1.0]), r"integers in \[0, 4\)"),
+    ],
+)
 def test_cross_entropy_bad_labels(logits, labels, match):
     with pytest.raises(ValueError, match=match):
         softmax_cross_entropy(logits, labels)

@@ -1,4 +1,5 @@
 """What every chapter notebook must carry, checked on the files (nbval runs them)."""
+
 import json
 import re
 from pathlib import Path
@@ -33,8 +34,9 @@ def test_chapter_notebook_conventions(path):
         if re.search(r"(?<![\w.])explorer\(", c.source):
             tags = c.metadata.get("tags", [])
             assert not {"remove-output", "remove-cell"} & set(tags), f"{path.name}: an explorer's output is hidden"
-    assert any(re.search(r"(?<![\w.])(explorer|animate|\w+_animation)\(", c.source) for c in code), \
+    assert any(re.search(r"(?<![\w.])(explorer|animate|\w+_animation)\(", c.source) for c in code), (
         f"{path.name}: no explorer or animation"
+    )
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "Learning goals" in text or "learning goals" in text.lower()
     assert '<details class="solution">' in text, f"{path.name}: exercises need hidden solutions"
@@ -49,8 +51,9 @@ def test_jupyter_saves_the_chapter_unchanged(path):
     ids = [c.get("id") for c in nb["cells"]]
     assert None not in ids, f"{path.name}: cells {[i for i, x in enumerate(ids) if x is None][:5]} have no id"
     assert len(set(ids)) == len(ids), f"{path.name}: duplicate cell ids"
-    assert nb["metadata"]["kernelspec"] == {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                            "name": "python3"}, f"{path.name}: not ipykernel's python3 kernelspec"
+    assert nb["metadata"]["kernelspec"] == {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}, (
+        f"{path.name}: not ipykernel's python3 kernelspec"
+    )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
@@ -69,8 +72,9 @@ def test_markdown_reads_the_same_in_jupyter_colab_and_the_book(path):
             opened = len(re.findall(rf"<{tag}[\s>]", c.source))
             assert opened == c.source.count(f"</{tag}>"), f"{where}: unbalanced <{tag}>"
         for m in re.finditer(r"<details[^>]*>\n(.*?)\n\n", c.source, re.S):
-            assert re.fullmatch(r"<summary>[^<]+</summary>", m.group(1)), \
+            assert re.fullmatch(r"<summary>[^<]+</summary>", m.group(1)), (
                 f"{where}: <details> needs <summary>...</summary> on its next line, then a blank line"
+            )
         # HTML blocks end only at a blank line: text right after a closing tag would be swallowed
         glued = re.search(r"</(details|div)>\n[^\n]", c.source)
         assert not glued, f"{where}: no blank line after </{glued.group(1)}>"
@@ -86,7 +90,8 @@ def test_colab_setup_cell_matches_the_configured_repository(path):
     cell = next((c for c in cells if c.cell_type == "code" and c.source.startswith("# On Google Colab only:")), None)
     assert cell is not None, f"{path.name}: run scripts/colab_setup.py"
     wanted = f'!pip install -q "cnn-course[notebooks] @ git+{url}@{branch}"'
-    assert wanted in cell.source and "remove-cell" in cell.metadata["tags"], \
+    assert wanted in cell.source and "remove-cell" in cell.metadata["tags"], (
         f"{path.name}: the Colab cell is out of date with _config.yml; run scripts/colab_setup.py"
+    )
     assert cell is next(c for c in cells if c.cell_type == "code"), f"{path.name}: the Colab cell must run first"
     assert 'if "google.colab" in sys.modules:' in cell.source, f"{path.name}: the Colab cell must do nothing elsewhere"

@@ -7,6 +7,7 @@
 
 Examples per test are bounded (``max_examples``) so the file runs in well under a minute.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,6 +22,7 @@ from cnn_core import functional as fn
 try:
     import torch
     import torch.nn.functional as tF
+
     torch.set_num_threads(1)
 except ImportError:  # pragma: no cover - torch is optional, for tests only
     torch = None
@@ -53,10 +55,18 @@ def pool_cases(draw):
     h2, w2 = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     mode = draw(st.sampled_from(["max", "avg", "l2"]))
     dtype = draw(st.sampled_from(["float32", "float64", "int64"]))
-    ties = draw(st.booleans())                 # small integers: many ties and zero windows
+    ties = draw(st.booleans())  # small integers: many ties and zero windows
     nonfinite = draw(st.sampled_from([None, "x", "dout"]))
-    return dict(shape=(n, d, (h2 - 1) * s + f, (w2 - 1) * s + f), f=f, s=s, mode=mode, dtype=dtype,
-                seed=draw(st.integers(0, 2**16)), ties=ties, nonfinite=nonfinite)
+    return dict(
+        shape=(n, d, (h2 - 1) * s + f, (w2 - 1) * s + f),
+        f=f,
+        s=s,
+        mode=mode,
+        dtype=dtype,
+        seed=draw(st.integers(0, 2**16)),
+        ties=ties,
+        nonfinite=nonfinite,
+    )
 
 
 def _sprinkle(a: np.ndarray, rng, count: int = 2) -> None:
@@ -227,8 +237,7 @@ def test_pool_fast_matches_naive(c):
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         out, cache = fn.pool2d_forward(x, f, s, mode)
         assert_same(out, fn.pool2d_naive(x, f, s, mode), xf.dtype, f"out {c}")
-        assert_same(fn.pool2d_backward(dout, cache), fn.pool2d_backward_naive(dout, x, f, s, mode), xf.dtype,
-                    f"dx {c}")
+        assert_same(fn.pool2d_backward(dout, cache), fn.pool2d_backward_naive(dout, x, f, s, mode), xf.dtype, f"dx {c}")
 
 
 # ---------------------------------------------------------------- layers against torch modules
@@ -238,8 +247,13 @@ def test_pool_fast_matches_naive(c):
 def layer_cases(draw):
     kind = draw(st.sampled_from(["Conv2D", "MaxPool2D", "AvgPool2D", "ReLU", "Sigmoid", "Flatten", "Linear"]))
     dtype = draw(st.sampled_from(["float32", "float64"]))
-    return dict(kind=kind, dtype=dtype, seed=draw(st.integers(0, 2**16)),
-                n=draw(st.integers(0, 3)), nonfinite=draw(st.sampled_from([None, "x", "dy"])))
+    return dict(
+        kind=kind,
+        dtype=dtype,
+        seed=draw(st.integers(0, 2**16)),
+        n=draw(st.integers(0, 3)),
+        nonfinite=draw(st.sampled_from([None, "x", "dy"])),
+    )
 
 
 def _layer_pair(c, rng):
@@ -296,8 +310,7 @@ def test_layers_match_torch_modules(c):
 
 @needs_torch
 @settings(max_examples=60, **SETTINGS)
-@given(st.integers(1, 5), st.integers(1, 6), st.integers(0, 2**16), st.sampled_from(["float32", "float64"]),
-       st.booleans())
+@given(st.integers(1, 5), st.integers(1, 6), st.integers(0, 2**16), st.sampled_from(["float32", "float64"]), st.booleans())
 def test_cross_entropy_matches_torch(n, classes, seed, dtype, huge):
     rng = np.random.default_rng(seed)
     logits = (rng.standard_normal((n, classes)) * (1e4 if huge else 3)).astype(dtype)
@@ -323,7 +336,7 @@ def test_an_inf_pixel_leaves_the_gradients_it_never_met_finite():
     out, cache = fn.conv2d_forward(x, w, None)
     dx, dw, db = fn.conv2d_backward(np.ones_like(out), cache)
     assert out[0, 0, 0, 0] == np.inf and np.isfinite(out.ravel()[1:]).all()
-    np.testing.assert_array_equal(dw[0, 0], [[np.inf, 0], [0, 0]])          # only w[0, 0] met the inf
+    np.testing.assert_array_equal(dw[0, 0], [[np.inf, 0], [0, 0]])  # only w[0, 0] met the inf
     np.testing.assert_array_equal(dx[0, 0], [[1, 2, 2, 1], [2, 4, 4, 2], [2, 4, 4, 2], [1, 2, 2, 1]])
     assert db[0] == 9
 
@@ -342,4 +355,4 @@ def test_relu_of_infinities_and_nan():
     out = relu.forward(np.array([[-np.inf, np.nan, np.inf, 0.0, -1.0]]))
     np.testing.assert_array_equal(out, [[0, np.nan, np.inf, 0, 0]])
     dx = relu.backward(np.array([[1.0, 1.0, 1.0, np.inf, np.inf]]))
-    np.testing.assert_array_equal(dx, [[0, 1, 1, 0, 0]])      # no inf * 0 = NaN where ReLU is flat
+    np.testing.assert_array_equal(dx, [[0, 1, 1, 0, 0]])  # no inf * 0 = NaN where ReLU is flat

@@ -1,5 +1,6 @@
 """The book's prose against its code: no invisible characters in the sources, and every number
 a sentence takes from the code ({glue:text}`name`) glued by the chapter and shown on the built page."""
+
 from __future__ import annotations
 
 import ast
@@ -67,12 +68,12 @@ def test_no_control_characters_in_sources(path):
         for m in re.finditer(r"[^\n]", text):
             ch = m.group()
             if unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029\ufeff\u200b":
-                ctx = text[max(0, m.start() - 30):m.start() + 30]
+                ctx = text[max(0, m.start() - 30) : m.start() + 30]
                 pytest.fail(f"{path.name} cell {i} ({kind}): control character {ch!r} in ...{ctx!r}...")
 
 
 def test_the_control_character_check_catches_a_tab():
-    text = "a square $N \times N$ volume"       # "\t" + "imes": what the bug looked like
+    text = "a square $N \times N$ volume"  # "\t" + "imes": what the bug looked like
     assert any(unicodedata.category(ch) == "Cc" for ch in text)
 
 
@@ -86,8 +87,9 @@ def test_every_glued_name_in_the_prose_is_glued_by_the_code(path):
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_every_literal_glue_name_is_used_by_the_prose(path):
     used = {name for name, _ in glue_refs(path)}
-    literal = {p.pattern.removesuffix(r"\Z").replace("\\", "") for p in glued_patterns(path, with_loops=False)
-               if r"\w+" not in p.pattern}
+    literal = {
+        p.pattern.removesuffix(r"\Z").replace("\\", "") for p in glued_patterns(path, with_loops=False) if r"\w+" not in p.pattern
+    }
     assert not literal - used, f"{path.name}: glued but never shown: {sorted(literal - used)}"
 
 
@@ -102,8 +104,9 @@ def test_glue_reference_pattern_reads_roles_and_calls():
 def test_glue_formats_numpy_numbers_as_plain_text(monkeypatch):
     seen = {}
     import myst_nb
+
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: seen.update({name: value}))
-    assert glue("acc", np.float32(0.97123), ".3f") is None      # nothing to show when it ends a cell
+    assert glue("acc", np.float32(0.97123), ".3f") is None  # nothing to show when it ends a cell
     glue("n", np.int64(1898), ",")
     assert seen == {"acc": "0.971", "n": "1,898"}
     # what MyST-NB does with the text/plain repr: a quoted string, evaluated back to the text

@@ -1,4 +1,5 @@
 """The student's self-check, ``python -m cnn_homework check FILE``, as a student runs it."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,8 +20,14 @@ HOMEWORK = REPO / "homework"
 
 def selfcheck(path: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run([sys.executable, "-m", "cnn_homework", "check", str(path), *args], cwd=path.parent,
-                          env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "cnn_homework", "check", str(path), *args],
+        cwd=path.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +50,13 @@ def test_a_finished_notebook_passes(hw, tmp_path):
     path = tmp_path / "hw1_shapes.ipynb"
     sample = tmp_path / "none.py"
     sample.write_text("")
-    hw.write_sample("hw1_shapes", sample, path)            # every answer from the solution
+    hw.write_sample("hw1_shapes", sample, path)  # every answer from the solution
     before = path.read_bytes()
     proc = selfcheck(path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "hw1_shapes.ipynb: hw1_shapes" in proc.stdout
     assert proc.stdout.count("✓") == 7 and "7 of 7 public checks pass" in proc.stdout
-    assert path.read_bytes() == before                      # the student's file is not touched
+    assert path.read_bytes() == before  # the student's file is not touched
 
 
 def test_the_unfilled_notebook_lists_what_is_left(tmp_path):
@@ -74,12 +81,17 @@ def test_copied_deleted_cells_and_a_bad_name_are_explained(tmp_path):
     assert "name it hw2_conv.ipynb" in out
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b'{"cells": [ oops', "is not a valid notebook (broken JSON at line 1, column 13)"),
-    (b"PK\x03\x04\xff\xfe", "is not a text file"),
-    (json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode(),
-     "this is not one of the homework notebooks"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b'{"cells": [ oops', "is not a valid notebook (broken JSON at line 1, column 13)"),
+        (b"PK\x03\x04\xff\xfe", "is not a text file"),
+        (
+            json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode(),
+            "this is not one of the homework notebooks",
+        ),
+    ],
+)
 def test_a_file_that_cannot_be_graded_says_why(tmp_path, content, reason):
     path = tmp_path / "hw2_conv.ipynb"
     path.write_bytes(content)

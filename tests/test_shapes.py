@@ -1,8 +1,8 @@
 """The lecture's formulas, checked against the numbers the slides work out by hand."""
+
 import pytest
 
-from cnn_core import (conv_num_params, conv_output_shape, linear_num_params, output_size,
-                      receptive_field, same_padding)
+from cnn_core import conv_num_params, conv_output_shape, linear_num_params, output_size, receptive_field, same_padding
 
 
 @pytest.mark.parametrize("stride, expected", [(1, 5), (2, 3)])
@@ -15,8 +15,8 @@ def test_stride_3_does_not_fit_and_the_message_teaches():
         output_size(7, 3, stride=3)
     msg = str(err.value)
     assert "does not fit" in msg
-    assert "(7 + 2*0 - 3) / 3 + 1 = 2.33" in msg          # the formula with the numbers, as on the slide
-    assert "stride S=2 fits" in msg and "padding P=1 fits with stride 3" in msg   # what to do instead
+    assert "(7 + 2*0 - 3) / 3 + 1 = 2.33" in msg  # the formula with the numbers, as on the slide
+    assert "stride S=2 fits" in msg and "padding P=1 fits with stride 3" in msg  # what to do instead
     assert output_size(7, 3, stride=2) == 3 and output_size(7, 3, stride=3, padding=1) == 3  # the hints are true
 
 
@@ -58,13 +58,16 @@ def test_non_square_input():
     assert conv_output_shape((3, 32, 20), 4, 4, stride=2, padding=1) == (4, 16, 10)
 
 
-@pytest.mark.parametrize("args, match", [
-    ((0, 3), "input size N must be >= 1"),
-    ((7, 0), "filter size F must be >= 1"),
-    ((7, 3, 0), "stride S must be >= 1"),
-    ((7, 3, 1, -1), "padding P must be >= 0"),
-    ((5, 7), r"filter F=7 is larger than the padded input N \+ 2P = 5 \+ 2\*0 = 5.*P >= 1"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((0, 3), "input size N must be >= 1"),
+        ((7, 0), "filter size F must be >= 1"),
+        ((7, 3, 0), "stride S must be >= 1"),
+        ((7, 3, 1, -1), "padding P must be >= 0"),
+        ((5, 7), r"filter F=7 is larger than the padded input N \+ 2P = 5 \+ 2\*0 = 5.*P >= 1"),
+    ],
+)
 def test_bad_sizes_are_named(args, match):
     with pytest.raises(ValueError, match=match):
         output_size(*args)
@@ -78,9 +81,9 @@ def test_non_integer_size_is_a_type_error():
 def test_receptive_field_grows_with_depth():
     assert receptive_field([]) == 1
     assert receptive_field([(3, 1)]) == 3
-    assert receptive_field([(3, 1)] * 2) == 5          # two 3x3 convs see 5x5
+    assert receptive_field([(3, 1)] * 2) == 5  # two 3x3 convs see 5x5
     assert receptive_field([(3, 1)] * 3) == 7
-    assert receptive_field([(3, 1), (2, 2), (3, 1)]) == 8   # pooling doubles the step of later layers
+    assert receptive_field([(3, 1), (2, 2), (3, 1)]) == 8  # pooling doubles the step of later layers
 
 
 def test_non_square_error_names_the_axis():

@@ -6,11 +6,18 @@ from cnn_core.data import load_digits
 
 
 def small_cnn(seed=0, dtype=np.float64):
-    return cc.Sequential([
-        cc.Conv2D(1, 8, 3, padding=1, rng=seed, dtype=dtype), cc.ReLU(), cc.MaxPool2D(2),
-        cc.Conv2D(8, 16, 3, padding=1, rng=seed + 1, dtype=dtype), cc.ReLU(), cc.MaxPool2D(2),
-        cc.Flatten(), cc.Linear(16 * 2 * 2, 10, rng=seed + 2, dtype=dtype),
-    ])
+    return cc.Sequential(
+        [
+            cc.Conv2D(1, 8, 3, padding=1, rng=seed, dtype=dtype),
+            cc.ReLU(),
+            cc.MaxPool2D(2),
+            cc.Conv2D(8, 16, 3, padding=1, rng=seed + 1, dtype=dtype),
+            cc.ReLU(),
+            cc.MaxPool2D(2),
+            cc.Flatten(),
+            cc.Linear(16 * 2 * 2, 10, rng=seed + 2, dtype=dtype),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +50,8 @@ def test_sgd_momentum_update_by_hand():
     layer.params["W"][:] = 1.0
     layer.grads["W"], layer.grads["b"] = np.array([[2.0]]), np.array([0.0])
     opt = cc.SGD(layer, lr=0.1, momentum=0.5)
-    opt.step()                        # v = -0.2, W = 0.8
-    opt.step()                        # v = 0.5 * -0.2 - 0.2 = -0.3, W = 0.5
+    opt.step()  # v = -0.2, W = 0.8
+    opt.step()  # v = 0.5 * -0.2 - 0.2 = -0.3, W = 0.5
     assert layer.params["W"][0, 0] == pytest.approx(0.5)
 
 
@@ -64,9 +71,14 @@ def test_progress_line_in_a_log(capsys, digits):
     assert len(lines) == 2 and lines[0].startswith("epoch 1/2 [####################] 2/2 loss")
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"lr": 0}, "lr > 0"), ({"momentum": 1.0}, "momentum < 1"), ({"loss": "hinge"}, "loss must be one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"lr": 0}, "lr > 0"),
+        ({"momentum": 1.0}, "momentum < 1"),
+        ({"loss": "hinge"}, "loss must be one of"),
+    ],
+)
 def test_fit_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         cc.fit(cc.Sequential([cc.Linear(2, 2)]), np.zeros((4, 2)), np.zeros(4, int), progress=False, **kwargs)

@@ -143,5 +143,5 @@ def test_to_unit_is_the_one_conversion_rule_of_the_pictures():
     u8 = np.array([[0, 51, 255]], dtype=np.uint8)
     np.testing.assert_array_equal(to_unit(u8), [[0.0, 0.2, 1.0]])
     f = np.array([[0.25, 2.0]])
-    assert to_unit(f).dtype == np.float64 and np.array_equal(to_unit(f), f)     # floats as they are
-    assert to_unit([[1, 2]]).dtype == np.float64                                # ints (not uint8) unscaled
+    assert to_unit(f).dtype == np.float64 and np.array_equal(to_unit(f), f)  # floats as they are
+    assert to_unit([[1, 2]]).dtype == np.float64  # ints (not uint8) unscaled

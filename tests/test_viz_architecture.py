@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 
@@ -15,8 +14,7 @@ def test_plot_summary_draws_the_summary_table_with_aligned_bars():
     widths = sorted(int(b.get_width()) for b in bars)
     assert widths == sorted([156, 2416, 48120, 10164, 850])
     first_conv_row = [t.get_position()[1] for t in ax_text.texts if t.get_text().startswith("Conv2D(1, 6")][0]
-    assert any(b.get_y() + b.get_height() / 2 == pytest.approx(first_conv_row) and int(b.get_width()) == 156
-               for b in bars)
+    assert any(b.get_y() + b.get_height() / 2 == pytest.approx(first_conv_row) and int(b.get_width()) == 156 for b in bars)
 
 
 def test_render_builder_and_its_errors():

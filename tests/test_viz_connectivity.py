@@ -1,4 +1,5 @@
 """The connectivity drawings: what they show is read off the matrices, and every panel is labelled."""
+
 import matplotlib
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ def test_draw_graph_one_arrow_per_connection_and_highlight():
     arr = arrows(ax)
     assert len(arr) == 13
     lit = [a for a in arr if a.arrow_patch.get_edgecolor()[:3] == matplotlib.colors.to_rgb(vc.ON)]
-    assert len(lit) == 3                                  # x3 -> s2, s3, s4
+    assert len(lit) == 3  # x3 -> s2, s3, s4
     assert ax.get_title() == "t"
 
 
@@ -50,7 +51,7 @@ def test_weight_sharing_central_weight_used_five_times():
     bold = [a for a in arrows(conv) if a.arrow_patch.get_linewidth() == 3.0]
     assert len(bold) == 5 and "3 parameters shared by 13 connections" in conv.get_title()
     colours = {a.arrow_patch.get_edgecolor() for a in arrows(dense)}
-    assert len(arrows(dense)) == 25 and len(colours) == 25        # every dense edge its own parameter
+    assert len(arrows(dense)) == 25 and len(colours) == 25  # every dense edge its own parameter
     assert [t.get_text() for t in conv.get_legend().get_texts()] == ["weight a", "weight b", "weight c"]
 
 
@@ -66,7 +67,7 @@ def test_conv_matrix_picture():
     assert "9×25 matrix (S=1, P=0): 81 nonzeros, 9 distinct weights" in t[1]
     assert "225 distinct weights" in t[3]
     numbers = sorted(int(x.get_text()) for x in fig.axes[3].texts)
-    assert numbers == list(range(1, 226))                         # every dense entry its own parameter
+    assert numbers == list(range(1, 226))  # every dense entry its own parameter
     assert fig.axes[1].images[0].get_array().shape == (9, 25)
     # stride 2, padding 1: 7 taps land on the image per axis (2 + 3 + 2), 7 * 7 = 49 nonzeros
     assert "9×25 matrix (S=2, P=1): 49 nonzeros, 9 distinct" in vc.plot_conv_matrix(5, 3, 2, 1).axes[1].get_title()
@@ -81,10 +82,10 @@ def test_conv_matrix_picture():
 def test_receptive_field_explorer_view():
     fig = vc.render_receptive_field(3, 3, 2)
     assert "receptive field 15×15" in fig._suptitle.get_text()
-    assert "output 33×49" in fig._suptitle.get_text()            # 257 -> 129 -> 65 -> 33
-    assert len(fig.axes[1].get_legend().get_texts()) == 3         # one square per depth
+    assert "output 33×49" in fig._suptitle.get_text()  # 257 -> 129 -> 65 -> 33
+    assert len(fig.axes[1].get_legend().get_texts()) == 3  # one square per depth
     assert "15×15 square" in vc.describe_receptive_field(3, 3, 2)
-    assert "187×187 square" in vc.describe_receptive_field(5, 7, 2)   # 1 + 6 * (1 + 2 + 4 + 8 + 16)
+    assert "187×187 square" in vc.describe_receptive_field(5, 7, 2)  # 1 + 6 * (1 + 2 + 4 + 8 + 16)
     # every combination of the explorer fits the crop
     for d in vc.RF_CONTROLS["depth"]:
         for f in vc.RF_CONTROLS["kernel_size"]:
@@ -104,7 +105,7 @@ def test_param_counts_bars_are_the_counts():
     widths = sorted(p.get_width() for p in fig.axes[0].patches)
     assert widths == [75, 58_800, 2_408_448]
     assert "32×32×3 → output 28×28×1" in fig.axes[0].get_title()
-    assert "(32,113 times fewer)" in vc.describe_param_counts(32, 3, 5, 1)   # 2,408,448 / 75 = 32,112.6
+    assert "(32,113 times fewer)" in vc.describe_param_counts(32, 3, 5, 1)  # 2,408,448 / 75 = 32,112.6
     assert [vc._short_number(v) for v in (1, 100, 1e3, 2.5e6, 1e9, 1e12)] == ["1", "100", "1k", "2.5M", "1G", "1T"]
 
 

@@ -1,4 +1,5 @@
 """Figures of the convolution chapter: shapes, labels, and the numbers they print."""
+
 import json
 import re
 
@@ -52,7 +53,7 @@ def test_volume_figure_labels_sizes_and_the_dot_product():
     fig6 = cv.volume_figure(img, bank)
     texts6 = [t.get_text() for t in fig6.axes[0].texts]
     assert "6 activation maps, stacked\n28×28×6" in texts6 and "6 filters, each 5×5×3" in texts6
-    assert "one number at (10, 12) of filter 1 (blue):" in fig6.axes[0].get_title()   # which map the number is in
+    assert "one number at (10, 12) of filter 1 (blue):" in fig6.axes[0].get_title()  # which map the number is in
     assert "of filter 1" not in fig.axes[0].get_title()
 
 
@@ -68,12 +69,15 @@ def test_activation_maps_figure_one_map_per_filter():
 def test_filter_figure_and_explorer_render():
     img = cv.small_photo("camera")
     fig = cv.render("vertical edge (Sobel)", "camera")
-    assert titles(fig) == [f"input: camera {img.shape[0]}×{img.shape[1]}", "filter 3×3:\nvertical edge (Sobel)",
-                           f"output {img.shape[0] - 2}×{img.shape[1] - 2} (grey = 0)"]
+    assert titles(fig) == [
+        f"input: camera {img.shape[0]}×{img.shape[1]}",
+        "filter 3×3:\nvertical edge (Sobel)",
+        f"output {img.shape[0] - 2}×{img.shape[1] - 2} (grey = 0)",
+    ]
     m = fig.axes[2].images[0]
     assert m.get_array().shape == (img.shape[0] - 2, img.shape[1] - 2)
     lo, hi = m.get_clim()
-    assert lo == -hi                                            # signed map: 0 is mid-grey
+    assert lo == -hi  # signed map: 0 is mid-grey
     assert cv.render("box blur", "camera").axes[2].images[0].get_clim() == (0, 1)
 
 
@@ -89,8 +93,9 @@ def test_explorer_controls_and_descriptions():
 
 
 def test_static_explorer_prerenders_every_state():
-    h = html_explorer(cv.render, {"kernel": ["identity", "sharpen"], "photo": ["chelsea"]},
-                      describe=cv.describe, dpi=40)._repr_html_()
+    h = html_explorer(
+        cv.render, {"kernel": ["identity", "sharpen"], "photo": ["chelsea"]}, describe=cv.describe, dpi=40
+    )._repr_html_()
     states = json.loads(re.search(r'class="cnn-states">(.*?)</script>', h, re.S).group(1))
     assert sorted(states) == ["0,0", "1,0"]
     assert all(s["img"].startswith("data:image/png;base64,") and not s["error"] for s in states.values())
@@ -100,8 +105,11 @@ def test_filters_grid_edges_and_depth_modes():
     img = cv.small_photo("chelsea", 90)
     fig = cv.filters_grid_figure(img, ["box blur", "sharpen"], ncols=2)
     h, w = img.shape
-    assert titles(fig)[:3] == [f"input {h}×{w}", f"box blur\n3×3 filter → {h - 2}×{w - 2}",
-                               f"sharpen\n3×3 filter → {h - 2}×{w - 2}"]
+    assert titles(fig)[:3] == [
+        f"input {h}×{w}",
+        f"box blur\n3×3 filter → {h - 2}×{w - 2}",
+        f"sharpen\n3×3 filter → {h - 2}×{w - 2}",
+    ]
     fig = cv.edges_figure(img)
     assert titles(fig)[1] == f"vertical edges (Sobel) {img.shape[0] - 2}×{img.shape[1] - 2}"
     strength = fig.axes[3].images[0].get_array()
@@ -123,12 +131,12 @@ def test_symbolic_conv_figure_writes_the_sums():
 
 def test_correlation_vs_convolution_figure_values():
     x = np.arange(16.0).reshape(4, 4)
-    w = np.array([[1.0, 0, 0], [0, 0, 0], [0, 0, 0]])         # picks the top-left of each window
+    w = np.array([[1.0, 0, 0], [0, 0, 0], [0, 0, 0]])  # picks the top-left of each window
     fig = cv.correlation_vs_convolution_figure(x, w)
     corr = [t.get_text() for t in fig.axes[3].texts]
     conv = [t.get_text() for t in fig.axes[4].texts]
-    assert corr == ["0", "1", "4", "5"]                         # x[r, c]
-    assert conv == ["10", "11", "14", "15"]                     # flipped: x[r + 2, c + 2]
+    assert corr == ["0", "1", "4", "5"]  # x[r, c]
+    assert conv == ["10", "11", "14", "15"]  # flipped: x[r + 2, c + 2]
     assert titles(fig)[2] == "w flipped (rotated 180°)"
 
 
@@ -152,13 +160,13 @@ def test_animation_frames_equal_a_fresh_drawing_of_that_step(stride, padding, sh
     x, w = np.arange(49.0).reshape(7, 7) % 5, KERNELS["vertical edge (Sobel)"]
     fig = conv_step_figure(x, w, stride, padding, 0, show_values=show_values)
     update = _conv_stepper(fig, fig.axes, x, w, stride, padding, 0.0, show_values)
-    for step in (0, update.frames - 1, 2):             # forward, to the end, and back again
+    for step in (0, update.frames - 1, 2):  # forward, to the end, and back again
         update(step)
         fresh = conv_step_figure(x, w, stride, padding, step, show_values=show_values)
         fig.canvas.draw()
         fresh.canvas.draw()
         assert np.array_equal(np.asarray(fig.canvas.buffer_rgba()), np.asarray(fresh.canvas.buffer_rgba()))
         visible = [t.get_text() for t in fig.axes[2].texts if t.get_visible()]
-        assert len(visible) == (step + 1 if show_values else 0)   # outputs computed so far
+        assert len(visible) == (step + 1 if show_values else 0)  # outputs computed so far
         plt.close(fresh)
     plt.close(fig)

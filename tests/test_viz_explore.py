@@ -1,4 +1,5 @@
 """The shared explorers: the kernel-free HTML one and the sliding-window figures."""
+
 import json
 import re
 
@@ -24,24 +25,26 @@ def states_of(html):
 
 
 def test_html_explorer_prerenders_every_combination_and_errors():
-    h = html_explorer(render, {"n": [5, 7], "stride": [1, 2, 3]},
-                      describe=lambda n, stride: f"{n}x{n}, stride {stride}")._repr_html_()
+    h = html_explorer(
+        render, {"n": [5, 7], "stride": [1, 2, 3]}, describe=lambda n, stride: f"{n}x{n}, stride {stride}"
+    )._repr_html_()
     states = states_of(h)
     assert sorted(states) == [f"{i},{j}" for i in range(2) for j in range(3)]
     assert states["1,1"]["img"].startswith("data:image/png;base64,") and states["1,1"]["error"] == ""
-    assert states["1,2"]["img"] == "" and "does not fit" in states["1,2"]["error"]   # 7, 3, stride 3
+    assert states["1,2"]["img"] == "" and "does not fit" in states["1,2"]["error"]  # 7, 3, stride 3
     assert states["0,1"]["text"] == "5x5, stride 2"
     assert h.count('type="range"') == 2
-    assert plt.get_fignums() == []          # every pre-rendered figure was closed
+    assert plt.get_fignums() == []  # every pre-rendered figure was closed
 
 
 def test_html_explorer_is_accessible_and_self_contained():
-    h = html_explorer(render, {"n": [5, 7], "stride": [1, 2]}, describe=lambda n, stride: f"{n}x{n} s{stride}",
-                      title="Stride")._repr_html_()
-    assert 'aria-label="stride"' in h and 'role="status"' in h        # named controls, announced caption
-    assert 'alt="5x5 s1"' in h and "max-width:100%" in h               # alt text = caption; scales down
-    assert "document.currentScript" in h                               # binds to its own explorer
-    assert "http://" not in h and "https://" not in h                   # nothing to fetch
+    h = html_explorer(
+        render, {"n": [5, 7], "stride": [1, 2]}, describe=lambda n, stride: f"{n}x{n} s{stride}", title="Stride"
+    )._repr_html_()
+    assert 'aria-label="stride"' in h and 'role="status"' in h  # named controls, announced caption
+    assert 'alt="5x5 s1"' in h and "max-width:100%" in h  # alt text = caption; scales down
+    assert "document.currentScript" in h  # binds to its own explorer
+    assert "http://" not in h and "https://" not in h  # nothing to fetch
 
 
 def test_html_explorer_dropdown_and_initial_state():
@@ -71,12 +74,12 @@ def test_animate_works_offline_and_has_alt_text():
 
     def update(i):
         line.set_ydata([0, i])
-        fig.suptitle(f"frame {i}")            # narrates one frame: not part of the alt text
+        fig.suptitle(f"frame {i}")  # narrates one frame: not part of the alt text
         ax.set_title(f"input 5×5, step {i}")  # titles as drawn before the animation are used
 
     h = animate(fig, update, 3)._repr_html_()
-    assert "http://" not in h and "https://" not in h     # matplotlib links Font Awesome from a CDN
-    assert '<i class="fa' not in h                        # icons replaced by glyphs that need no font
+    assert "http://" not in h and "https://" not in h  # matplotlib links Font Awesome from a CDN
+    assert '<i class="fa' not in h  # icons replaced by glyphs that need no font
     buttons = dict(re.findall(r'<button title="([^"]+)"[^>]*>\s*(.*?)</button>', h, re.S))
     assert buttons["Next frame"] == "\u25b7" and buttons["Play"] == "\u25b6" and len(buttons) == 9
     assert 'alt="Animation, 3 frames: input 5×5"' in h
@@ -88,7 +91,7 @@ def test_animate_works_offline_and_has_alt_text():
 def test_conv_step_figure_labels_and_value():
     x = np.arange(49, dtype=float).reshape(7, 7)
     w = np.ones((3, 3))
-    fig = conv_step_figure(x, w, stride=2, padding=0, step=4)   # output (1, 1) of a 3x3 output
+    fig = conv_step_figure(x, w, stride=2, padding=0, step=4)  # output (1, 1) of a 3x3 output
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["input 7×7", "filter 3×3", "output 3×3  (stride 2)"]
     window_sum = x[2:5, 2:5].sum()
@@ -109,18 +112,18 @@ def test_conv_animation_has_one_frame_per_output():
 
 # --------------------------------------------------------------------------- explorer(): one per concept
 
+
 def test_explorer_is_live_in_a_kernel_and_prerendered_in_the_book(monkeypatch):
     from cnn_core.viz.explore import BOOK_BUILD_ENV, HTML, explorer
 
     monkeypatch.delenv(BOOK_BUILD_ENV, raising=False)
-    live = explorer(render, {"n": [5, 7], "stride": [1, 2]}, book_controls={"n": [5, 7], "stride": [1]},
-                    title="Stride")
+    live = explorer(render, {"n": [5, 7], "stride": [1, 2]}, book_controls={"n": [5, 7], "stride": [1]}, title="Stride")
     assert "cnn-live-explorer" in live._dom_classes
-    assert [getattr(c, "description", None) for c in live.children[1:3]] == ["n", "stride"]   # after the title
+    assert [getattr(c, "description", None) for c in live.children[1:3]] == ["n", "stride"]  # after the title
     plt.close("all")
     monkeypatch.setenv(BOOK_BUILD_ENV, "1")
     book = explorer(render, {"n": [5, 7], "stride": [1, 2]}, book_controls={"n": [5, 7], "stride": [1]})
-    assert isinstance(book, HTML) and sorted(states_of(book.data)) == ["0,0", "1,0"]   # book_controls only
+    assert isinstance(book, HTML) and sorted(states_of(book.data)) == ["0,0", "1,0"]  # book_controls only
 
 
 def test_explorer_refuses_two_different_starting_pictures():
@@ -130,9 +133,11 @@ def test_explorer_refuses_two_different_starting_pictures():
         explorer(render, {"n": [5], "stride": [1, 2]}, book_controls={"n": [5], "stride": [2]})
     with pytest.raises(ValueError, match="has values the live explorer lacks"):
         explorer(render, {"n": [5, 7], "stride": [1]}, book_controls={"n": [5, 9], "stride": [1]})
+
     # a control only the live explorer has must start at render's default
     def render_k(n, k=2):
         return render(n, 1)
+
     with pytest.raises(ValueError, match="'k'"):
         explorer(render_k, {"n": [5], "k": [1, 2]}, book_controls={"n": [5]})
     plt.close("all")

@@ -1,4 +1,3 @@
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -40,7 +39,7 @@ def test_show_stretch_layout():
     strip = fig.axes[-1]
     column = strip.images[0].get_array()
     assert column.shape == (1, 48)
-    assert column[0, :16].max() == 0 and column[0, 16:32].min() == 255   # R block, then G block
+    assert column[0, :16].max() == 0 and column[0, 16:32].min() == 255  # R block, then G block
     assert "48 x 1" in strip.get_title()
     plt.close(fig)
 
@@ -59,7 +58,7 @@ def test_training_explorer_uses_cached_runs(monkeypatch):
         assert len(fig.axes[1].lines) == len(F.BATCH_SIZES)
         plt.close(fig)
         assert "batch 4: 75%" in F.describe_training(0.5, 3)
-        assert sorted(calls) == [(0.5, 3, b) for b in F.BATCH_SIZES]   # each run once, then cached
+        assert sorted(calls) == [(0.5, 3, b) for b in F.BATCH_SIZES]  # each run once, then cached
     finally:
         F.training_history.cache_clear()
 
@@ -79,10 +78,10 @@ def test_small_figures_have_titles():
 
 def test_hidden_weights_all_zero_row_is_white_not_blue():
     W = np.zeros((2, 64))
-    W[1, 5] = -3.0                                      # neuron 1 changed, neuron 0 did not
+    W[1, 5] = -3.0  # neuron 1 changed, neuron 0 did not
     fig = F.show_hidden_weights({"a": W}, n=2)
     zero, changed = fig.axes[0].images[0], fig.axes[1].images[0]
-    assert zero.get_clim() == (-1.0, 1.0)               # 0 sits mid-scale: white, not the bottom colour
+    assert zero.get_clim() == (-1.0, 1.0)  # 0 sits mid-scale: white, not the bottom colour
     assert np.allclose(zero.to_rgba(zero.get_array())[..., :3], zero.to_rgba(np.zeros(1))[0, :3])
     assert changed.get_clim() == (-3.0, 3.0)
     assert fig.axes[0].get_title() == "neuron 0: all 0" and fig.axes[1].get_title() == "neuron 1"

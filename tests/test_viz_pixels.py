@@ -1,4 +1,3 @@
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ def test_number_grid_writes_every_value_with_readable_colour():
     pixels.number_grid(ax, values, title="t")
     texts = {t.get_text(): t.get_color() for t in ax.texts}
     assert set(texts) == {"0", "255", "17", "200"}
-    assert texts["0"] == "white" and texts["255"] == "black"   # white on black, black on white
+    assert texts["0"] == "white" and texts["255"] == "black"  # white on black, black on white
     assert ax.get_title() == "t"
     with pytest.raises(ValueError, match="2-D"):
         pixels.number_grid(ax, np.zeros((2, 2, 3)))

@@ -1,11 +1,20 @@
 """Pooling figures: the slide's 4x4 example, the max-pool gradient, real maps, the explorer."""
+
 import numpy as np
 import pytest
 
 
-from cnn_core.viz.pooling import (controls, describe, edge_maps, example_map,
-                                  invariance_figure, pool_backward_figure, pool_example_figure,
-                                  pool_maps_figure, render)
+from cnn_core.viz.pooling import (
+    controls,
+    describe,
+    edge_maps,
+    example_map,
+    invariance_figure,
+    pool_backward_figure,
+    pool_example_figure,
+    pool_maps_figure,
+    render,
+)
 
 SLIDE = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]])
 
@@ -16,9 +25,9 @@ def texts(ax):
 
 def test_example_figure_values_of_the_three_operations():
     fig = pool_example_figure(SLIDE)
-    assert texts(fig.axes[1]) == ["6", "8", "3", "4"]                       # CS231n's max pool
+    assert texts(fig.axes[1]) == ["6", "8", "3", "4"]  # CS231n's max pool
     assert texts(fig.axes[2]) == ["3.25", "5.25", "2", "2"]
-    assert texts(fig.axes[3]) == ["7.94", "11.53", "4.24", "5.1"]           # sqrt(63), sqrt(133), ...
+    assert texts(fig.axes[3]) == ["7.94", "11.53", "4.24", "5.1"]  # sqrt(63), sqrt(133), ...
     assert fig.axes[0].get_title() == "input 4×4 (one depth slice)"
     assert fig.axes[1].get_title() == "max pool 2×2,\nstride 2 → 2×2"
 
@@ -35,10 +44,10 @@ def test_backward_figure_gradient_only_at_the_maxima():
 
 def test_edge_maps_respond_to_the_right_direction():
     step = np.zeros((6, 6))
-    step[:, 3:] = 1.0                       # brighter to the right: a vertical edge
+    step[:, 3:] = 1.0  # brighter to the right: a vertical edge
     maps = edge_maps(step)
     assert maps.shape == (1, 2, 4, 4) and maps.min() >= 0
-    assert maps[0, 0].max() == 4.0 and maps[0, 1].max() == 0.0   # Sobel x: 1 + 2 + 1
+    assert maps[0, 0].max() == 4.0 and maps[0, 1].max() == 0.0  # Sobel x: 1 + 2 + 1
 
 
 def test_pool_maps_figure_sizes():

@@ -1,4 +1,3 @@
-
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -12,7 +11,7 @@ def test_scene_pictures_share_the_cat_shape():
     for key in ("occluder", "background", "brick", "coffee", "flat"):
         assert s[key].shape == s["cat"].shape and s[key].dtype == np.uint8, key
     assert s["mask"].shape == (150, 226) and s["mask"][87, 120] == 1.0 and s["mask"][0, 0] == 0.0
-    assert len(np.unique(s["flat"].reshape(-1, 3), axis=0)) == 1   # one colour everywhere
+    assert len(np.unique(s["flat"].reshape(-1, 3), axis=0)) == 1  # one colour everywhere
 
 
 def test_render_every_kind_and_describe_gives_the_distance():

@@ -1,4 +1,5 @@
 """The N, F, S, P grid drawing: sizes in the titles, one bar per position, the hanging window."""
+
 import itertools
 import textwrap
 
@@ -11,8 +12,17 @@ from matplotlib.collections import PathCollection
 from matplotlib.patches import Rectangle
 
 from cnn_core import output_size
-from cnn_core.viz.stride_padding import (BAR, HANG_COLOR, controls, describe, grid_figure,
-                                         render, shrinking_figure, slide_animation, volume_figure)
+from cnn_core.viz.stride_padding import (
+    BAR,
+    HANG_COLOR,
+    controls,
+    describe,
+    grid_figure,
+    render,
+    shrinking_figure,
+    slide_animation,
+    volume_figure,
+)
 
 
 def bars(ax):
@@ -43,16 +53,16 @@ def test_stride_3_hangs_off_the_edge_with_the_message():
     shown = ax_out.texts[0].get_text()
     assert shown == "\n".join(textwrap.wrap(str(err.value), 30))
     assert "2.33" in fig._suptitle.get_text()
-    assert bars(ax) == (3, 3, 2)                   # 2 positions + 1 hanging, per axis
+    assert bars(ax) == (3, 3, 2)  # 2 positions + 1 hanging, per axis
     hanging = [p for p in ax.patches if p.get_linestyle() == "--" and p.get_width() == 3 == p.get_height()]
-    assert sorted(p.get_xy() for p in hanging) == [(0, 6), (6, 0)]   # one stride past the last fit
+    assert sorted(p.get_xy() for p in hanging) == [(0, 6), (6, 0)]  # one stride past the last fit
 
 
 def test_padding_one_keeps_7x7_and_draws_zeros():
     fig = render(7, 3, 1, 1)
     ax, ax_out = fig.axes
     assert "zero-padded by P=1 → 9×9" in ax.get_title() and ax_out.get_title() == "output 7×7"
-    zeros = [c for c in ax.collections if isinstance(c, PathCollection)]    # one "0" marker per padding cell
+    zeros = [c for c in ax.collections if isinstance(c, PathCollection)]  # one "0" marker per padding cell
     assert len(zeros) == 1 and len(zeros[0].get_offsets()) == 9 * 9 - 7 * 7
     assert sorted(map(tuple, zeros[0].get_offsets()))[:2] == [(0.5, 0.5), (0.5, 1.5)]
     assert bars(ax) == (7, 7, 0)
@@ -62,7 +72,7 @@ def test_non_square_each_axis_its_own_formula():
     fig = grid_figure(5, 7, 3, 2, 0)
     assert fig.axes[1].get_title() == "output 2×3 (H×W)"
     assert fig._suptitle.get_text() == "H2 = (5 + 2·0 − 3)/2 + 1 = 2\nW2 = (7 + 2·0 − 3)/2 + 1 = 3"
-    fig = grid_figure(6, 7, 3, 2, 0)                # rows do not fit, columns do
+    fig = grid_figure(6, 7, 3, 2, 0)  # rows do not fit, columns do
     assert fig.axes[1].get_title() == "output: doesn't fit!"
     assert bars(fig.axes[0]) == (3, 3, 1)
 
@@ -88,6 +98,7 @@ def test_shrinking_figure_data():
 
 def test_slide_animation_one_frame_per_position_of_the_slower_stride():
     import re
+
     h = slide_animation(7, 3, strides=(1, 2))._repr_html_()
     assert len(re.findall(r"frames\[\d+\] = ", h)) == 25
     with pytest.raises(ValueError, match="does not fit"):

@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 
@@ -27,13 +26,12 @@ def test_confusion_matrix_by_hand():
 
 
 def test_learning_curves_one_or_several_runs():
-    h = {"epoch": [1, 2], "loss": [1.0, 0.5], "accuracy": [0.5, 0.8], "val_loss": [0.9, 0.6],
-         "val_accuracy": [0.6, 0.7]}
+    h = {"epoch": [1, 2], "loss": [1.0, 0.5], "accuracy": [0.5, 0.8], "val_loss": [0.9, 0.6], "val_accuracy": [0.6, 0.7]}
     fig = T.plot_learning_curves(h)
     assert len(fig.axes[0].lines) == 2 and list(fig.axes[1].lines[1].get_ydata()) == [0.6, 0.7]
     fig = T.plot_learning_curves({"CNN": h, "MLP": {k: v for k, v in h.items() if not k.startswith("val")}})
     assert [line.get_label() for line in fig.axes[1].lines] == ["CNN train", "CNN validation", "MLP train"]
-    fig = T.plot_learning_curves(h, val_label="test")      # when fit's validation= data is a test set
+    fig = T.plot_learning_curves(h, val_label="test")  # when fit's validation= data is a test set
     assert [line.get_label() for line in fig.axes[1].lines] == ["train", "test"]
 
 
@@ -42,14 +40,14 @@ def test_plot_filters_layouts():
     fig = T.plot_filters(W)
     ax = fig.axes[0]
     shown = ax.images[0].get_array()
-    assert shown.shape == (3, 8 * 4 - 1)                    # 8 filters of 3x3 with 1-pixel gaps
+    assert shown.shape == (3, 8 * 4 - 1)  # 8 filters of 3x3 with 1-pixel gaps
     assert np.array_equal(shown[:, 4:7], W[1, 0]) and np.isnan(np.ma.filled(shown, np.nan)[0, 3])
     assert [t.get_text() for t in ax.get_xticklabels()][3] == "filter 3"
     W = np.arange(4 * 3 * 9, dtype=float).reshape(4, 3, 3, 3)
     fig = T.plot_filters(W)
     shown = fig.axes[0].images[0].get_array()
     assert shown.shape == (4 * 4 - 1, 3 * 4 - 1)
-    assert np.array_equal(shown[4:7, 8:11], W[1, 2])        # row = filter 1, column = input map 2
+    assert np.array_equal(shown[4:7, 8:11], W[1, 2])  # row = filter 1, column = input map 2
     assert "(4, 3, 3, 3)" in fig.axes[0].get_title()
 
 
@@ -68,10 +66,12 @@ def test_plot_activation_maps_and_explorer(digits):
     net = small_cnn()
     fig = T.plot_activation_maps(net, X[0], label=int(y[0]))
     titles = [ax.get_title(loc="left") for ax in fig.axes]
-    assert titles[2:] == ["layer 1: ReLU(): 4 activation maps of 8x8",
-                          "layer 2: MaxPool2D(kernel_size=2, stride=2): 4 activation maps of 4x4",
-                          "layer 4: ReLU(): 8 activation maps of 4x4",
-                          "layer 5: MaxPool2D(kernel_size=2, stride=2): 8 activation maps of 2x2"]
+    assert titles[2:] == [
+        "layer 1: ReLU(): 4 activation maps of 8x8",
+        "layer 2: MaxPool2D(kernel_size=2, stride=2): 4 activation maps of 4x4",
+        "layer 4: ReLU(): 8 activation maps of 4x4",
+        "layer 5: MaxPool2D(kernel_size=2, stride=2): 8 activation maps of 2x2",
+    ]
     probs = fig.axes[1].patches
     assert sum(p.get_height() for p in probs) == pytest.approx(1.0, abs=1e-5)
     render = T.activation_explorer(net, X, y)
@@ -118,7 +118,7 @@ def test_probabilities_rows_sum_to_one(digits):
 
 
 def test_shift_summary_and_markdown():
-    acc = np.arange(25, dtype=float).reshape(5, 5) / 100      # acc[dy, dx] for shifts -2..2
+    acc = np.arange(25, dtype=float).reshape(5, 5) / 100  # acc[dy, dx] for shifts -2..2
     s = T.shift_summary(acc)
     assert s["unshifted"] == 0.12
     assert s["1 px left/right"] == pytest.approx((0.11 + 0.13) / 2)

@@ -1,4 +1,5 @@
 """Window positions along an axis, cropping to fit, and the shift measurements of pooling."""
+
 import itertools
 
 import numpy as np
@@ -6,17 +7,26 @@ import pytest
 
 from cnn_core import output_size, pool2d_forward
 from cnn_core.data import shift
-from cnn_core.windows import (coverage, crop_to_fit, fraction_unchanged, hanging_start, leftover,
-                              shift_change, shift_invariance, stack_sizes, window_starts)
+from cnn_core.windows import (
+    coverage,
+    crop_to_fit,
+    fraction_unchanged,
+    hanging_start,
+    leftover,
+    shift_change,
+    shift_invariance,
+    stack_sizes,
+    window_starts,
+)
 
 
 def test_lecture_7x7_3x3_positions():
-    assert window_starts(7, 3, 1) == [0, 1, 2, 3, 4]                 # 5x5 output
-    assert window_starts(7, 3, 2) == [0, 2, 4]                       # 3x3 output
-    assert window_starts(7, 3, 3) == [0, 3]                          # the third would start at 6...
-    assert leftover(7, 3, 3) == 1 and hanging_start(7, 3, 3) == 6     # ...and hang 2 cells off the edge
+    assert window_starts(7, 3, 1) == [0, 1, 2, 3, 4]  # 5x5 output
+    assert window_starts(7, 3, 2) == [0, 2, 4]  # 3x3 output
+    assert window_starts(7, 3, 3) == [0, 3]  # the third would start at 6...
+    assert leftover(7, 3, 3) == 1 and hanging_start(7, 3, 3) == 6  # ...and hang 2 cells off the edge
     assert leftover(7, 3, 2) == 0 and hanging_start(7, 3, 2) is None
-    assert window_starts(7, 3, 1, padding=1) == list(range(7))        # pad 1: 7x7 output
+    assert window_starts(7, 3, 1, padding=1) == list(range(7))  # pad 1: 7x7 output
     assert window_starts(7, 3, 3, padding=1) == [0, 3, 6] and hanging_start(7, 3, 3, 1) is None
 
 
@@ -28,14 +38,14 @@ def test_positions_agree_with_output_size_everywhere():
             assert leftover(n, f, s, p) == n + 2 * p and hanging_start(n, f, s, p) == 0
             continue
         starts = window_starts(n, f, s, p)
-        assert starts[-1] + f <= n + 2 * p                       # every window is inside
+        assert starts[-1] + f <= n + 2 * p  # every window is inside
         if leftover(n, f, s, p) == 0:
             assert len(starts) == output_size(n, f, s, p) and starts[-1] + f == n + 2 * p
         else:
             with pytest.raises(ValueError, match="does not fit"):
                 output_size(n, f, s, p)
-            assert n + 2 * p - (starts[-1] + f) == leftover(n, f, s, p)   # cells never reached
-            assert hanging_start(n, f, s, p) + f > n + 2 * p              # the next one hangs off
+            assert n + 2 * p - (starts[-1] + f) == leftover(n, f, s, p)  # cells never reached
+            assert hanging_start(n, f, s, p) + f > n + 2 * p  # the next one hangs off
 
 
 def test_coverage_border_vs_centre():
@@ -58,7 +68,7 @@ def test_crop_to_fit_cat_sizes():
 
 def test_fraction_unchanged_by_hand():
     a, b = np.array([0.0, 1, 2, 0]), np.array([0.0, 1, 3, 5])
-    assert fraction_unchanged(a, b) == pytest.approx(1 / 3)              # 0 vs 0 ignored
+    assert fraction_unchanged(a, b) == pytest.approx(1 / 3)  # 0 vs 0 ignored
     assert fraction_unchanged(a, b, active_only=False) == 0.5
     assert fraction_unchanged(a, b, mask=np.array([1, 1, 0, 0], bool)) == 1.0
     with pytest.raises(ValueError, match="nothing to compare"):
@@ -67,12 +77,12 @@ def test_fraction_unchanged_by_hand():
 
 def test_shift_invariance_single_bright_pixel():
     x = np.zeros((1, 1, 4, 4))
-    x[0, 0, 0, 2] = 1.0          # moves to column 3: still inside the same 2x2 window
+    x[0, 0, 0, 2] = 1.0  # moves to column 3: still inside the same 2x2 window
     assert shift_invariance(x, 2, 2, "max", 0, 1) == 1.0
-    assert shift_invariance(x, 1, 1, "max", 0, 1) == 0.0      # unpooled: both pixels changed
-    assert shift_invariance(x, 2, 2, "avg", 0, 1) == 1.0      # same sum in the same window
+    assert shift_invariance(x, 1, 1, "max", 0, 1) == 0.0  # unpooled: both pixels changed
+    assert shift_invariance(x, 2, 2, "avg", 0, 1) == 1.0  # same sum in the same window
     x = np.zeros((1, 1, 4, 4))
-    x[0, 0, 0, 1] = 1.0          # moves to column 2: into the next window
+    x[0, 0, 0, 1] = 1.0  # moves to column 2: into the next window
     assert shift_invariance(x, 2, 2, "max", 0, 1) == 0.0
 
 
@@ -93,6 +103,6 @@ def test_stride_two_pool_of_two_pixel_shift_is_a_one_cell_shift():
 
 def test_stack_sizes_lecture_32_28_24():
     assert stack_sizes(32, 5, 2) == [32, 28, 24]
-    assert stack_sizes(32, 5, 10) == [32, 28, 24, 20, 16, 12, 8, 4]    # stops: 5x5 on 4x4
+    assert stack_sizes(32, 5, 10) == [32, 28, 24, 20, 16, 12, 8, 4]  # stops: 5x5 on 4x4
     assert stack_sizes(32, 5, 4, padding=2) == [32] * 5
-    assert stack_sizes(7, 3, 3, stride=3) == [7]                        # stride 3 does not fit
+    assert stack_sizes(7, 3, 3, stride=3) == [7]  # stride 3 does not fit

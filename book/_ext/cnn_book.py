@@ -7,15 +7,15 @@
   placeholder (``YOUR-ORG``), the Binder/Colab/JupyterHub launch buttons and the repository,
   issues and edit buttons are left out. Set the real repository and they appear.
 """
+
 from __future__ import annotations
 
 import os
 
-BOOK_BUILD_ENV = "CNN_BOOK_BUILD"        # read by cnn_core.viz.explore.in_book_build
-PLACEHOLDER = "YOUR-ORG"                 # the organisation in _config.yml's placeholder URL
+BOOK_BUILD_ENV = "CNN_BOOK_BUILD"  # read by cnn_core.viz.explore.in_book_build
+PLACEHOLDER = "YOUR-ORG"  # the organisation in _config.yml's placeholder URL
 LAUNCH_KEYS = ("binderhub_url", "colab_url", "jupyterhub_url", "deepnote_url")
-REPOSITORY_BUTTONS = ("use_repository_button", "use_issues_button", "use_edit_page_button",
-                      "use_source_button")
+REPOSITORY_BUTTONS = ("use_repository_button", "use_issues_button", "use_edit_page_button", "use_source_button")
 
 
 def is_placeholder(url: str | None) -> bool:
@@ -38,6 +38,6 @@ def _config_inited(app, config):
 
 
 def setup(app):
-    os.environ[BOOK_BUILD_ENV] = "1"     # inherited by the kernels that execute the chapters
+    os.environ[BOOK_BUILD_ENV] = "1"  # inherited by the kernels that execute the chapters
     app.connect("config-inited", _config_inited)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

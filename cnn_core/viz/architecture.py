@@ -4,6 +4,7 @@
 each layer's parameters beside its row; ``render_builder`` is the explorer of the lecture's
 pattern Input -> [[Conv -> ReLU]*N -> Pool?]*M -> [FC -> ReLU]*Q -> FC.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -17,29 +18,32 @@ from ..model import Sequential
 #: Controls of the static (pre-rendered) builder: 3 * 6 * 2 = 36 states (M = 6 does not fit), input 1 x 32 x 32.
 BUILDER_CONTROLS: dict[str, list] = {"N": [1, 2, 3], "M": [1, 2, 3, 4, 5, 6], "Q": [0, 2]}
 #: Controls of the live builder (needs a kernel): also the first block's filters and the input size.
-BUILDER_LIVE_CONTROLS: dict[str, list] = {"N": [1, 2, 3, 4, 5], "M": list(range(1, 9)), "Q": [0, 1, 2],
-                                          "filters": [4, 8, 16, 32, 64], "input_size": [8, 28, 32, 64, 224]}
+BUILDER_LIVE_CONTROLS: dict[str, list] = {
+    "N": [1, 2, 3, 4, 5],
+    "M": list(range(1, 9)),
+    "Q": [0, 1, 2],
+    "filters": [4, 8, 16, 32, 64],
+    "input_size": [8, 28, 32, 64, 224],
+}
 
 
-def plot_summary(model: Sequential, input_shape: Sequence[int], title: str = "",
-                 hide_relu: bool = False) -> plt.Figure:
+def plot_summary(model: Sequential, input_shape: Sequence[int], title: str = "", hide_relu: bool = False) -> plt.Figure:
     """The text of model.summary_table(input_shape), one row per layer, with a bar of the
     layer's parameter count (log scale) on the same row. hide_relu leaves out the ReLU rows
     (same shape as the row above, no parameters) to keep big tables short."""
     lines = model.summary_table(input_shape).splitlines()
-    params = [0, 0] + [n for _, _, n in model.trace(input_shape)] + [0]     # header, input, layers, total
+    params = [0, 0] + [n for _, _, n in model.trace(input_shape)] + [0]  # header, input, layers, total
     keep = [i for i, line in enumerate(lines) if not (hide_relu and line.startswith("ReLU()"))]
     lines, params = [lines[i] for i in keep], np.array([params[i] for i in keep])
     rows = len(lines)
-    text_w, bar_w, row_h = 0.066 * max(len(line) for line in lines), 2.0, 0.19   # inches (7.5 pt monospace)
+    text_w, bar_w, row_h = 0.066 * max(len(line) for line in lines), 2.0, 0.19  # inches (7.5 pt monospace)
     fig_w, fig_h = text_w + bar_w + 0.3, row_h * rows + 0.75
     fig = plt.figure(figsize=(fig_w, fig_h))
-    box = [0.5 / fig_h, row_h * rows / fig_h]                                      # bottom, height
+    box = [0.5 / fig_h, row_h * rows / fig_h]  # bottom, height
     ax_text = fig.add_axes((0.1 / fig_w, box[0], text_w / fig_w, box[1]))
     ax_bar = fig.add_axes(((0.1 + text_w) / fig_w, box[0], bar_w / fig_w, box[1]), sharey=ax_text)
     for i, line in enumerate(lines):
-        ax_text.text(0, i, line, family="monospace", fontsize=7.5, va="center",
-                     weight="bold" if i in (0, rows - 1) else "normal")
+        ax_text.text(0, i, line, family="monospace", fontsize=7.5, va="center", weight="bold" if i in (0, rows - 1) else "normal")
     ax_text.set_xlim(0, 1)
     ax_text.axis("off")
     note = "\nReLU rows left out (same shape as the row above, 0 params)" if hide_relu else ""
@@ -50,7 +54,7 @@ def plot_summary(model: Sequential, input_shape: Sequence[int], title: str = "",
     top = max(10.0, params.max() * 2)
     ticks = [t for t in (10, 1e3, 1e5, 1e7, 1e9) if t <= top]
     ax_bar.set_xticks(ticks, [f"{t:,.0f}" if t < 1e5 else f"{t / 1e6:g}M" for t in ticks], fontsize=7)
-    ax_bar.minorticks_off()                                  # plain tick labels: cheap to draw
+    ax_bar.minorticks_off()  # plain tick labels: cheap to draw
     ax_bar.set_xlim(1, top)
     ax_bar.set_ylim(rows - 0.5, -0.5)
     ax_bar.set_title("parameters per layer (log scale)", fontsize=8)
@@ -68,14 +72,17 @@ def render_builder(N: int = 2, M: int = 2, Q: int = 1, filters: int = 8, input_s
     on a 1 x input_size x input_size image, filters doubling from block to block.
     Raises the builder's ValueError when the combination does not fit."""
     net = _builder(N, M, Q, filters, input_size)
-    return plot_summary(net, (1, input_size, input_size),
-                        f"N={N}, M={M}, Q={Q}, {filters} filters in block 1, input 1x{input_size}x{input_size}",
-                        hide_relu=True)
+    return plot_summary(
+        net,
+        (1, input_size, input_size),
+        f"N={N}, M={M}, Q={Q}, {filters} filters in block 1, input 1x{input_size}x{input_size}",
+        hide_relu=True,
+    )
 
 
 def describe_builder(N: int = 2, M: int = 2, Q: int = 1, filters: int = 8, input_size: int = 32) -> str:
     """Caption and alt text of render_builder: the pattern, the output of the conv part, the total."""
-    head = (f"Input 1x{input_size}x{input_size} -> [[Conv -> ReLU]*{N} -> Pool]*{M} -> [FC -> ReLU]*{Q} -> FC: ")
+    head = f"Input 1x{input_size}x{input_size} -> [[Conv -> ReLU]*{N} -> Pool]*{M} -> [FC -> ReLU]*{Q} -> FC: "
     try:
         net = _builder(N, M, Q, filters, input_size)
     except ValueError:
@@ -83,8 +90,10 @@ def describe_builder(N: int = 2, M: int = 2, Q: int = 1, filters: int = 8, input
     rows = net.trace((1, input_size, input_size))
     flat = next(shape for name, shape, _ in rows if name == "Flatten()")
     conv_out = rows[[name for name, _, _ in rows].index("Flatten()") - 1][1]
-    return (head + f"{len(net.layers)} layers; the conv part ends in a {conv_out} volume (D, H, W) = "
-            f"{flat[0]:,} numbers; {net.num_params():,} parameters in total.")
+    return (
+        head + f"{len(net.layers)} layers; the conv part ends in a {conv_out} volume (D, H, W) = "
+        f"{flat[0]:,} numbers; {net.num_params():,} parameters in total."
+    )
 
 
 def plot_shape_profiles(nets: dict[str, tuple[Sequential, Sequence[int]]]) -> plt.Figure:
@@ -96,15 +105,14 @@ def plot_shape_profiles(nets: dict[str, tuple[Sequential, Sequence[int]]]) -> pl
     for i, (name, (net, input_shape)) in enumerate(nets.items()):
         shapes = [tuple(input_shape)] + [s for _, s, _ in net.trace(input_shape) if len(s) == 3]
         steps = np.arange(len(shapes))
-        look = dict(marker="o", ms=3, label=name, ls=styles[i % len(styles)],
-                    lw=max(3.2 - 0.5 * i, 1.5))
+        look = dict(marker="o", ms=3, label=name, ls=styles[i % len(styles)], lw=max(3.2 - 0.5 * i, 1.5))
         ax_h.plot(steps, [s[1] for s in shapes], **look)
         ax_d.plot(steps, [s[0] for s in shapes], **look)
     for ax, what in ((ax_h, "spatial size H (= W)"), (ax_d, "depth D (number of activation maps)")):
         ax.set_yscale("log", base=2)
         low, high = ax.get_ylim()
-        ticks = [2 ** k for k in range(12) if low <= 2 ** k <= high]
-        ax.set_yticks(ticks, [str(t) for t in ticks])   # 4, 8, ..., 256 rather than 2^k
+        ticks = [2**k for k in range(12) if low <= 2**k <= high]
+        ax.set_yticks(ticks, [str(t) for t in ticks])  # 4, 8, ..., 256 rather than 2^k
         ax.minorticks_off()
         ax.set_xlabel("layer (input = 0; conv, ReLU and pool layers)")
         ax.set_ylabel(what)
@@ -123,8 +131,7 @@ def plot_param_split(split: dict[str, tuple[int, int]]) -> plt.Figure:
         conv, fc = split[name]
         total = conv + fc
         ax.barh(i, conv / total, color="tab:blue", label="conv layers" if i == 0 else None)
-        ax.barh(i, fc / total, left=conv / total, color="tab:orange",
-                label="fully connected layers" if i == 0 else None)
+        ax.barh(i, fc / total, left=conv / total, color="tab:orange", label="fully connected layers" if i == 0 else None)
         ax.text(0.01, i, f"conv {conv:,}", va="center", fontsize=8)
         ax.text(0.99, i, f"FC {fc:,}", va="center", ha="right", fontsize=8)
     ax.set_yticks(range(len(names)), names)
@@ -138,8 +145,10 @@ def plot_param_split(split: dict[str, tuple[int, int]]) -> plt.Figure:
 
 def param_count_markdown(rows: Sequence[tuple[str, int, int | None, str]], sources: dict) -> str:
     """A markdown table of param_count_comparison() with the published words and source."""
-    lines = ["| net | counted by cnn_core | published | ratio | what we counted | source |",
-             "| --- | ---: | --- | ---: | --- | --- |"]
+    lines = [
+        "| net | counted by cnn_core | published | ratio | what we counted | source |",
+        "| --- | ---: | --- | ---: | --- | --- |",
+    ]
     for name, counted, published, what in rows:
         ratio = f"{counted / published:.3f}" if published else "—"
         src = sources[name]
@@ -150,9 +159,10 @@ def param_count_markdown(rows: Sequence[tuple[str, int, int | None, str]], sourc
 def googlenet_markdown(with_bias: Sequence[tuple], without_bias: Sequence[tuple]) -> str:
     """A markdown table of googlenet_param_table(bias=True) beside bias=False, with the paper's
     params column and our weights (no biases) divided by 1,024, the unit the column seems to use."""
-    lines = ["| layer | output depth | parameters | weights only (no biases) | weights / 1,024 "
-             "| Table 1's params |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| layer | output depth | parameters | weights only (no biases) | weights / 1,024 | Table 1's params |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for (name, depth, n, paper), (_, _, w, _) in zip(with_bias, without_bias):
         paper_text = f"{paper:g}K" if paper is not None else "—"
         lines.append(f"| {name} | {depth:,} | {n:,} | {w:,} | {w / 1024:.1f}K | {paper_text} |")

@@ -5,6 +5,7 @@ kernel explorer (``render`` + ``controls``, live ``kernel_playground``).
 Every figure is computed with cnn_core (``apply_filter`` -> ``conv2d_forward``);
 nothing here convolves on its own.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,8 +22,16 @@ from .sliding import draw_grid
 
 FILTER_COLORS = ("tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown", "tab:pink")
 EXPLORER_PHOTOS = ("chelsea", "camera", "brick")
-EXPLORER_KERNELS = ("identity", "box blur", "Gaussian blur", "sharpen", "vertical edge (Sobel)",
-                    "horizontal edge (Sobel)", "Laplacian (outline)", "emboss")
+EXPLORER_KERNELS = (
+    "identity",
+    "box blur",
+    "Gaussian blur",
+    "sharpen",
+    "vertical edge (Sobel)",
+    "horizontal edge (Sobel)",
+    "Laplacian (outline)",
+    "emboss",
+)
 #: The explorer's controls: every named kernel on every photo (8 x 3 = 24 pictures).
 controls = {"kernel": list(EXPLORER_KERNELS), "photo": list(EXPLORER_PHOTOS)}
 
@@ -39,7 +48,7 @@ def thumbnail(img: np.ndarray, size: int = 32) -> np.ndarray:
     h, w = img.shape[:2]
     s = min(h, w)
     top, left = (h - s) // 2, (w - s) // 2
-    return resize_to(img[top:top + s, left:left + s], (size, size))
+    return resize_to(img[top : top + s, left : left + s], (size, size))
 
 
 @lru_cache(maxsize=None)
@@ -81,7 +90,7 @@ def filter_rgb(w: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- the 3-D volume
 
 
-_OBLIQUE = np.array([0.55, 0.42])   # screen shift per unit of depth (cabinet projection)
+_OBLIQUE = np.array([0.55, 0.42])  # screen shift per unit of depth (cabinet projection)
 
 
 def _box(ax, x0, y0, w, h, depth, color, lw=1.6, z=5, fill=None):
@@ -98,8 +107,7 @@ def _box(ax, x0, y0, w, h, depth, color, lw=1.6, z=5, fill=None):
         ax.plot([xf, xb], [yf, yb], color=color, lw=lw, zorder=z)
 
 
-def volume_figure(image: np.ndarray, filters: np.ndarray, position: tuple[int, int] = (10, 12),
-                  bias: float = 0.0) -> plt.Figure:
+def volume_figure(image: np.ndarray, filters: np.ndarray, position: tuple[int, int] = (10, 12), bias: float = 0.0) -> plt.Figure:
     """The lecture's picture, computed: an H x W x 3 image kept as a 3-D volume (its
     R, G, B planes one behind the other), K filters F x F x 3 spanning its full depth,
     and the K activation maps (H-F+1) x (W-F+1) they give, stacked into a volume.
@@ -111,10 +119,10 @@ def volume_figure(image: np.ndarray, filters: np.ndarray, position: tuple[int, i
     bank = filters[None] if filters.ndim == 3 else filters
     k, f, _, d = bank.shape
     h, w = image.shape[:2]
-    maps = apply_filter(image, bank, bias=bias)                  # (H2, W2, K)
+    maps = apply_filter(image, bank, bias=bias)  # (H2, W2, K)
     h2, w2 = maps.shape[:2]
     r, c = position
-    gap = 5.0                                                     # drawn depth per channel
+    gap = 5.0  # drawn depth per channel
     fig, ax = plt.subplots(figsize=(11, 4.4))
     # the photo, then the same numbers as a volume of d planes (back plane drawn first)
     ax.imshow(image, extent=(0, w, 0, h), interpolation="nearest")
@@ -127,11 +135,9 @@ def volume_figure(image: np.ndarray, filters: np.ndarray, position: tuple[int, i
         plane[..., ch] = image[..., ch]
         ax.imshow(plane, extent=(ox, ox + w, oy, oy + h), zorder=1 + d - ch, interpolation="nearest")
         ax.add_patch(Rectangle((ox, oy), w, h, fill=False, edgecolor="#444444", lw=0.8, zorder=1 + d - ch))
-        ax.text(ox - 0.3, oy + h + 0.4, "RGB"[ch] if d == 3 else str(ch), fontsize=8, ha="right",
-                color="#444444", zorder=10)
+        ax.text(ox - 0.3, oy + h + 0.4, "RGB"[ch] if d == 3 else str(ch), fontsize=8, ha="right", color="#444444", zorder=10)
     _box(ax, x_in, 0, w, h, (d - 1) * gap, "#444444", lw=0.8, z=1)
-    ax.text(x_in + w / 2, -2, f"input volume {w}×{h}×{d}\n(width × height × depth)", ha="center", va="top",
-            fontsize=10)
+    ax.text(x_in + w / 2, -2, f"input volume {w}×{h}×{d}\n(width × height × depth)", ha="center", va="top", fontsize=10)
     # the window of filter 0 at (r, c): spans every channel
     _box(ax, x_in + c, h - r - f, f, f, (d - 1) * gap, FILTER_COLORS[0], lw=2.2, z=20)
     # output volume: K activation maps
@@ -140,15 +146,26 @@ def volume_figure(image: np.ndarray, filters: np.ndarray, position: tuple[int, i
         ox, oy = x_out + j * map_gap * _OBLIQUE[0], oy0 + j * map_gap * _OBLIQUE[1]
         m = maps[..., j]
         lim = float(np.abs(m).max()) or 1.0
-        ax.imshow(m, cmap="gray", vmin=-lim, vmax=lim, extent=(ox, ox + w2, oy, oy + h2), zorder=2 + k - j,
-                  interpolation="nearest")
-        ax.add_patch(Rectangle((ox, oy), w2, h2, fill=False, edgecolor=FILTER_COLORS[j % len(FILTER_COLORS)],
-                               lw=2, zorder=2 + k - j))
+        ax.imshow(
+            m, cmap="gray", vmin=-lim, vmax=lim, extent=(ox, ox + w2, oy, oy + h2), zorder=2 + k - j, interpolation="nearest"
+        )
+        ax.add_patch(
+            Rectangle((ox, oy), w2, h2, fill=False, edgecolor=FILTER_COLORS[j % len(FILTER_COLORS)], lw=2, zorder=2 + k - j)
+        )
     cell = (x_out + c, oy0 + h2 - r - 1)
     ax.add_patch(Rectangle(cell, 1, 1, facecolor=FILTER_COLORS[0], edgecolor="white", lw=0.8, zorder=30))
-    ax.add_patch(FancyArrowPatch((x_in + c + f, h - r - f / 2), (cell[0], cell[1] + 0.5), arrowstyle="-|>",
-                                 mutation_scale=14, color=FILTER_COLORS[0], lw=1.5, zorder=31,
-                                 connectionstyle="arc3,rad=-0.25"))
+    ax.add_patch(
+        FancyArrowPatch(
+            (x_in + c + f, h - r - f / 2),
+            (cell[0], cell[1] + 0.5),
+            arrowstyle="-|>",
+            mutation_scale=14,
+            color=FILTER_COLORS[0],
+            lw=1.5,
+            zorder=31,
+            connectionstyle="arc3,rad=-0.25",
+        )
+    )
     what = "activation map" if k == 1 else f"{k} activation maps, stacked"
     ax.text(x_out + w2 / 2, -2, f"{what}\n{w2}×{h2}×{k}", ha="center", va="top", fontsize=10)
     # the filters themselves, drawn 1.6x larger, above
@@ -159,10 +176,12 @@ def volume_figure(image: np.ndarray, filters: np.ndarray, position: tuple[int, i
         _box(ax, fx, fy, s * f, s * f, (d - 1) * gap * 0.5, FILTER_COLORS[j % len(FILTER_COLORS)], lw=1.4, z=4)
     label = f"filter {f}×{f}×{d}" if k == 1 else f"{k} filters, each {f}×{f}×{d}"
     ax.text(x_in - 2, fy + s * f / 2, label, ha="right", va="center", fontsize=10)
-    value = float(np.sum(bank[0] * image[r:r + f, c:c + f, :]) + bias)
+    value = float(np.sum(bank[0] * image[r : r + f, c : c + f, :]) + bias)
     which = "" if k == 1 else " of filter 1 (blue)"
-    ax.set_title(f"one number at ({r}, {c}){which}: $w^T x + b$ = {value:.3f}, a {f}·{f}·{d} = {f * f * d}-dimensional "
-                 f"dot product + bias", fontsize=10)
+    ax.set_title(
+        f"one number at ({r}, {c}){which}: $w^T x + b$ = {value:.3f}, a {f}·{f}·{d} = {f * f * d}-dimensional dot product + bias",
+        fontsize=10,
+    )
     ax.set_xlim(-1, x_out + w2 + (k - 1) * map_gap * _OBLIQUE[0] + 2)
     ax.set_ylim(-7, fy + s * f + (d - 1) * gap * 0.5 * _OBLIQUE[1] + 1)
     ax.set_aspect("equal")
@@ -174,14 +193,16 @@ def activation_maps_figure(image: np.ndarray, filters: dict[str, np.ndarray]) ->
     """Top row: each F x F x D filter (as colours, grey = 0); bottom row: its activation
     map on ``image`` (mid-grey = 0). One map per filter."""
     names = list(filters)
-    fig, axes = plt.subplots(2, len(names), figsize=(1.45 * len(names), 3.5), squeeze=False,
-                             gridspec_kw={"height_ratios": [1, 1.6]})
+    fig, axes = plt.subplots(
+        2, len(names), figsize=(1.45 * len(names), 3.5), squeeze=False, gridspec_kw={"height_ratios": [1, 1.6]}
+    )
     for j, name in enumerate(names):
         w = filters[name]
         m = apply_filter(image, w)
         axes[0, j].imshow(filter_rgb(w), interpolation="nearest")
-        axes[0, j].set_title(f"filter {j + 1}: {name}\n{'×'.join(map(str, w.shape))}", fontsize=8,
-                             color=FILTER_COLORS[j % len(FILTER_COLORS)])
+        axes[0, j].set_title(
+            f"filter {j + 1}: {name}\n{'×'.join(map(str, w.shape))}", fontsize=8, color=FILTER_COLORS[j % len(FILTER_COLORS)]
+        )
         _off(axes[0, j])
         show_map(axes[1, j], m, is_signed(w), f"activation map {j + 1}\n{m.shape[0]}×{m.shape[1]}")
     fig.tight_layout()
@@ -191,8 +212,7 @@ def activation_maps_figure(image: np.ndarray, filters: dict[str, np.ndarray]) ->
 # ---------------------------------------------------------------- hand-made filters on a photo
 
 
-def filter_figure(img: np.ndarray, w: np.ndarray, name: str = "your kernel", photo_title: str = "photo"
-                  ) -> plt.Figure:
+def filter_figure(img: np.ndarray, w: np.ndarray, name: str = "your kernel", photo_title: str = "photo") -> plt.Figure:
     """Input photo | kernel (numbers) | its activation map, computed with apply_filter."""
     m = apply_filter(img, w)
     fig, axes = plt.subplots(1, 3, figsize=(6.4, 2.3), gridspec_kw={"width_ratios": [1.4, 0.75, 1.4]})
@@ -218,10 +238,15 @@ def describe(kernel: str, photo: str) -> str:
     w = KERNELS[kernel]
     img = small_photo(photo)
     f = w.shape[0]
-    sign = ("the weights sum to 0, so flat regions give 0 (mid-grey) and edges give "
-            "white or black" if is_signed(w) else f"the weights sum to {w.sum():g}")
-    return (f"The {f}×{f} {kernel} filter slid over the grey {photo} photo ({img.shape[0]}×{img.shape[1]}) "
-            f"gives a {img.shape[0] - f + 1}×{img.shape[1] - f + 1} activation map; {sign}.")
+    sign = (
+        "the weights sum to 0, so flat regions give 0 (mid-grey) and edges give white or black"
+        if is_signed(w)
+        else f"the weights sum to {w.sum():g}"
+    )
+    return (
+        f"The {f}×{f} {kernel} filter slid over the grey {photo} photo ({img.shape[0]}×{img.shape[1]}) "
+        f"gives a {img.shape[0] - f + 1}×{img.shape[1] - f + 1} activation map; {sign}."
+    )
 
 
 def filters_grid_figure(img: np.ndarray, names: Sequence[str], ncols: int = 3) -> plt.Figure:
@@ -251,20 +276,19 @@ def depth_modes_figure(img: np.ndarray, w: np.ndarray) -> plt.Figure:
     """
     img = to_unit(img)
     d = img.shape[2]
-    per_channel = apply_filter(img, w)                                  # (H2, W2, D)
-    full = apply_filter(img, np.repeat(w[:, :, None], d, axis=2) / d)   # (H2, W2)
+    per_channel = apply_filter(img, w)  # (H2, W2, D)
+    full = apply_filter(img, np.repeat(w[:, :, None], d, axis=2) / d)  # (H2, W2)
     fig, axes = plt.subplots(1, 3, figsize=(8, 2.1))
     axes[0].imshow(img)
     axes[0].set_title(f"input {img.shape[0]}×{img.shape[1]}×{d}", fontsize=9)
     _off(axes[0])
-    shown = np.clip(0.5 + per_channel / (2 * np.abs(per_channel).max()), 0, 1) if is_signed(w) else \
-        np.clip(per_channel, 0, 1)
+    shown = np.clip(0.5 + per_channel / (2 * np.abs(per_channel).max()), 0, 1) if is_signed(w) else np.clip(per_channel, 0, 1)
     axes[1].imshow(shown)
-    axes[1].set_title(f"per channel: {w.shape[0]}×{w.shape[1]} on R, G, B\n"
-                      f"→ {'×'.join(map(str, per_channel.shape))}", fontsize=9)
+    axes[1].set_title(f"per channel: {w.shape[0]}×{w.shape[1]} on R, G, B\n→ {'×'.join(map(str, per_channel.shape))}", fontsize=9)
     _off(axes[1])
-    show_map(axes[2], full, is_signed(w), f"full depth: one {w.shape[0]}×{w.shape[1]}×{d} filter\n"
-             f"→ {full.shape[0]}×{full.shape[1]}×1")
+    show_map(
+        axes[2], full, is_signed(w), f"full depth: one {w.shape[0]}×{w.shape[1]}×{d} filter\n→ {full.shape[0]}×{full.shape[1]}×1"
+    )
     fig.tight_layout()
     return fig
 
@@ -316,8 +340,7 @@ def symbolic_conv_figure(h: int = 3, w: int = 4, f: int = 2) -> plt.Figure:
     x = [[letters[r * w + c] for c in range(w)] for r in range(h)]
     k = [[kletters[i * f + j] for j in range(f)] for i in range(f)]
     h2, w2 = h - f + 1, w - f + 1
-    out = [["+".join(f"{x[r + i][c + j]}{k[i][j]}" for i in range(f) for j in range(f)) for c in range(w2)]
-           for r in range(h2)]
+    out = [["+".join(f"{x[r + i][c + j]}{k[i][j]}" for i in range(f) for j in range(f)) for c in range(w2)] for r in range(h2)]
     fig, axes = plt.subplots(1, 3, figsize=(10, 2.6), gridspec_kw={"width_ratios": [w, f + 0.6, 2.2 * w2]})
     _text_grid(axes[0], x, f"input {h}×{w}", "#dbe9f6", 12)
     _text_grid(axes[1], k, f"filter {f}×{f}", "#f7d4d4", 12)
@@ -338,7 +361,7 @@ def correlation_vs_convolution_figure(x: np.ndarray, w: np.ndarray) -> plt.Figur
     draw_grid(axes[0], x, title=f"input {x.shape[0]}×{x.shape[1]}")
     draw_grid(axes[1], w, color="#f7d4d4", title=f"filter w {w.shape[0]}×{w.shape[1]}")
     draw_grid(axes[2], flip(w), color="#e8d4f7", title="w flipped (rotated 180°)")
-    draw_grid(axes[3], corr, color="#fde0c5", title="cross-correlation\n(CNN \"convolution\")")
+    draw_grid(axes[3], corr, color="#fde0c5", title='cross-correlation\n(CNN "convolution")')
     draw_grid(axes[4], conv, color="#d9f2d0", title="true convolution\n(= corr. with flipped w)")
     for ax in axes:
         ax.title.set_fontsize(9)

@@ -16,6 +16,7 @@ A chapter writes ``render(**values) -> Figure`` once and a dict of controls,
 If ``render`` raises ``ValueError`` for a combination (a stride that does not
 fit, say), both explorers show the error message instead of a picture.
 """
+
 from __future__ import annotations
 
 import base64
@@ -66,8 +67,15 @@ def _label(value) -> str:
     return value if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def html_explorer(render: Render, controls: dict[str, Sequence], *, describe: Callable[..., str] | None = None,
-                  initial: dict | None = None, dpi: int = 80, title: str = "") -> HTML:
+def html_explorer(
+    render: Render,
+    controls: dict[str, Sequence],
+    *,
+    describe: Callable[..., str] | None = None,
+    initial: dict | None = None,
+    dpi: int = 80,
+    title: str = "",
+) -> HTML:
     """Pre-render render(**values) for every combination of control values and return
     HTML with one slider (numbers) or dropdown (strings) per control that swaps them.
 
@@ -90,16 +98,21 @@ def html_explorer(render: Render, controls: dict[str, Sequence], *, describe: Ca
     for n, s in zip(names, start):
         vals = controls[n]
         if all(isinstance(v, str) for v in vals):
-            opts = "".join(f'<option value="{i}"{" selected" if i == s else ""}>{html.escape(v)}</option>'
-                           for i, v in enumerate(vals))
+            opts = "".join(
+                f'<option value="{i}"{" selected" if i == s else ""}>{html.escape(v)}</option>' for i, v in enumerate(vals)
+            )
             widget = f'<select data-name="{n}" aria-label="{html.escape(n)}">{opts}</select>'
         else:
-            widget = (f'<input type="range" data-name="{n}" min="0" max="{len(vals) - 1}" value="{s}" step="1" '
-                      f'aria-label="{html.escape(n)}">')
+            widget = (
+                f'<input type="range" data-name="{n}" min="0" max="{len(vals) - 1}" value="{s}" step="1" '
+                f'aria-label="{html.escape(n)}">'
+            )
         labels = json.dumps([_label(v) for v in vals])
-        rows.append(f'<label style="display:flex;gap:.6em;align-items:center;margin:.2em 0">'
-                    f'<span style="min-width:7em">{html.escape(n)}</span>{widget}'
-                    f'<output data-labels=\'{labels}\' style="min-width:3em;font-weight:bold"></output></label>')
+        rows.append(
+            f'<label style="display:flex;gap:.6em;align-items:center;margin:.2em 0">'
+            f'<span style="min-width:7em">{html.escape(n)}</span>{widget}'
+            f"<output data-labels='{labels}' style=\"min-width:3em;font-weight:bold\"></output></label>"
+        )
     first = states[",".join(map(str, start))]
     states_json = json.dumps(states).replace("</", "<\\/")  # safe inside <script>
     heading = f'<div style="font-weight:bold;margin-bottom:.3em">{html.escape(title)}</div>' if title else ""
@@ -108,10 +121,10 @@ def html_explorer(render: Render, controls: dict[str, Sequence], *, describe: Ca
 <div id="{uid}" class="cnn-explorer" {_SUPPRESS_SHORTCUTS}
  style="border:1px solid #ccc;border-radius:6px;padding:.6em;margin:.8em 0;max-width:100%">
 {heading}
-<div class="cnn-controls">{''.join(rows)}</div>
-<div class="cnn-caption" role="status" style="margin:.4em 0">{html.escape(first['text'])}</div>
-<div class="cnn-error" style="color:#b00020;font-family:monospace;white-space:pre-wrap">{html.escape(first['error'])}</div>
-<img class="cnn-image" src="{first['img']}" alt="{html.escape(first['text'])}" style="max-width:100%;height:auto{hidden}">
+<div class="cnn-controls">{"".join(rows)}</div>
+<div class="cnn-caption" role="status" style="margin:.4em 0">{html.escape(first["text"])}</div>
+<div class="cnn-error" style="color:#b00020;font-family:monospace;white-space:pre-wrap">{html.escape(first["error"])}</div>
+<img class="cnn-image" src="{first["img"]}" alt="{html.escape(first["text"])}" style="max-width:100%;height:auto{hidden}">
 <script type="application/json" class="cnn-states">{states_json}</script>
 <script>
 (function() {{
@@ -149,13 +162,21 @@ def html_explorer(render: Render, controls: dict[str, Sequence], *, describe: Ca
 def _caption_html(text: str, error: bool = False) -> str:
     """A caption (or error message) that wraps at word boundaries in every front end: print()
     output is a <pre> that JupyterLab breaks anywhere (word-break: break-all)."""
-    style = ("color:#b00020;font-family:monospace;white-space:pre-wrap" if error else "white-space:normal")
-    return (f'<div class="cnn-caption" style="{style};word-break:normal;overflow-wrap:break-word;'
-            f'margin:.3em 0">{html.escape(text)}</div>')
+    style = "color:#b00020;font-family:monospace;white-space:pre-wrap" if error else "white-space:normal"
+    return (
+        f'<div class="cnn-caption" style="{style};word-break:normal;overflow-wrap:break-word;'
+        f'margin:.3em 0">{html.escape(text)}</div>'
+    )
 
 
-def explore(render: Render, controls: dict[str, Sequence], *, describe: Callable[..., str] | None = None,
-            initial: dict | None = None, title: str = ""):
+def explore(
+    render: Render,
+    controls: dict[str, Sequence],
+    *,
+    describe: Callable[..., str] | None = None,
+    initial: dict | None = None,
+    title: str = "",
+):
     """Live ipywidgets explorer (needs a running kernel) with the same controls as html_explorer."""
     import ipywidgets as w
     from IPython.display import HTML as IPyHTML, display
@@ -192,8 +213,7 @@ def _start_state(render: Render, controls: dict[str, Sequence], initial: dict | 
         params = inspect.signature(render).parameters
     except (TypeError, ValueError):
         params = {}
-    state = {n: p.default for n, p in params.items()
-             if p.default is not inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD}
+    state = {n: p.default for n, p in params.items() if p.default is not inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD}
     state.update({n: vals[0] for n, vals in controls.items()})
     state.update(initial or {})
     return state
@@ -204,9 +224,16 @@ def in_book_build() -> bool:
     return os.environ.get(BOOK_BUILD_ENV, "") not in ("", "0")
 
 
-def explorer(render: Render, controls: dict[str, Sequence], *, describe: Callable[..., str] | None = None,
-             initial: dict | None = None, book_controls: dict[str, Sequence] | None = None,
-             dpi: int = 80, title: str = ""):
+def explorer(
+    render: Render,
+    controls: dict[str, Sequence],
+    *,
+    describe: Callable[..., str] | None = None,
+    initial: dict | None = None,
+    book_controls: dict[str, Sequence] | None = None,
+    dpi: int = 80,
+    title: str = "",
+):
     """One explorer per concept, shown the way the reader can use it.
 
     Where a kernel runs (JupyterLab, Notebook 7, Colab, Binder, nbval): the live ``explore``
@@ -219,13 +246,17 @@ def explorer(render: Render, controls: dict[str, Sequence], *, describe: Callabl
     live, book = _start_state(render, controls, initial), _start_state(render, book_controls, initial)
     for name in sorted(set(live) & set(book)):
         if live[name] != book[name]:
-            raise ValueError(f"explorer: the live and the book explorer would start at different {name!r} "
-                             f"({live[name]!r} vs {book[name]!r}); give initial={{{name!r}: ...}} with a value "
-                             f"both offer")
+            raise ValueError(
+                f"explorer: the live and the book explorer would start at different {name!r} "
+                f"({live[name]!r} vs {book[name]!r}); give initial={{{name!r}: ...}} with a value "
+                f"both offer"
+            )
     for name, vals in book_controls.items():
         if name in controls and not set(vals) <= set(controls[name]):
-            raise ValueError(f"explorer: book_controls[{name!r}] has values the live explorer lacks: "
-                             f"{sorted(set(vals) - set(controls[name]), key=str)}")
+            raise ValueError(
+                f"explorer: book_controls[{name!r}] has values the live explorer lacks: "
+                f"{sorted(set(vals) - set(controls[name]), key=str)}"
+            )
     if in_book_build():
         return html_explorer(render, book_controls, describe=describe, initial=initial, dpi=dpi, title=title)
     return explore(render, controls, describe=describe, initial=initial, title=title)
@@ -235,15 +266,15 @@ def explorer(render: Render, controls: dict[str, Sequence], *, describe: Callabl
 # stylesheet: offline (or on a page without that font) the buttons are blank.
 # Plain Unicode glyphs need no font download; title/aria-label name each button.
 _ANIM_GLYPHS = {
-    "fa-minus": "\u2212",                      # Decrease speed
-    "fa-fast-backward": "\u21e4",              # First frame (not U+23EE: missing from common fonts)
-    "fa-step-backward": "\u25c1",              # Previous frame
-    "fa-play fa-flip-horizontal": "\u25c0",    # Play backwards
-    "fa-pause": "\u275a\u275a",                # Pause
-    "fa-play": "\u25b6",                       # Play
-    "fa-step-forward": "\u25b7",               # Next frame
-    "fa-fast-forward": "\u21e5",               # Last frame
-    "fa-plus": "+",                             # Increase speed
+    "fa-minus": "\u2212",  # Decrease speed
+    "fa-fast-backward": "\u21e4",  # First frame (not U+23EE: missing from common fonts)
+    "fa-step-backward": "\u25c1",  # Previous frame
+    "fa-play fa-flip-horizontal": "\u25c0",  # Play backwards
+    "fa-pause": "\u275a\u275a",  # Pause
+    "fa-play": "\u25b6",  # Play
+    "fa-step-forward": "\u25b7",  # Next frame
+    "fa-fast-forward": "\u21e5",  # Last frame
+    "fa-plus": "+",  # Increase speed
 }
 _FA_LINK = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">\s*')
 _FA_ICON = re.compile(r'<i class="fa (fa-[a-z-]+(?: fa-flip-horizontal)?)"></i>')
@@ -251,8 +282,7 @@ _ANIM_IMG = re.compile(r'<img id="(_anim_img[0-9a-f]+)">')
 _ANIM_DIV = re.compile(r'<div class="animation">')
 
 
-def animate(fig: "plt.Figure", update: Callable[[int], object], frames: int, interval: int = 600,
-            alt: str | None = None) -> HTML:
+def animate(fig: "plt.Figure", update: Callable[[int], object], frames: int, interval: int = 600, alt: str | None = None) -> HTML:
     """A JS animation (play, step, speed controls) of update(frame) over the figure; no kernel needed.
 
     Works offline (no icon font from a CDN: the buttons are Unicode glyphs) and the
@@ -269,7 +299,6 @@ def animate(fig: "plt.Figure", update: Callable[[int], object], frames: int, int
     plt.close(fig)
     out = _FA_LINK.sub("", out)
     out = _FA_ICON.sub(lambda m: _ANIM_GLYPHS.get(m.group(1), "\u2022"), out)
-    out = _ANIM_IMG.sub(lambda m: f'<img id="{m.group(1)}" alt="{html.escape(alt)}" '
-                                  f'style="max-width:100%;height:auto">', out)
+    out = _ANIM_IMG.sub(lambda m: f'<img id="{m.group(1)}" alt="{html.escape(alt)}" style="max-width:100%;height:auto">', out)
     out = _ANIM_DIV.sub(f'<div class="animation" {_SUPPRESS_SHORTCUTS}>', out, count=1)
     return HTML(out)

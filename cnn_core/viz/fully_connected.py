@@ -5,6 +5,7 @@ Explorers: ``render_training`` with ``TRAINING_CONTROLS`` (learning rate, hidden
 batch size -> training curves on the digits) and ``render_params`` with ``PARAM_CONTROLS``
 (image size, layer width -> parameters and memory of one fully connected layer).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -27,14 +28,12 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return (c[window:] - c[:-window]) / window
 
 
-def plot_backprop(errors: np.ndarray, checkpoints: list[int], accuracy: list[float],
-                  window: int = 100) -> "plt.Figure":
+def plot_backprop(errors: np.ndarray, checkpoints: list[int], accuracy: list[float], window: int = 100) -> "plt.Figure":
     """Left: E_n of every SGD step and its moving average; right: test accuracy at the checkpoints."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.4))
     steps = np.arange(1, len(errors) + 1)
     ax1.plot(steps, errors, ".", ms=2, color="tab:blue", alpha=0.25, label="$E_n$ of the picked sample")
-    ax1.plot(steps[window - 1:], moving_average(errors, window), color="tab:red",
-             label=f"mean of the last {window}")
+    ax1.plot(steps[window - 1 :], moving_average(errors, window), color="tab:red", label=f"mean of the last {window}")
     ax1.set_yscale("log")
     ax1.set_xlabel("SGD step (one sample each)")
     ax1.set_ylabel("squared error $E_n$")
@@ -96,8 +95,10 @@ def describe_training(learning_rate: float, hidden_width: int) -> str:
     for b in BATCH_SIZES:
         h = training_history(learning_rate, hidden_width, b)
         parts.append(f"batch {b}: {h['val_accuracy'][-1]:.0%}")
-    return (f"learning rate {learning_rate:g}, {hidden_width} hidden neurons; test accuracy after "
-            f"{len(h['epoch'])} epochs: " + ", ".join(parts))
+    return (
+        f"learning rate {learning_rate:g}, {hidden_width} hidden neurons; test accuracy after "
+        f"{len(h['epoch'])} epochs: " + ", ".join(parts)
+    )
 
 
 def render_training(learning_rate: float, hidden_width: int) -> "plt.Figure":
@@ -123,8 +124,7 @@ def render_training(learning_rate: float, hidden_width: int) -> "plt.Figure":
 # --- chapter 3: fully connected layers on images -----------------------------------------------
 
 
-def fc_cost(height: int, width: int, depth: int, neurons: int, bias: bool = True,
-            bytes_per_value: int = 4) -> tuple[int, float]:
+def fc_cost(height: int, width: int, depth: int, neurons: int, bias: bool = True, bytes_per_value: int = 4) -> tuple[int, float]:
     """(parameters, megabytes) of one fully connected layer on an H x W x D image:
     (H W D + 1) x neurons numbers, 4 bytes each in float32, 1 MB = 10^6 bytes."""
     n = linear_num_params(height * width * depth, neurons, bias=bias)
@@ -166,9 +166,11 @@ def describe_params(image_side: int, neurons: int) -> str:
     """Caption and alt text of one parameter explorer state."""
     n, mb = fc_cost(image_side, image_side, 3, neurons)
     conv = conv_num_params(5, 3, neurons)
-    return (f"{image_side} x {image_side} x 3 image = {3 * image_side ** 2:,} inputs, fully connected to {neurons:,} "
-            f"neurons: {n:,} parameters, {mb:,.2f} MB in float32; {neurons:,} 5x5x3 convolution filters: "
-            f"{conv:,} parameters at any image size")
+    return (
+        f"{image_side} x {image_side} x 3 image = {3 * image_side**2:,} inputs, fully connected to {neurons:,} "
+        f"neurons: {n:,} parameters, {mb:,.2f} MB in float32; {neurons:,} 5x5x3 convolution filters: "
+        f"{conv:,} parameters at any image size"
+    )
 
 
 def _log_axis(axis, ticks: list[float], labels: list[str]) -> None:
@@ -187,12 +189,10 @@ def render_params(image_side: int, neurons: int) -> "plt.Figure":
     fc = np.array([fc_cost(s, s, 3, neurons)[0] for s in _SIDES], dtype=float)
     conv = conv_num_params(5, 3, neurons)
     ax1.loglog(_SIDES, fc, "o-", color="tab:red", label=f"fully connected, {neurons:,} neurons")
-    ax1.loglog(_SIDES, np.full(len(_SIDES), conv), "s--", color="tab:blue",
-               label=f"conv, {neurons:,} filters 5x5x3")
+    ax1.loglog(_SIDES, np.full(len(_SIDES), conv), "s--", color="tab:blue", label=f"conv, {neurons:,} filters 5x5x3")
     n, mb = fc_cost(image_side, image_side, 3, neurons)
     ax1.plot([image_side], [n], "*", ms=16, color="black", zorder=5)
-    ax1.annotate(f"{n:,} params", (image_side, n), textcoords="offset points", xytext=(-10, 10),
-                 ha="right", fontsize=9)
+    ax1.annotate(f"{n:,} params", (image_side, n), textcoords="offset points", xytext=(-10, 10), ha="right", fontsize=9)
     ax1.set_xlim(6, 1400)
     ax1.set_ylim(10, 1e11)
     _log_axis(ax1.xaxis, list(_SIDES), [str(s) for s in _SIDES])
@@ -220,8 +220,7 @@ def show_permuted(pairs: list[tuple[str, np.ndarray, np.ndarray]]) -> "plt.Figur
         for i, (im, what) in enumerate(((img, title), (perm_img, "pixels permuted"))):
             ax = axes[i, j]
             gray = im.ndim == 2
-            ax.imshow(im, cmap="gray_r" if gray else None, vmin=0, vmax=1 if gray else 255,
-                      interpolation="nearest")
+            ax.imshow(im, cmap="gray_r" if gray else None, vmin=0, vmax=1 if gray else 255, interpolation="nearest")
             ax.set_title(what, fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
@@ -244,8 +243,12 @@ def plot_histories(histories: dict[str, dict[str, list[float]]]) -> "plt.Figure"
     return fig
 
 
-def show_hidden_weights(rows: dict[str, np.ndarray], shape: tuple[int, int] = (8, 8), n: int = 8,
-                        title: str = "hidden-layer weights as 8x8 pictures (red +, blue -)") -> "plt.Figure":
+def show_hidden_weights(
+    rows: dict[str, np.ndarray],
+    shape: tuple[int, int] = (8, 8),
+    n: int = 8,
+    title: str = "hidden-layer weights as 8x8 pictures (red +, blue -)",
+) -> "plt.Figure":
     """The weights W[k, :] of the first n hidden neurons drawn as images of ``shape``, one row per model.
 
     Each panel is scaled to its own largest |weight| (white = 0); an all-zero row (e.g. the
@@ -256,8 +259,7 @@ def show_hidden_weights(rows: dict[str, np.ndarray], shape: tuple[int, int] = (8
         for k in range(n):
             ax = axes[i, k]
             v = float(np.abs(W[k]).max())
-            ax.imshow(W[k].reshape(shape), cmap="RdBu_r", vmin=-(v or 1.0), vmax=v or 1.0,
-                      interpolation="nearest")
+            ax.imshow(W[k].reshape(shape), cmap="RdBu_r", vmin=-(v or 1.0), vmax=v or 1.0, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(f"neuron {k}" + ("" if v else ": all 0"), fontsize=7)

@@ -6,6 +6,7 @@ kernel runs instead (JupyterLab, Colab), the explorer shows nothing: the chapter
 explorer is the live one there. The page's numbers are cnn_core's:
 tests/test_live_engine.py and tests/test_live_explorers.py compare them.
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,8 +47,12 @@ def grey_image(img: np.ndarray, name: str) -> dict:
     if img.ndim != 2:
         raise ValueError(f"grey_image: need a 2-D grey image, got shape {img.shape}")
     data = np.clip(np.rint(img * 255), 0, 255).astype(np.uint8)
-    return {"name": name, "height": int(img.shape[0]), "width": int(img.shape[1]),
-            "b64": base64.b64encode(data.tobytes()).decode("ascii")}
+    return {
+        "name": name,
+        "height": int(img.shape[0]),
+        "width": int(img.shape[1]),
+        "b64": base64.b64encode(data.tobytes()).decode("ascii"),
+    }
 
 
 def page_image(entry: dict) -> np.ndarray:
@@ -74,20 +79,27 @@ def live_explorer(kind: str, config: dict, *, label: str) -> LiveHTML:
         f'aria-label="{html.escape(label)}">'
         f'<p class="cnn-live-fallback">{html.escape(label)}: this explorer computes in your browser '
         "with JavaScript, which is off or blocked here; the pictures above show the same idea.</p>"
-        f'<script type="application/json" class="cnn-live-config">{payload}</script></div>')
+        f'<script type="application/json" class="cnn-live-config">{payload}</script></div>'
+    )
 
 
 def convolution_playground(side: int = 120, cell: int = 3, preset: str = "vertical edge (Sobel)") -> LiveHTML:
     """Type any 3x3 or 5x5 kernel; a photo, your own image or the webcam; numbers under the cursor."""
     presets = {name: k.tolist() for name, k in KERNELS.items()}
-    return live_explorer("convolution", {"images": photos(side), "presets": presets, "preset": preset,
-                                         "side": side, "cell": cell}, label="convolution playground")
+    return live_explorer(
+        "convolution",
+        {"images": photos(side), "presets": presets, "preset": preset, "side": side, "cell": cell},
+        label="convolution playground",
+    )
 
 
 def stride_padding_explorer(N: int = 7, F: int = 3, S: int = 2, P: int = 0, dilation: int = 1) -> LiveHTML:
     """Any N, F, S, P and dilation: the windows along a row, the formula, why it does not fit."""
-    return live_explorer("stride_padding", {"start": {"N": N, "F": F, "S": S, "P": P, "Dl": dilation}},
-                         label="stride, padding and dilation explorer")
+    return live_explorer(
+        "stride_padding",
+        {"start": {"N": N, "F": F, "S": S, "P": P, "Dl": dilation}},
+        label="stride, padding and dilation explorer",
+    )
 
 
 def pooling_explorer(side: int = 24, cell: int = 12) -> LiveHTML:
@@ -102,11 +114,11 @@ def digit_input(image: np.ndarray, pad: int = 2) -> np.ndarray:
     img = np.rint(np.asarray(image, dtype=float).reshape(28, 28) * 255) / 255
     total = img.sum()
     rows, cols = np.indices(img.shape)
-    dy = int(np.floor(13.5 - (rows * img).sum() / total + 0.5)) if total else 0   # JS Math.round
+    dy = int(np.floor(13.5 - (rows * img).sum() / total + 0.5)) if total else 0  # JS Math.round
     dx = int(np.floor(13.5 - (cols * img).sum() / total + 0.5)) if total else 0
     out = np.zeros((28, 28))
-    src = img[max(0, -dy):28 - max(0, dy), max(0, -dx):28 - max(0, dx)]
-    out[max(0, dy):max(0, dy) + src.shape[0], max(0, dx):max(0, dx) + src.shape[1]] = src
+    src = img[max(0, -dy) : 28 - max(0, dy), max(0, -dx) : 28 - max(0, dx)]
+    out[max(0, dy) : max(0, dy) + src.shape[0], max(0, dx) : max(0, dx) + src.shape[1]] = src
     return np.pad(out, pad)[None, None]
 
 
@@ -115,5 +127,4 @@ def digit_explorer(model: Sequential, examples: np.ndarray, labels: np.ndarray, 
     with every layer's maps, the class probabilities and a saliency map. ``examples``: real test
     digits (N, 28, 28) in [0, 1] offered as starting points."""
     ex = [{**grey_image(np.asarray(e).reshape(28, 28), str(int(y))), "label": int(y)} for e, y in zip(examples, labels)]
-    return live_explorer("digit", {"layers": to_json(model, digits=6), "pad": pad, "examples": ex},
-                         label="draw a digit")
+    return live_explorer("digit", {"layers": to_json(model, digits=6), "pad": pad, "examples": ex}, label="draw a digit")

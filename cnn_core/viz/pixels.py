@@ -5,6 +5,7 @@ in; ``show_pixels`` puts a patch's numbers beside the picture (the lecture's
 "an image is just a big grid of numbers between [0, 255]"), ``show_channels``
 splits a colour picture into its R, G and B grids (H x W x 3).
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -14,13 +15,23 @@ from matplotlib.patches import Rectangle
 
 CHANNELS = ("R", "G", "B")
 # black (0) to the full channel colour (255): a cell is as bright as the pixel is in that channel
-CHANNEL_CMAPS = tuple(LinearSegmentedColormap.from_list(f"black_{c}", ["black", col])
-                      for c, col in zip(CHANNELS, ("red", "lime", "blue")))
+CHANNEL_CMAPS = tuple(
+    LinearSegmentedColormap.from_list(f"black_{c}", ["black", col]) for c, col in zip(CHANNELS, ("red", "lime", "blue"))
+)
 
 
-def number_grid(ax: "plt.Axes", values: np.ndarray, *, cmap="gray", vmin: float = 0, vmax: float = 255,
-                fmt: str = "{:.0f}", fontsize: float = 7, colors: np.ndarray | None = None,
-                title: str = "") -> "plt.Axes":
+def number_grid(
+    ax: "plt.Axes",
+    values: np.ndarray,
+    *,
+    cmap="gray",
+    vmin: float = 0,
+    vmax: float = 255,
+    fmt: str = "{:.0f}",
+    fontsize: float = 7,
+    colors: np.ndarray | None = None,
+    title: str = "",
+) -> "plt.Axes":
     """Draw a 2-D array as cells coloured by value (or by ``colors``, same shape) with each number written in.
 
     Text is white on dark cells and black on light ones. Row and column indices label the axes.
@@ -34,8 +45,7 @@ def number_grid(ax: "plt.Axes", values: np.ndarray, *, cmap="gray", vmin: float 
     for (r, c), v in np.ndenumerate(values):
         rgb = cm(norm(shade[r, c]))[:3]
         light = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 0.5
-        ax.text(c, r, fmt.format(v), ha="center", va="center", fontsize=fontsize,
-                color="black" if light else "white")
+        ax.text(c, r, fmt.format(v), ha="center", va="center", fontsize=fontsize, color="black" if light else "white")
     ax.set_xticks(range(values.shape[1]))
     ax.set_yticks(range(values.shape[0]))
     ax.tick_params(labelsize=max(fontsize - 1, 5), length=0)
@@ -52,11 +62,12 @@ def _patch(img: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
     h, w = img.shape[:2]
     if not (0 <= top and top + size <= h and 0 <= left and left + size <= w):
         raise ValueError(f"a {size}x{size} patch at (top={top}, left={left}) does not fit in the {h}x{w} image")
-    return img[top:top + size, left:left + size]
+    return img[top : top + size, left : left + size]
 
 
-def show_pixels(img: np.ndarray, top: int, left: int, size: int = 10, channel: int | None = 0,
-                name: str = "image") -> "plt.Figure":
+def show_pixels(
+    img: np.ndarray, top: int, left: int, size: int = 10, channel: int | None = 0, name: str = "image"
+) -> "plt.Figure":
     """The picture with a box, the boxed patch enlarged, and the patch's numbers.
 
     img: (H, W) or (H, W, 3) uint8. For a colour image the numbers are those of one
@@ -78,8 +89,7 @@ def show_pixels(img: np.ndarray, top: int, left: int, size: int = 10, channel: i
         cmap = CHANNEL_CMAPS[channel]
     else:
         values, label, cmap = patch, "gray values", "gray"
-    number_grid(axes[2], values, cmap=cmap, fontsize=7 if size <= 10 else 5,
-                title=f"what the computer sees: {label}, 0..255")
+    number_grid(axes[2], values, cmap=cmap, fontsize=7 if size <= 10 else 5, title=f"what the computer sees: {label}, 0..255")
     axes[2].set_xticklabels(range(left, left + size))
     axes[2].set_yticklabels(range(top, top + size))
     axes[2].set_xlabel("column")
@@ -106,8 +116,7 @@ def show_channels(img: np.ndarray, top: int, left: int, size: int = 5) -> "plt.F
         axes[0, c + 1].imshow(img[..., c], cmap="gray", vmin=0, vmax=255)
         _box(axes[0, c + 1], top, left, size, size, color="orange")
         axes[0, c + 1].set_title(f"channel {c} ({CHANNELS[c]}), {h} x {w}, values 0..255", fontsize=10)
-        number_grid(axes[1, c + 1], patch[..., c], cmap=CHANNEL_CMAPS[c], fontsize=8,
-                    title=f"{CHANNELS[c]} numbers of the patch")
+        number_grid(axes[1, c + 1], patch[..., c], cmap=CHANNEL_CMAPS[c], fontsize=8, title=f"{CHANNELS[c]} numbers of the patch")
         axes[1, c + 1].set_xticklabels(range(left, left + size))
         axes[1, c + 1].set_yticklabels(range(top, top + size))
     for ax in (axes[0, 0], axes[1, 0]):

@@ -5,6 +5,7 @@ and after pooling, and what survives a small shift.
 ``render(mode, size, stride)`` and ``controls`` drive the chapter's explorers; they
 pool the vertical-edge activation map of the cat (``example_map``).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -31,8 +32,7 @@ def edge_maps(gray: np.ndarray) -> np.ndarray:
     """Two activation maps of a grey (H, W) image, ReLU(vertical Sobel) and ReLU(horizontal
     Sobel), as a (1, 2, H - 2, W - 2) batch ready for pooling. No padding: a zero border
     would look like a bright edge all along the image's left and top sides."""
-    maps = [np.maximum(apply_filter(gray, kernel(f"{d} edge (Sobel)")), 0.0)
-            for d in ("vertical", "horizontal")]
+    maps = [np.maximum(apply_filter(gray, kernel(f"{d} edge (Sobel)")), 0.0) for d in ("vertical", "horizontal")]
     return np.stack(maps)[None]
 
 
@@ -50,8 +50,9 @@ def _color_windows(ax: plt.Axes, h2: int, w2: int, f: int, stride: int) -> None:
     for r in range(h2):
         for c in range(w2):
             color = WINDOW_COLORS[(r % 2) * 2 + c % 2]
-            ax.add_patch(Rectangle((c * stride, r * stride), f, f, facecolor=color, alpha=0.5,
-                                   edgecolor="#333333", lw=2, zorder=2))
+            ax.add_patch(
+                Rectangle((c * stride, r * stride), f, f, facecolor=color, alpha=0.5, edgecolor="#333333", lw=2, zorder=2)
+            )
 
 
 def _two_decimals(v: float) -> str:
@@ -61,17 +62,16 @@ def _two_decimals(v: float) -> str:
 def _tint_cells(ax: plt.Axes, h: int, w: int) -> None:
     for r in range(h):
         for c in range(w):
-            ax.add_patch(Rectangle((c, r), 1, 1, facecolor=WINDOW_COLORS[(r % 2) * 2 + c % 2], alpha=0.5,
-                                   zorder=2))
+            ax.add_patch(Rectangle((c, r), 1, 1, facecolor=WINDOW_COLORS[(r % 2) * 2 + c % 2], alpha=0.5, zorder=2))
 
 
-def pool_example_figure(x: np.ndarray, kernel_size: int = 2, stride: int = 2,
-                        modes=POOL_MODES, figsize=(10, 3.0)) -> plt.Figure:
+def pool_example_figure(x: np.ndarray, kernel_size: int = 2, stride: int = 2, modes=POOL_MODES, figsize=(10, 3.0)) -> plt.Figure:
     """One depth slice x (H, W) with its windows coloured, and its pooled output for each mode
     (pool2d_forward), each output cell in the colour of its window."""
     x = np.asarray(x, dtype=float)
-    fig, axes = plt.subplots(1, len(modes) + 1, figsize=figsize,
-                             gridspec_kw={"width_ratios": [x.shape[1]] + [x.shape[1] / 2 + 0.5] * len(modes)})
+    fig, axes = plt.subplots(
+        1, len(modes) + 1, figsize=figsize, gridspec_kw={"width_ratios": [x.shape[1]] + [x.shape[1] / 2 + 0.5] * len(modes)}
+    )
     outs = {m: pool2d_forward(x[None, None], kernel_size, stride, m)[0][0, 0] for m in modes}
     h2, w2 = next(iter(outs.values())).shape
     draw_grid(axes[0], x, title=f"input {x.shape[0]}×{x.shape[1]} (one depth slice)", color="white")
@@ -79,14 +79,20 @@ def pool_example_figure(x: np.ndarray, kernel_size: int = 2, stride: int = 2,
         _color_windows(axes[0], h2, w2, kernel_size, stride)
     for ax, m in zip(axes[1:], modes):
         out = outs[m]
-        draw_grid(ax, out, fmt=_two_decimals, title=f"{MODE_NAMES[m]} {kernel_size}×{kernel_size},\nstride {stride} → {h2}×{w2}",
-                  color="white")
+        draw_grid(
+            ax,
+            out,
+            fmt=_two_decimals,
+            title=f"{MODE_NAMES[m]} {kernel_size}×{kernel_size},\nstride {stride} → {h2}×{w2}",
+            color="white",
+        )
         _tint_cells(ax, h2, w2)
     return fig
 
 
-def pool_backward_figure(x: np.ndarray, dout: np.ndarray, kernel_size: int = 2, stride: int = 2,
-                         figsize=(10.5, 3.0)) -> plt.Figure:
+def pool_backward_figure(
+    x: np.ndarray, dout: np.ndarray, kernel_size: int = 2, stride: int = 2, figsize=(10.5, 3.0)
+) -> plt.Figure:
     """Max pooling forward and backward on one slice: the input with each window's max outlined,
     the output, the upstream gradient dL/dout, and dL/dx (pool2d_backward): each window's
     gradient goes to its max only, every other input gets 0."""
@@ -95,14 +101,10 @@ def pool_backward_figure(x: np.ndarray, dout: np.ndarray, kernel_size: int = 2, 
     dx = pool2d_backward(np.asarray(dout, dtype=float)[None, None], cache)[0, 0]
     h2, w2 = out.shape[2:]
     fig, axes = plt.subplots(1, 4, figsize=figsize, gridspec_kw={"width_ratios": [4, 2.5, 2.5, 4]})
-    draw_grid(axes[0], x, title=f"input x {x.shape[0]}×{x.shape[1]}\n(max of each window outlined)",
-              color="white")
-    draw_grid(axes[1], out[0, 0], title=f"max pool {kernel_size}×{kernel_size}, stride {stride}\noutput {h2}×{w2}",
-              color="white")
-    draw_grid(axes[2], np.asarray(dout, dtype=float), title=f"upstream gradient\ndL/d(output) {h2}×{w2}",
-              color="white")
-    draw_grid(axes[3], dx, title=f"dL/dx {x.shape[0]}×{x.shape[1]}\n(only the maxima get gradient)",
-              color="white")
+    draw_grid(axes[0], x, title=f"input x {x.shape[0]}×{x.shape[1]}\n(max of each window outlined)", color="white")
+    draw_grid(axes[1], out[0, 0], title=f"max pool {kernel_size}×{kernel_size}, stride {stride}\noutput {h2}×{w2}", color="white")
+    draw_grid(axes[2], np.asarray(dout, dtype=float), title=f"upstream gradient\ndL/d(output) {h2}×{w2}", color="white")
+    draw_grid(axes[3], dx, title=f"dL/dx {x.shape[0]}×{x.shape[1]}\n(only the maxima get gradient)", color="white")
     if stride >= kernel_size:
         _color_windows(axes[0], h2, w2, kernel_size, stride)
         _color_windows(axes[3], h2, w2, kernel_size, stride)
@@ -126,9 +128,14 @@ def _show(ax: plt.Axes, img: np.ndarray, title: str, vmax: float | None = None) 
     ax.set_yticks([])
 
 
-def pool_maps_figure(maps: np.ndarray, kernel_size: int = 2, stride: int | None = None,
-                     modes=POOL_MODES, names=("vertical edges", "horizontal edges"),
-                     figsize=(10, 5.2)) -> plt.Figure:
+def pool_maps_figure(
+    maps: np.ndarray,
+    kernel_size: int = 2,
+    stride: int | None = None,
+    modes=POOL_MODES,
+    names=("vertical edges", "horizontal edges"),
+    figsize=(10, 5.2),
+) -> plt.Figure:
     """Each activation map of maps (1, D, H, W) (one row each) and its pooled versions, one column
     per mode, all drawn at the same display size so the coarser grid shows. Each map is pooled on
     its own: pooling never mixes depth slices."""
@@ -143,8 +150,7 @@ def pool_maps_figure(maps: np.ndarray, kernel_size: int = 2, stride: int | None 
         _show(axes[d, 0], x[0, d], f"input: {name}\n{x.shape[2]}×{x.shape[3]}", vmax)
         for ax, m in zip(axes[d, 1:], modes):
             out = pooled[m][0, d]
-            _show(ax, out, f"{MODE_NAMES[m]} {kernel_size}×{kernel_size}/{stride}\n{out.shape[0]}×{out.shape[1]}",
-                  vmax)
+            _show(ax, out, f"{MODE_NAMES[m]} {kernel_size}×{kernel_size}/{stride}\n{out.shape[0]}×{out.shape[1]}", vmax)
     return fig
 
 
@@ -155,8 +161,7 @@ def render(mode: str = "max", size: int = 2, stride: int = 2) -> plt.Figure:
     fig, axes = plt.subplots(1, 2, figsize=(7.2, 2.9))
     vmax = _bright(x[0, 0])
     _show(axes[0], x[0, 0], f"input: cat's vertical edges\n{x.shape[2]}×{x.shape[3]}", vmax)
-    _show(axes[1], out, f"output: {MODE_NAMES[mode]} {size}×{size}, stride {stride}\n{out.shape[0]}×{out.shape[1]}",
-          vmax)
+    _show(axes[1], out, f"output: {MODE_NAMES[mode]} {size}×{size}, stride {stride}\n{out.shape[0]}×{out.shape[1]}", vmax)
     fig.tight_layout()
     return fig
 
@@ -166,12 +171,18 @@ def describe(mode: str = "max", size: int = 2, stride: int = 2) -> str:
     x = crop_to_fit(example_map(), size, stride)
     h, w = x.shape[2:]
     h2, w2 = (h - size) // stride + 1, (w - size) // stride + 1
-    return (f"{MODE_NAMES[mode]}, {size}×{size} window, stride {stride}: the cat's vertical-edge map "
-            f"{h}×{w} → {h2}×{w2} ((N − F)/S + 1 per axis), {h * w / (h2 * w2):.1f}× fewer numbers.")
+    return (
+        f"{MODE_NAMES[mode]}, {size}×{size} window, stride {stride}: the cat's vertical-edge map "
+        f"{h}×{w} → {h2}×{w2} ((N − F)/S + 1 per axis), {h * w / (h2 * w2):.1f}× fewer numbers."
+    )
 
 
-def invariance_figure(maps: np.ndarray, shifts=range(5), settings=((1, 1, "max"), (2, 2, "max"), (2, 2, "avg"),
-                      (2, 2, "l2"), (3, 3, "max"), (4, 4, "max")), figsize=(10, 3.6)) -> plt.Figure:
+def invariance_figure(
+    maps: np.ndarray,
+    shifts=range(5),
+    settings=((1, 1, "max"), (2, 2, "max"), (2, 2, "avg"), (2, 2, "l2"), (3, 3, "max"), (4, 4, "max")),
+    figsize=(10, 3.6),
+) -> plt.Figure:
     """What survives a shift of the maps by 0, 1, 2, ... pixels to the right, for each
     (size, stride, mode) in settings ((1, 1, 'max') = no pooling): left, the fraction of
     (active) outputs exactly unchanged (shift_invariance); right, the relative change
@@ -180,8 +191,7 @@ def invariance_figure(maps: np.ndarray, shifts=range(5), settings=((1, 1, "max")
     shifts = list(shifts)
     for f, s, m in settings:
         label = "no pooling" if f == 1 else f"{m} {f}×{f}/{s}"
-        style = dict(marker="o", ls="-" if m == "max" else "--", lw=2.2 if f == 1 else 1.4,
-                     color="black" if f == 1 else None)
+        style = dict(marker="o", ls="-" if m == "max" else "--", lw=2.2 if f == 1 else 1.4, color="black" if f == 1 else None)
         ax1.plot(shifts, [shift_invariance(maps, f, s, m, 0, dx) for dx in shifts], label=label, **style)
         ax2.plot(shifts, [shift_change(maps, f, s, m, 0, dx) for dx in shifts], label=label, **style)
     ax1.set_title("fraction of outputs unchanged", fontsize=10)

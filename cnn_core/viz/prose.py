@@ -5,6 +5,7 @@ it with MyST-NB's role, {glue:text}`name`. The value is formatted once, here, so
 page shows exactly what the code computed (and ``tests/test_prose.py`` checks that every
 name a page uses was glued, and that the built page shows the value).
 """
+
 from __future__ import annotations
 
 import numbers

@@ -6,6 +6,7 @@ the cat, a patch of its numbers, the map of changed values and the pixel distanc
 beside the distance to other pictures. The scene (cat, occluder, busy background,
 the cat's mask) comes from ``scene()``.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -53,8 +54,7 @@ def variation(kind: str, strength: float, step: int = 1) -> np.ndarray:
 REFERENCES = {"flat": "flat image of the cat's mean colour", "brick": "a brick wall", "coffee": "a cup of coffee"}
 
 
-def show_variations(original: np.ndarray, variants: dict[str, np.ndarray], ncols: int = 4,
-                    kind: str = "rms") -> "plt.Figure":
+def show_variations(original: np.ndarray, variants: dict[str, np.ndarray], ncols: int = 4, kind: str = "rms") -> "plt.Figure":
     """A grid of pictures, the original first, each titled with its pixel distance to the original."""
     items = [("original", original)] + list(variants.items())
     nrows = -(-len(items) // ncols)
@@ -69,8 +69,9 @@ def show_variations(original: np.ndarray, variants: dict[str, np.ndarray], ncols
     return fig
 
 
-def distance_bars(distances: dict[str, float], same: set[str], xlabel: str = "RMS pixel distance to the cat (0..255 units)"
-                  ) -> "plt.Figure":
+def distance_bars(
+    distances: dict[str, float], same: set[str], xlabel: str = "RMS pixel distance to the cat (0..255 units)"
+) -> "plt.Figure":
     """Horizontal bars, smallest distance on top, orange for pictures that still show the object
     (names in ``same``), grey for other pictures."""
     names = sorted(distances, key=distances.get)
@@ -90,16 +91,20 @@ def distance_bars(distances: dict[str, float], same: set[str], xlabel: str = "RM
 CONTROLS = {"kind": list(T.VARIATIONS), "strength": [0.0, 0.25, 0.5, 0.75, 1.0]}
 # the pre-rendered twin for the online book: fewer states keep the page light (zoom and shadow
 # are in the chapter's static figures)
-STATIC_CONTROLS = {"kind": [k for k in T.VARIATIONS if k not in ("viewpoint: zoom", "illumination: shadow")],
-                   "strength": [0.0, 0.5, 1.0]}
+STATIC_CONTROLS = {
+    "kind": [k for k in T.VARIATIONS if k not in ("viewpoint: zoom", "illumination: shadow")],
+    "strength": [0.0, 0.5, 1.0],
+}
 PATCH = (60, 80, 5)  # top, left, size of the patch whose numbers are shown, in the half-size cat
 
 
 def describe(kind: str, strength: float) -> str:
     """Caption and alt text of one explorer state."""
     d = T.pixel_distance(scene(2)["cat"], variation(kind, strength, 2), "rms")
-    return (f"{kind} at strength {strength:g} ({T.VARIATIONS[kind]}): RMS pixel distance to the cat {d:.1f}, "
-            f"to the flat image {T.pixel_distance(scene(2)['cat'], scene(2)['flat'], 'rms'):.1f}")
+    return (
+        f"{kind} at strength {strength:g} ({T.VARIATIONS[kind]}): RMS pixel distance to the cat {d:.1f}, "
+        f"to the flat image {T.pixel_distance(scene(2)['cat'], scene(2)['flat'], 'rms'):.1f}"
+    )
 
 
 def render(kind: str, strength: float) -> "plt.Figure":
@@ -114,9 +119,17 @@ def render(kind: str, strength: float) -> "plt.Figure":
     axes[0].add_patch(plt.Rectangle((left - 0.5, top - 0.5), size, size, fill=False, edgecolor="cyan", lw=2))
     axes[0].set_title(f"input: {kind}, s = {strength:g}", fontsize=9)
     axes[0].axis("off")
-    change = img[top:top + size, left:left + size, 0].astype(float) - cat[top:top + size, left:left + size, 0]
-    number_grid(axes[1], img[top:top + size, left:left + size, 0], colors=change, cmap="coolwarm",
-                vmin=-120, vmax=120, fontsize=7, title="R values in the cyan box\n(colour = change)")
+    change = img[top : top + size, left : left + size, 0].astype(float) - cat[top : top + size, left : left + size, 0]
+    number_grid(
+        axes[1],
+        img[top : top + size, left : left + size, 0],
+        colors=change,
+        cmap="coolwarm",
+        vmin=-120,
+        vmax=120,
+        fontsize=7,
+        title="R values in the cyan box\n(colour = change)",
+    )
     axes[1].set_xticks([])
     axes[1].set_yticks([])
     diff = np.abs(img.astype(float) - cat).mean(axis=2)
@@ -124,8 +137,12 @@ def render(kind: str, strength: float) -> "plt.Figure":
     axes[2].set_title(f"|input - cat|: {100 * T.changed_fraction(img, cat):.0f}% of the values changed", fontsize=9)
     axes[2].axis("off")
     dists = {"this input": T.pixel_distance(cat, img, "rms")}
-    dists.update({label: T.pixel_distance(cat, s[key], "rms") for key, label in
-                  (("flat", "flat colour"), ("brick", "brick wall"), ("coffee", "coffee cup"))})
+    dists.update(
+        {
+            label: T.pixel_distance(cat, s[key], "rms")
+            for key, label in (("flat", "flat colour"), ("brick", "brick wall"), ("coffee", "coffee cup"))
+        }
+    )
     ax = axes[3]
     ax.barh(range(4), list(dists.values()), color=[SAME_COLOR] + [OTHER_COLOR] * 3)
     ax.set_yticks(range(4), list(dists), fontsize=8)
@@ -153,12 +170,16 @@ def show_same_class(images: np.ndarray, label: int | str, distances: np.ndarray 
     return fig
 
 
-def show_triplet(anchor: np.ndarray, same: np.ndarray, other: np.ndarray, labels: tuple, d_same: float,
-                 d_other: float) -> "plt.Figure":
+def show_triplet(
+    anchor: np.ndarray, same: np.ndarray, other: np.ndarray, labels: tuple, d_same: float, d_other: float
+) -> "plt.Figure":
     """An image, the farthest image of its class and the nearest image of another class, with L2 distances."""
     fig, axes = plt.subplots(1, 3, figsize=(6.6, 2.6))
-    titles = [f"anchor: a '{labels[0]}'", f"same class '{labels[1]}'\nL2 distance {d_same:.2f}",
-              f"other class '{labels[2]}'\nL2 distance {d_other:.2f}"]
+    titles = [
+        f"anchor: a '{labels[0]}'",
+        f"same class '{labels[1]}'\nL2 distance {d_same:.2f}",
+        f"other class '{labels[2]}'\nL2 distance {d_other:.2f}",
+    ]
     for ax, img, title in zip(axes, (anchor, same, other), titles):
         ax.imshow(img, cmap="gray_r", vmin=0, vmax=T.max_value(img))
         ax.set_title(title, fontsize=9)

@@ -3,6 +3,7 @@
 Used by the convolution chapter (stride 1, numbers visible) and the stride and
 padding chapter (any N, F, S, P). Every panel says what it is and its size.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,9 +19,18 @@ from .explore import HTML, animate
 INPUT_COLOR, PAD_COLOR, WINDOW_COLOR, OUT_COLOR = "#dbe9f6", "#eeeeee", "#d62728", "#fde0c5"
 
 
-def draw_grid(ax: plt.Axes, values: np.ndarray, *, title: str, padding: int = 0, show_values: bool = True,
-              window: tuple[int, int, int] | None = None, filled: np.ndarray | None = None,
-              color: str = INPUT_COLOR, fmt: Callable[[float], str] | None = None) -> None:
+def draw_grid(
+    ax: plt.Axes,
+    values: np.ndarray,
+    *,
+    title: str,
+    padding: int = 0,
+    show_values: bool = True,
+    window: tuple[int, int, int] | None = None,
+    filled: np.ndarray | None = None,
+    color: str = INPUT_COLOR,
+    fmt: Callable[[float], str] | None = None,
+) -> None:
     """Draw a 2-D array as labelled squares.
 
     padding: width of the zero ring (drawn grey); window: (row, col, size) of a red
@@ -39,8 +49,15 @@ def draw_grid(ax: plt.Axes, values: np.ndarray, *, title: str, padding: int = 0,
             if show_values and on:
                 v = values[r, c]
                 text = fmt(v) if fmt else f"{v:g}" if float(v).is_integer() else f"{v:.1f}"
-                ax.text(c + 0.5, r + 0.5, text, ha="center", va="center",
-                        fontsize=9 if max(h, w) <= 9 else 7, color="#777777" if is_pad else "black")
+                ax.text(
+                    c + 0.5,
+                    r + 0.5,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=9 if max(h, w) <= 9 else 7,
+                    color="#777777" if is_pad else "black",
+                )
     if window is not None:
         r, c, size = window
         ax.add_patch(Rectangle((c, r), size, size, fill=False, edgecolor=WINDOW_COLOR, lw=2.5))
@@ -53,8 +70,9 @@ def draw_grid(ax: plt.Axes, values: np.ndarray, *, title: str, padding: int = 0,
     ax.set_title(title, fontsize=10)
 
 
-def conv_step_figure(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0, step: int = 0,
-                     bias: float = 0.0, show_values: bool = True) -> plt.Figure:
+def conv_step_figure(
+    x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0, step: int = 0, bias: float = 0.0, show_values: bool = True
+) -> plt.Figure:
     """One step of a 2-D convolution: the window at output position `step` (row-major),
     the filter, and the output filled up to that step, with the dot product written out.
 
@@ -74,41 +92,53 @@ def _conv_stepper(fig, axes, x, w, stride, padding, bias, show_values):
     n_h, n_w = x.shape
     f = w.shape[0]
     h2, w2 = output_size(n_h, f, stride, padding), output_size(n_w, f, stride, padding)
-    out = conv2d_naive(x[None, None].astype(float), w[None, None].astype(float), np.array([bias]),
-                       stride, padding)[0, 0]
+    out = conv2d_naive(x[None, None].astype(float), w[None, None].astype(float), np.array([bias]), stride, padding)[0, 0]
     xp = pad(x[None, None], padding)[0, 0]
 
-    drawn: dict[str, list] = {}   # the artists that change from step to step, once drawn
+    drawn: dict[str, list] = {}  # the artists that change from step to step, once drawn
 
     def update(step: int):
         r, c = divmod(step, w2)
         done = np.arange(h2 * w2).reshape(h2, w2) <= step
-        if not drawn:   # the first call draws the three panels; later calls only move and fill
+        if not drawn:  # the first call draws the three panels; later calls only move and fill
             pad_note = f", padded by P={padding}" if padding else ""
-            draw_grid(axes[0], xp, padding=padding, show_values=show_values, window=(0, 0, f),
-                      title=f"input {n_h}×{n_w}{pad_note}")
+            draw_grid(
+                axes[0], xp, padding=padding, show_values=show_values, window=(0, 0, f), title=f"input {n_h}×{n_w}{pad_note}"
+            )
             draw_grid(axes[1], w, show_values=True, color="#f7d4d4", title=f"filter {f}×{f}")
-            draw_grid(axes[2], out, show_values=show_values, color=OUT_COLOR, window=(0, 0, 1),
-                      title=f"output {h2}×{w2}  (stride {stride})")
+            draw_grid(
+                axes[2],
+                out,
+                show_values=show_values,
+                color=OUT_COLOR,
+                window=(0, 0, 1),
+                title=f"output {h2}×{w2}  (stride {stride})",
+            )
             drawn["windows"] = [axes[0].patches[-1], axes[2].patches[-1]]
-            drawn["cells"] = list(axes[2].patches[:h2 * w2])        # row-major, as draw_grid adds them
-            drawn["texts"] = list(axes[2].texts)                    # one per cell when values are shown
+            drawn["cells"] = list(axes[2].patches[: h2 * w2])  # row-major, as draw_grid adds them
+            drawn["texts"] = list(axes[2].texts)  # one per cell when values are shown
         drawn["windows"][0].set_xy((c * stride, r * stride))
         drawn["windows"][1].set_xy((c, r))
         for cell, text, on in zip(drawn["cells"], drawn["texts"] or [None] * done.size, done.ravel()):
-            cell.set_facecolor(OUT_COLOR if on else "white")       # outputs not computed yet stay blank
+            cell.set_facecolor(OUT_COLOR if on else "white")  # outputs not computed yet stay blank
             if text is not None:
                 text.set_visible(bool(on))
-        fig.suptitle(f"output[{r}, {c}] = sum(window ∘ filter){' + b' if bias else ''} = {out[r, c]:g}",
-                     fontsize=11)
+        fig.suptitle(f"output[{r}, {c}] = sum(window ∘ filter){' + b' if bias else ''} = {out[r, c]:g}", fontsize=11)
         return []
 
     update.frames = h2 * w2
     return update
 
 
-def conv_animation(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0, bias: float = 0.0,
-                   show_values: bool = True, interval: int = 700) -> HTML:
+def conv_animation(
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: int = 1,
+    padding: int = 0,
+    bias: float = 0.0,
+    show_values: bool = True,
+    interval: int = 700,
+) -> HTML:
     """The filter sliding over the input, one output per frame (play / step / speed controls)."""
     fig = conv_step_figure(x, w, stride, padding, 0, bias, show_values)
     update = _conv_stepper(fig, fig.axes, x, w, stride, padding, bias, show_values)

@@ -4,6 +4,7 @@ not fit, the position that would hang off the edge, in red, with cnn_core's mess
 
 ``render(n, f, stride, padding)`` and ``controls`` drive the chapter's explorers.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -20,7 +21,7 @@ from .explore import HTML, animate
 from .sliding import INPUT_COLOR, OUT_COLOR, PAD_COLOR
 
 FILTER_COLOR, HANG_COLOR = "#1f5fa8", "#d62728"
-BAR, GAP = 0.36, 0.12          # thickness of one position bar, and the space between bars
+BAR, GAP = 0.36, 0.12  # thickness of one position bar, and the space between bars
 
 controls = {"n": [6, 7], "f": [3, 5], "stride": [1, 2, 3], "padding": [0, 1, 2]}
 
@@ -46,14 +47,14 @@ def _bars(ax: plt.Axes, starts: list[int], hang: int | None, f: int, origin: flo
     for i, (s, bad) in enumerate(items):
         off = origin + i * (BAR + GAP)
         color = HANG_COLOR if bad else FILTER_COLOR
-        style = dict(facecolor=color, alpha=0.35 if bad else 0.75, edgecolor=color, lw=1.2,
-                     linestyle="--" if bad else "-")
+        style = dict(facecolor=color, alpha=0.35 if bad else 0.75, edgecolor=color, lw=1.2, linestyle="--" if bad else "-")
         xy, size = ((s, off), (f, BAR)) if horizontal else ((-off - BAR, s), (BAR, f))
         ax.add_patch(Rectangle(xy, *size, **style))
         label = "✗" if bad else str(i)
         cx, cy = (s + f / 2, off + BAR / 2) if horizontal else (-off - BAR / 2, s + f / 2)
-        ax.text(cx, cy, label, ha="center", va="center", fontsize=6.5, color="white" if not bad else HANG_COLOR,
-                fontweight="bold")
+        ax.text(
+            cx, cy, label, ha="center", va="center", fontsize=6.5, color="white" if not bad else HANG_COLOR, fontweight="bold"
+        )
 
 
 def _cells(ax: plt.Axes, h: int, w: int, *, padding: int = 0, color: str = INPUT_COLOR, title: str = ""):
@@ -62,7 +63,7 @@ def _cells(ax: plt.Axes, h: int, w: int, *, padding: int = 0, color: str = INPUT
     collection, so that the explorer's 54 states render quickly."""
     face = np.empty((h, w, 3))
     face[:] = to_rgb(PAD_COLOR)
-    face[padding:h - padding, padding:w - padding] = to_rgb(color)
+    face[padding : h - padding, padding : w - padding] = to_rgb(color)
     image = ax.imshow(face, extent=(0, w, h, 0), interpolation="nearest", zorder=0)
     lines = [[(0, r), (w, r)] for r in range(h + 1)] + [[(c, 0), (c, h)] for c in range(w + 1)]
     ax.add_collection(LineCollection(lines, colors="#555555", linewidths=0.8, zorder=1))
@@ -74,7 +75,7 @@ def _cells(ax: plt.Axes, h: int, w: int, *, padding: int = 0, color: str = INPUT
     ax.set_ylim(h + 0.1, -0.1)
     ax.set_aspect("equal")
     ax.set_xticks([])
-    ax.set_yticks([])       # no tick machinery: the figure renders faster
+    ax.set_yticks([])  # no tick machinery: the figure renders faster
     ax.axis("off")
     ax.set_title(title, fontsize=10)
     return image
@@ -82,11 +83,13 @@ def _cells(ax: plt.Axes, h: int, w: int, *, padding: int = 0, color: str = INPUT
 
 def _formula(h: int, w: int, f: int, stride: int, padding: int) -> str:
     """The output-size formula with the numbers filled in, per axis when H != W."""
+
     def one(n: int) -> str:
         verdict = _value(n, f, stride, padding)
         if "." in verdict:
             verdict += " — not a whole number"
         return f"({n} + 2·{padding} − {f})/{stride} + 1 = {verdict}"
+
     if h == w:
         return "(N + 2P − F)/S + 1 = " + one(w)
     return f"H2 = {one(h)}\nW2 = {one(w)}"
@@ -112,18 +115,24 @@ def grid_figure(h: int, w: int, f: int, stride: int = 1, padding: int = 0, *, fi
     for hang, horizontal in ((hang_c, True), (hang_r, False)):
         if hang is not None:
             xy = (hang, 0) if horizontal else (0, hang)
-            ax.add_patch(Rectangle(xy, f, f, facecolor=HANG_COLOR, alpha=0.15, edgecolor=HANG_COLOR,
-                                   lw=2.5, linestyle="--"))
+            ax.add_patch(Rectangle(xy, f, f, facecolor=HANG_COLOR, alpha=0.15, edgecolor=HANG_COLOR, lw=2.5, linestyle="--"))
     far_x = max(wp, (hang_c or 0) + f)
     far_y = max(hp, (hang_r or 0) + f)
     _bars(ax, cols, hang_c, f, far_y + 0.35, horizontal=True)
     _bars(ax, rows, hang_r, f, 0.35, horizontal=False)
     below = far_y + 0.35 + (len(cols) + (hang_c is not None)) * (BAR + GAP)
     left = -0.35 - (len(rows) + (hang_r is not None)) * (BAR + GAP)
-    ax.text(wp / 2, below + 0.15, f"{len(cols)} positions along a row", ha="center", va="top", fontsize=8,
-            color=FILTER_COLOR)
-    ax.text(left - 0.15, hp / 2, f"{len(rows)} positions along a column", ha="right", va="center",
-            fontsize=8, color=FILTER_COLOR, rotation=90)
+    ax.text(wp / 2, below + 0.15, f"{len(cols)} positions along a row", ha="center", va="top", fontsize=8, color=FILTER_COLOR)
+    ax.text(
+        left - 0.15,
+        hp / 2,
+        f"{len(rows)} positions along a column",
+        ha="right",
+        va="center",
+        fontsize=8,
+        color=FILTER_COLOR,
+        rotation=90,
+    )
     ax.set_xlim(left - 1.1, far_x + 0.2)
     ax.set_ylim(below + 1.0, -0.2)
 
@@ -132,8 +141,17 @@ def grid_figure(h: int, w: int, f: int, stride: int = 1, padding: int = 0, *, fi
         ax_out.set_yticks([])
         ax_out.axis("off")
         ax_out.set_title("output: doesn't fit!", fontsize=10, color=HANG_COLOR)
-        ax_out.text(0.0, 0.95, "\n".join(textwrap.wrap(message, 30)), transform=ax_out.transAxes, va="top",
-                    ha="left", fontsize=8.5, color=HANG_COLOR, family="monospace")
+        ax_out.text(
+            0.0,
+            0.95,
+            "\n".join(textwrap.wrap(message, 30)),
+            transform=ax_out.transAxes,
+            va="top",
+            ha="left",
+            fontsize=8.5,
+            color=HANG_COLOR,
+            family="monospace",
+        )
         fig.suptitle(_formula(h, w, f, stride, padding), fontsize=10, color=HANG_COLOR)
     else:
         _cells(ax_out, out_h, out_w, color=OUT_COLOR, title=f"output {out_h}×{out_w}{hw}")
@@ -157,8 +175,10 @@ def _value(n: int, f: int, stride: int, padding: int) -> str:
 
 def describe(n: int = 7, f: int = 3, stride: int = 1, padding: int = 0) -> str:
     """Caption / alt text: the sizes, the formula with the numbers, and the verdict."""
-    head = (f"{n}×{n} input, {f}×{f} filter, stride {stride}, padding {padding}: "
-            f"({n} + 2·{padding} − {f})/{stride} + 1 = {_value(n, f, stride, padding)}")
+    head = (
+        f"{n}×{n} input, {f}×{f} filter, stride {stride}, padding {padding}: "
+        f"({n} + 2·{padding} − {f})/{stride} + 1 = {_value(n, f, stride, padding)}"
+    )
     if leftover(n, f, stride, padding):
         return head + f" → doesn't fit ({leftover(n, f, stride, padding)} column(s) at the edge never reached)."
     size = output_size(n, f, stride, padding)
@@ -175,8 +195,7 @@ def shrinking_figure(n: int = 32, f: int = 5, depth: int = 8, figsize=(6.4, 3.4)
         ax.plot(range(len(sizes)), sizes, style, label=label)
         for i, s in enumerate(sizes):
             if p == 0 or i == depth:
-                ax.annotate(str(s), (i, s), textcoords="offset points", xytext=(0, 7 if p else -13),
-                            ha="center", fontsize=8)
+                ax.annotate(str(s), (i, s), textcoords="offset points", xytext=(0, 7 if p else -13), ha="center", fontsize=8)
     ax.set_xlabel(f"number of {f}×{f} conv layers (stride 1)")
     ax.set_ylabel("spatial size (height = width)")
     ax.set_title(f"A {n}×{n} input through {f}×{f} filters")
@@ -187,8 +206,7 @@ def shrinking_figure(n: int = 32, f: int = 5, depth: int = 8, figsize=(6.4, 3.4)
     return fig
 
 
-def volume_figure(image: np.ndarray, maps: np.ndarray, title: str = "", rows: int = 2,
-                  figsize=(9, 3.6)) -> plt.Figure:
+def volume_figure(image: np.ndarray, maps: np.ndarray, title: str = "", rows: int = 2, figsize=(9, 3.6)) -> plt.Figure:
     """An input image (H, W, 3) in [0, 1], large on the left, beside the K activation maps
     (K, H2, W2) a conv layer made of it, in `rows` rows, each map on its own grey scale and
     every panel titled with its size (lecture order, W x H x D)."""
@@ -213,8 +231,7 @@ def volume_figure(image: np.ndarray, maps: np.ndarray, title: str = "", rows: in
     return fig
 
 
-def slide_animation(n: int = 7, f: int = 3, strides=(1, 2), padding: int = 0, *, interval: int = 500,
-                    dpi: int = 70) -> HTML:
+def slide_animation(n: int = 7, f: int = 3, strides=(1, 2), padding: int = 0, *, interval: int = 500, dpi: int = 70) -> HTML:
     """The filter sliding over an N x N input, one panel pair (input, output) per stride, side by
     side and in step: at frame k every stride shows its k-th position (row by row) and the output
     cells filled so far; a stride with fewer positions waits at its last one. Artists are moved,
@@ -222,8 +239,13 @@ def slide_animation(n: int = 7, f: int = 3, strides=(1, 2), padding: int = 0, *,
     sizes = [output_size(n, f, s, padding) for s in strides]
     npad = n + 2 * padding
     ratios = [r for size in sizes for r in (npad, max(size, 3))]
-    fig, axes = plt.subplots(1, 2 * len(strides), figsize=(2.6 * len(strides) + 1.6 * sum(ratios) / npad, 3.0),
-                             dpi=dpi, gridspec_kw={"width_ratios": ratios})
+    fig, axes = plt.subplots(
+        1,
+        2 * len(strides),
+        figsize=(2.6 * len(strides) + 1.6 * sum(ratios) / npad, 3.0),
+        dpi=dpi,
+        gridspec_kw={"width_ratios": ratios},
+    )
     panels = []
     for i, (s, size) in enumerate(zip(strides, sizes)):
         ax_in, ax_out = axes[2 * i], axes[2 * i + 1]
@@ -249,8 +271,7 @@ def slide_animation(n: int = 7, f: int = 3, strides=(1, 2), padding: int = 0, *,
             cell.set_xy((c, r))
             face = np.where((np.arange(size * size) <= k)[:, None], filled, white).reshape(size, size, 3)
             image.set_data(face)
-            ax_in.set_title(f"stride {s}: position {k + 1} of {size * size}\nwindow at row {r * s}, col {c * s}",
-                            fontsize=10)
+            ax_in.set_title(f"stride {s}: position {k + 1} of {size * size}\nwindow at row {r * s}, col {c * s}", fontsize=10)
         return []
 
     update(0)

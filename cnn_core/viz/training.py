@@ -2,6 +2,7 @@
 filters, activation maps, misclassified examples, accuracy under shifted inputs, and
 two explorers (learning rate -> learning curves; digit -> activation maps).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -18,8 +19,7 @@ from ..train import evaluate, fit
 History = dict[str, list[float]]
 
 
-def plot_learning_curves(histories: History | dict[str, History], title: str = "",
-                         val_label: str = "validation") -> plt.Figure:
+def plot_learning_curves(histories: History | dict[str, History], title: str = "", val_label: str = "validation") -> plt.Figure:
     """Loss and accuracy per epoch from fit's history: training (running mean over the epoch's
     minibatches, dashed) and the ``validation=`` data of fit (after the epoch, solid, labelled
     ``val_label``); one colour per run."""
@@ -51,8 +51,9 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10
     return C
 
 
-def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10,
-                          title: str = "confusion matrix") -> plt.Figure:
+def plot_confusion_matrix(
+    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10, title: str = "confusion matrix"
+) -> plt.Figure:
     """The confusion matrix with its counts written in the cells; the diagonal is what is right."""
     C = confusion_matrix(y_true, y_pred, n_classes)
     fig, ax = plt.subplots(figsize=(4.6, 4.2))
@@ -60,10 +61,14 @@ def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int
     for i in range(n_classes):
         for j in range(n_classes):
             if C[i, j]:
-                ax.text(j, i, C[i, j], ha="center", va="center", fontsize=7,
-                        color="white" if C[i, j] > C.max() / 2 else "black")
-    ax.set(xticks=range(n_classes), yticks=range(n_classes), xlabel="predicted digit", ylabel="true digit",
-           title=f"{title}: {np.trace(C)}/{C.sum()} right")
+                ax.text(j, i, C[i, j], ha="center", va="center", fontsize=7, color="white" if C[i, j] > C.max() / 2 else "black")
+    ax.set(
+        xticks=range(n_classes),
+        yticks=range(n_classes),
+        xlabel="predicted digit",
+        ylabel="true digit",
+        title=f"{title}: {np.trace(C)}/{C.sum()} right",
+    )
     return fig
 
 
@@ -71,7 +76,7 @@ def plot_filters(W: np.ndarray, title: str = "learned filters") -> plt.Figure:
     """Filters W of shape (K, D, F, F) on one symmetric colour scale (red > 0, blue < 0), tiled in
     one picture: a row of K filters when D = 1, else one row per filter, one column per input map."""
     K, D, F = W.shape[:3]
-    tiles = W.reshape(K * D, F, F)                 # filter k's D slices side by side
+    tiles = W.reshape(K * D, F, F)  # filter k's D slices side by side
     rows, cols = (1, K) if D == 1 else (K, D)
     size = 0.75 if D == 1 else 0.42
     fig, ax = plt.subplots(figsize=(cols * size + 1.4, rows * size + 0.9))
@@ -79,10 +84,10 @@ def plot_filters(W: np.ndarray, title: str = "learned filters") -> plt.Figure:
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="white")
     im = ax.imshow(_mosaic(tiles, cols), cmap=cmap, vmin=-vmax, vmax=vmax)
     centres = [c * (F + 1) + (F - 1) / 2 for c in range(cols)]
-    ax.set_xticks(centres, [f"filter {k}" for k in range(K)] if D == 1 else [f"in {d}" for d in range(D)],
-                  fontsize=7)
-    ax.set_yticks([r * (F + 1) + (F - 1) / 2 for r in range(rows)],
-                  [] if D == 1 else [f"filter {k}" for k in range(K)], fontsize=7)
+    ax.set_xticks(centres, [f"filter {k}" for k in range(K)] if D == 1 else [f"in {d}" for d in range(D)], fontsize=7)
+    ax.set_yticks(
+        [r * (F + 1) + (F - 1) / 2 for r in range(rows)], [] if D == 1 else [f"filter {k}" for k in range(K)], fontsize=7
+    )
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
@@ -109,35 +114,38 @@ def _mosaic(maps: np.ndarray, cols: int) -> np.ndarray:
     out = np.full((rows * (H + 1) - 1, cols * (W + 1) - 1), np.nan)
     for d in range(D):
         r, c = divmod(d, cols)
-        out[r * (H + 1):r * (H + 1) + H, c * (W + 1):c * (W + 1) + W] = maps[d]
+        out[r * (H + 1) : r * (H + 1) + H, c * (W + 1) : c * (W + 1) + W] = maps[d]
     return out
 
 
-def plot_activation_maps(model: Sequential, image: np.ndarray, label: int | None = None,
-                         kinds: tuple[type[Layer], ...] = (ReLU, MaxPool2D), cols: int = 8) -> plt.Figure:
+def plot_activation_maps(
+    model: Sequential,
+    image: np.ndarray,
+    label: int | None = None,
+    kinds: tuple[type[Layer], ...] = (ReLU, MaxPool2D),
+    cols: int = 8,
+) -> plt.Figure:
     """The input image (D, H, W), the activation maps after every layer of the given kinds
     (each map on its own row of tiles, 8 per row), and the predicted class probabilities."""
     outs = layer_outputs(model, image[None])
-    shown = [(name, out[0]) for (name, out), layer in zip(outs, model.layers)
-             if isinstance(layer, kinds) and out.ndim == 4]          # maps, not the FC layers' vectors
+    shown = [
+        (name, out[0]) for (name, out), layer in zip(outs, model.layers) if isinstance(layer, kinds) and out.ndim == 4
+    ]  # maps, not the FC layers' vectors
     probs = softmax(outs[-1][1])[0]
     fig = plt.figure(figsize=(9, 1.7 + 1.45 * len(shown)))
     grid = fig.add_gridspec(1 + len(shown), 2, width_ratios=[1, 2.2], hspace=0.75)
     ax = fig.add_subplot(grid[0, 0])
     ax.imshow(image[0], cmap="gray_r")
-    ax.set_title(f"input {image.shape} (D, H, W)" + (f", label {label}" if label is not None else ""),
-                 fontsize=9)
+    ax.set_title(f"input {image.shape} (D, H, W)" + (f", label {label}" if label is not None else ""), fontsize=9)
     ax.axis("off")
     ax = fig.add_subplot(grid[0, 1])
-    ax.bar(range(len(probs)), probs, color=["tab:orange" if k == probs.argmax() else "tab:gray"
-                                             for k in range(len(probs))])
+    ax.bar(range(len(probs)), probs, color=["tab:orange" if k == probs.argmax() else "tab:gray" for k in range(len(probs))])
     ax.set(xticks=range(len(probs)), ylim=(0, 1), xlabel="class", ylabel="probability")
     ax.set_title(f"output: softmax of the scores, predicted {probs.argmax()}", fontsize=9)
     for row, (name, maps) in enumerate(shown, start=1):
         ax = fig.add_subplot(grid[row, :])
         ax.imshow(_mosaic(maps, cols), cmap=plt.get_cmap("viridis").with_extremes(bad="white"))
-        ax.set_title(f"layer {name}: {maps.shape[0]} activation maps of {maps.shape[1]}x{maps.shape[2]}",
-                     fontsize=9, loc="left")
+        ax.set_title(f"layer {name}: {maps.shape[0]} activation maps of {maps.shape[1]}x{maps.shape[2]}", fontsize=9, loc="left")
         ax.axis("off")
     return fig
 
@@ -157,20 +165,24 @@ def plot_digits(images: np.ndarray, titles: Sequence[str], title: str = "", cols
     return fig
 
 
-def plot_misclassified(X: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, max_n: int = 16,
-                       probs: np.ndarray | None = None) -> plt.Figure:
+def plot_misclassified(
+    X: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, max_n: int = 16, probs: np.ndarray | None = None
+) -> plt.Figure:
     """The first max_n test images the model gets wrong, titled "true -> predicted" (and the
     model's probability of its prediction when probs is given)."""
     wrong = np.flatnonzero(y_true != y_pred)
     shown = wrong[:max_n]
-    titles = [f"{y_true[i]} -> {y_pred[i]}" + (f" ({probs[i, y_pred[i]]:.2f})" if probs is not None else "")
-              for i in shown]
-    return plot_digits(X[shown], titles, f"{len(wrong)} misclassified test digits (true -> predicted"
-                       + (", probability" if probs is not None else "") + f"), the first {len(shown)}")
+    titles = [f"{y_true[i]} -> {y_pred[i]}" + (f" ({probs[i, y_pred[i]]:.2f})" if probs is not None else "") for i in shown]
+    return plot_digits(
+        X[shown],
+        titles,
+        f"{len(wrong)} misclassified test digits (true -> predicted"
+        + (", probability" if probs is not None else "")
+        + f"), the first {len(shown)}",
+    )
 
 
-def shift_accuracy(model: Layer, X: np.ndarray, y: np.ndarray,
-                   shifts: Sequence[int] = (-2, -1, 0, 1, 2)) -> np.ndarray:
+def shift_accuracy(model: Layer, X: np.ndarray, y: np.ndarray, shifts: Sequence[int] = (-2, -1, 0, 1, 2)) -> np.ndarray:
     """acc[i, j] = accuracy on X moved down by shifts[i] and right by shifts[j] pixels (zero fill)."""
     return np.array([[evaluate(model, shift(X, dy, dx), y)[1] for dx in shifts] for dy in shifts])
 
@@ -198,8 +210,9 @@ def shift_markdown(grids: dict[str, np.ndarray], shifts: Sequence[int] = (-2, -1
     return "\n".join(lines)
 
 
-def plot_shift_robustness(grids: dict[str, np.ndarray], image: np.ndarray,
-                          shifts: Sequence[int] = (-2, -1, 0, 1, 2)) -> plt.Figure:
+def plot_shift_robustness(
+    grids: dict[str, np.ndarray], image: np.ndarray, shifts: Sequence[int] = (-2, -1, 0, 1, 2)
+) -> plt.Figure:
     """Top: one digit moved right by each shift. Bottom: test accuracy of each model for every
     (down, right) shift, written in the cells."""
     n = len(grids)
@@ -219,8 +232,14 @@ def plot_shift_robustness(grids: dict[str, np.ndarray], image: np.ndarray,
         for i in range(len(shifts)):
             for j in range(len(shifts)):
                 ax.text(j, i, f"{acc[i, j]:.2f}", ha="center", va="center", fontsize=8)
-        ax.set(xticks=range(len(shifts)), yticks=range(len(shifts)), xticklabels=shifts, yticklabels=shifts,
-               xlabel="shift right (pixels)", ylabel="shift down (pixels)")
+        ax.set(
+            xticks=range(len(shifts)),
+            yticks=range(len(shifts)),
+            xticklabels=shifts,
+            yticklabels=shifts,
+            xlabel="shift right (pixels)",
+            ylabel="shift down (pixels)",
+        )
         ax.set_title(f"{name}: test accuracy", fontsize=9)
     return fig
 
@@ -232,8 +251,14 @@ class LearningRateExplorer:
     the live one trains new settings on demand. ``runs[(lr, lr_decay)]`` holds each history.
     """
 
-    def __init__(self, make_model: Callable[[], Sequential], data: tuple[np.ndarray, ...], epochs: int = 10,
-                 momentum: float = 0.9, seed: int = 0) -> None:
+    def __init__(
+        self,
+        make_model: Callable[[], Sequential],
+        data: tuple[np.ndarray, ...],
+        epochs: int = 10,
+        momentum: float = 0.9,
+        seed: int = 0,
+    ) -> None:
         self.make_model, self.data, self.epochs = make_model, data, epochs
         self.momentum, self.seed = momentum, seed
         self.runs: dict[tuple[float, float], History] = {}
@@ -241,9 +266,18 @@ class LearningRateExplorer:
     def history(self, lr: float, lr_decay: float = 1.0) -> History:
         if (lr, lr_decay) not in self.runs:
             X_tr, y_tr, X_te, y_te = self.data
-            self.runs[(lr, lr_decay)] = fit(self.make_model(), X_tr, y_tr, epochs=self.epochs, lr=lr,
-                                            momentum=self.momentum, lr_decay=lr_decay, validation=(X_te, y_te),
-                                            seed=self.seed, progress=False)
+            self.runs[(lr, lr_decay)] = fit(
+                self.make_model(),
+                X_tr,
+                y_tr,
+                epochs=self.epochs,
+                lr=lr,
+                momentum=self.momentum,
+                lr_decay=lr_decay,
+                validation=(X_te, y_te),
+                seed=self.seed,
+                progress=False,
+            )
         return self.runs[(lr, lr_decay)]
 
     def __call__(self, lr: float = 0.05, lr_decay: float = 1.0) -> plt.Figure:
@@ -254,24 +288,42 @@ class LearningRateExplorer:
 
     def describe(self, lr: float = 0.05, lr_decay: float = 1.0) -> str:
         acc = self.history(lr, lr_decay)["val_accuracy"]
-        last = acc[len(acc) // 2:]
-        return (f"lr={lr:g}, lr_decay={lr_decay:g}: over the last {len(last)} epochs the validation accuracy "
-                f"ranges from {min(last):.3f} to {max(last):.3f}; after epoch {len(acc)}: {acc[-1]:.3f}.")
+        last = acc[len(acc) // 2 :]
+        return (
+            f"lr={lr:g}, lr_decay={lr_decay:g}: over the last {len(last)} epochs the validation accuracy "
+            f"ranges from {min(last):.3f} to {max(last):.3f}; after epoch {len(acc)}: {acc[-1]:.3f}."
+        )
 
 
 def activation_explorer(model: Sequential, X: np.ndarray, y: np.ndarray) -> Callable[..., plt.Figure]:
     """render(digit, example) -> plot_activation_maps of the example-th test image of that digit."""
+
     def render(digit: int = 0, example: int = 1) -> plt.Figure:
         i = np.flatnonzero(y == digit)[example - 1]
         return plot_activation_maps(model, X[i], label=int(y[i]))
+
     return render
 
 
 def probabilities(model: Layer, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Softmax of the model's scores for every example, (N, classes)."""
-    return np.concatenate([softmax(model.forward(X[s:s + batch_size])) for s in range(0, len(X), batch_size)])
+    return np.concatenate([softmax(model.forward(X[s : s + batch_size])) for s in range(0, len(X), batch_size)])
 
 
-__all__ = ["plot_learning_curves", "confusion_matrix", "plot_confusion_matrix", "plot_filters", "layer_outputs",
-           "plot_activation_maps", "plot_digits", "plot_misclassified", "shift_accuracy", "shift_summary",
-           "shift_markdown", "plot_shift_robustness", "LearningRateExplorer", "activation_explorer", "probabilities"]
+__all__ = [
+    "plot_learning_curves",
+    "confusion_matrix",
+    "plot_confusion_matrix",
+    "plot_filters",
+    "layer_outputs",
+    "plot_activation_maps",
+    "plot_digits",
+    "plot_misclassified",
+    "shift_accuracy",
+    "shift_summary",
+    "shift_markdown",
+    "plot_shift_robustness",
+    "LearningRateExplorer",
+    "activation_explorer",
+    "probabilities",
+]

@@ -8,6 +8,7 @@ Outputs, under the course folder:
     grades/<A>_lms.csv            student_id, score, max_score, late: the columns an LMS import needs
     feedback/<A>/<student>.html   what each student gets back (also when the notebook could not be graded)
 """
+
 from __future__ import annotations
 
 import csv
@@ -31,15 +32,15 @@ _WORKER: dict = {}
 @dataclass
 class Summary:
     graded: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)       # could not be graded: the exit code says so
-    skipped: list[str] = field(default_factory=list)      # files collect did not take (with reasons)
-    missing: list[str] = field(default_factory=list)      # roster students without a submission
+    failed: list[str] = field(default_factory=list)  # could not be graded: the exit code says so
+    skipped: list[str] = field(default_factory=list)  # files collect did not take (with reasons)
+    missing: list[str] = field(default_factory=list)  # roster students without a submission
 
     def text(self) -> str:
-        lines = [f"graded {len(self.graded)}, failed {len(self.failed)}, skipped {len(self.skipped)}, "
-                 f"missing {len(self.missing)}"]
-        for label, items in (("failed (could not be graded)", self.failed), ("skipped", self.skipped),
-                             ("missing", self.missing)):
+        lines = [
+            f"graded {len(self.graded)}, failed {len(self.failed)}, skipped {len(self.skipped)}, missing {len(self.missing)}"
+        ]
+        for label, items in (("failed (could not be graded)", self.failed), ("skipped", self.skipped), ("missing", self.missing)):
             if items:
                 lines.append(f"  {label}: " + "; ".join(items))
         return "\n".join(lines)
@@ -47,30 +48,53 @@ class Summary:
 
 def _init_worker(course: str, name: str, files: str, limits: Limits) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     assignments = grade.load_assignments(Path(course))
-    _WORKER.update(assignment=assignments[name], files=Path(files), limits=limits,
-                   sources={k: v.cells for k, v in assignments.items()})
+    _WORKER.update(
+        assignment=assignments[name], files=Path(files), limits=limits, sources={k: v.cells for k, v in assignments.items()}
+    )
     _WORKER["trusted"] = grade.trusted_namespace(_WORKER["assignment"])
 
 
 def _grade_one(student: str, path: str, salt: int, timeout: float | None) -> dict:
     w = _WORKER
     try:
-        result = grade.grade_submission(Path(path), w["assignment"], w["sources"], w["files"],
-                                        salt=salt, timeout=timeout, limits=w["limits"],
-                                        trusted=dict(w["trusted"]))
+        result = grade.grade_submission(
+            Path(path),
+            w["assignment"],
+            w["sources"],
+            w["files"],
+            salt=salt,
+            timeout=timeout,
+            limits=w["limits"],
+            trusted=dict(w["trusted"]),
+        )
     except Exception as err:  # noqa: BLE001 - a grader fault is this student's failed row, not a crash
-        result = grade.failed_result(w["assignment"], path, f"the grader failed on this notebook "
-                                     f"({type(err).__name__}: {err}); regrade this student, and report it "
-                                     "if it happens again", salt)
+        result = grade.failed_result(
+            w["assignment"],
+            path,
+            f"the grader failed on this notebook "
+            f"({type(err).__name__}: {err}); regrade this student, and report it "
+            "if it happens again",
+            salt,
+        )
     result["student"] = student
     return result
 
 
-def grade_class(course: Path, name: str, submissions: dict[str, Path], *, jobs: int | None = None,
-                timeout: float | None = None, salt: int | None = None, limits: Limits = Limits(),
-                manifest: dict | None = None, progress: bool = True) -> tuple[list[dict], Summary]:
+def grade_class(
+    course: Path,
+    name: str,
+    submissions: dict[str, Path],
+    *,
+    jobs: int | None = None,
+    timeout: float | None = None,
+    salt: int | None = None,
+    limits: Limits = Limits(),
+    manifest: dict | None = None,
+    progress: bool = True,
+) -> tuple[list[dict], Summary]:
     """Grade ``submissions`` (student -> notebook) of assignment ``name``; write the results, tables
     and feedback under ``course``; return (all results on file, summary)."""
     course = Path(course)
@@ -86,10 +110,12 @@ def grade_class(course: Path, name: str, submissions: dict[str, Path], *, jobs: 
         files = reference.build(name, assignment.keep, Path(tmp) / "files")
         ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
         bar = _progress(len(submissions), name, progress)
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(str(course), name, str(files), limits)) as pool:
-            futures = [pool.submit(_grade_one, student, str(path), salt, timeout)
-                       for student, path in sorted(submissions.items())]
+        with ProcessPoolExecutor(
+            jobs, mp_context=ctx, initializer=_init_worker, initargs=(str(course), name, str(files), limits)
+        ) as pool:
+            futures = [
+                pool.submit(_grade_one, student, str(path), salt, timeout) for student, path in sorted(submissions.items())
+            ]
             for future in as_completed(futures):
                 result = future.result()
                 result["late"] = late.get(result["student"], False)
@@ -100,16 +126,19 @@ def grade_class(course: Path, name: str, submissions: dict[str, Path], *, jobs: 
     write_tables(course, assignment, results)
     for result in results:
         write_feedback(course, result)
-    now = [r for r in results if r["student"] in submissions]     # this run's students (a regrade: a few)
-    summary = Summary(graded=[r["student"] for r in now if r["status"] == "graded"],
-                      failed=[f"{r['student']}: {r['reason']}" for r in now if r["status"] != "graded"],
-                      skipped=[f"{s['origin']}: {s['reason']}" for s in manifest.get("skipped", [])],
-                      missing=list(manifest.get("missing", [])))
+    now = [r for r in results if r["student"] in submissions]  # this run's students (a regrade: a few)
+    summary = Summary(
+        graded=[r["student"] for r in now if r["status"] == "graded"],
+        failed=[f"{r['student']}: {r['reason']}" for r in now if r["status"] != "graded"],
+        skipped=[f"{s['origin']}: {s['reason']}" for s in manifest.get("skipped", [])],
+        missing=list(manifest.get("missing", [])),
+    )
     return results, summary
 
 
 def _progress(total: int, name: str, enabled: bool):
     from tqdm import tqdm
+
     return tqdm(total=total, desc=f"grading {name}", unit="notebook", disable=not enabled)
 
 
@@ -138,18 +167,25 @@ def write_tables(course: Path, assignment: grade.Assignment, results: list[dict]
     grades = Path(course) / "grades"
     with open(grades / f"{assignment.name}.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student_id", *[c.grade_id for c in checks], "total", "max_total", "status", "late",
-                         "problems"])
+        writer.writerow(["student_id", *[c.grade_id for c in checks], "total", "max_total", "status", "late", "problems"])
         for r in results:
             scores = {p["id"]: p["score"] for p in r["parts"]}
-            writer.writerow([r["student"], *[_fmt(scores.get(c.grade_id, 0)) for c in checks], _fmt(r["score"]),
-                             _fmt(assignment.max_score), r["status"], "late" if r.get("late") else "", problems(r)])
+            writer.writerow(
+                [
+                    r["student"],
+                    *[_fmt(scores.get(c.grade_id, 0)) for c in checks],
+                    _fmt(r["score"]),
+                    _fmt(assignment.max_score),
+                    r["status"],
+                    "late" if r.get("late") else "",
+                    problems(r),
+                ]
+            )
     with open(grades / f"{assignment.name}_lms.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["student_id", "score", "max_score", "late"])
         for r in results:
-            writer.writerow([r["student"], _fmt(r["score"]), _fmt(assignment.max_score),
-                             "yes" if r.get("late") else "no"])
+            writer.writerow([r["student"], _fmt(r["score"]), _fmt(assignment.max_score), "yes" if r.get("late") else "no"])
 
 
 # ------------------------------------------------------------------ feedback
@@ -178,9 +214,12 @@ def write_feedback(course: Path, result: dict) -> Path:
     path = Path(course) / "feedback" / a / f"{student}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     e = html.escape
-    body = [f"<h1>{e(a)}: feedback for {e(student)}</h1>",
-            f"<p><b>Score: {_fmt(result['score'])} / {_fmt(result['max_score'])}</b>"
-            + (" (submitted late)" if result.get("late") else "") + "</p>"]
+    body = [
+        f"<h1>{e(a)}: feedback for {e(student)}</h1>",
+        f"<p><b>Score: {_fmt(result['score'])} / {_fmt(result['max_score'])}</b>"
+        + (" (submitted late)" if result.get("late") else "")
+        + "</p>",
+    ]
     if result["status"] != "graded":
         body.append(f"<p class=bad><b>Your notebook could not be graded:</b> {e(str(result['reason']))}</p>")
     for note in result.get("notes", []):
@@ -194,22 +233,30 @@ def write_feedback(course: Path, result: dict) -> Path:
                 detail = "not checked: the notebook could not be graded (see above)"
             else:
                 detail = f"{n - len(failed)} of {n} checks passed" + "".join("<br>" + _failure_html(c) for c in failed)
-            body.append(f"<tr><td>{e(part['id'])}</td><td class={'bad' if failed or not n else 'ok'}>"
-                        f"{_fmt(part['score'])} / {_fmt(part['points'])}</td><td>{detail}</td></tr>")
+            body.append(
+                f"<tr><td>{e(part['id'])}</td><td class={'bad' if failed or not n else 'ok'}>"
+                f"{_fmt(part['score'])} / {_fmt(part['points'])}</td><td>{detail}</td></tr>"
+            )
         body.append("</table>")
     cells = [c for c in result.get("cells", []) if c["origin"] != "source" or c["status"] != "ok"]
     if cells:
         body.append("<h2>Your cells as the grader ran them</h2>")
         for c in cells:
-            status = {"ok": "ran", "error": "raised an error", "timeout": "was stopped (time limit)",
-                      "died": "crashed the notebook's process"}.get(c["status"], c["status"])
+            status = {
+                "ok": "ran",
+                "error": "raised an error",
+                "timeout": "was stopped (time limit)",
+                "died": "crashed the notebook's process",
+            }.get(c["status"], c["status"])
             body.append(f"<h3>{e(c['label'])}: {e(status)} ({c['seconds']:.1f} s)</h3>")
             if c.get("error"):
                 body.append(f"<pre class=bad>{e(c['error'])}\n{e(c.get('traceback', ''))}</pre>")
             if c.get("output"):
                 body.append(f"<pre>{e(c['output'])}</pre>")
-    page = (f"<!doctype html><html lang=en><meta charset=utf-8><title>{e(a)} feedback: {e(student)}</title>"
-            f"<style>{_STYLE}</style><body>{''.join(body)}</body></html>")
+    page = (
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>{e(a)} feedback: {e(student)}</title>"
+        f"<style>{_STYLE}</style><body>{''.join(body)}</body></html>"
+    )
     path.write_text(page)
     return path
 
@@ -219,10 +266,13 @@ def warn_without_isolation(stream=sys.stderr) -> bool:
     if isolation() != "none":
         return False
     bar = "!" * 78
-    print(f"{bar}\nWARNING: bubblewrap (bwrap) is not available, so student code runs WITHOUT ISOLATION:\n"
-          "it can read and change your files, use the network and see the other submissions.\n"
-          "Grade on Linux with bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap); see\n"
-          f"homework/README.md, 'Isolation'.\n{bar}", file=stream)
+    print(
+        f"{bar}\nWARNING: bubblewrap (bwrap) is not available, so student code runs WITHOUT ISOLATION:\n"
+        "it can read and change your files, use the network and see the other submissions.\n"
+        "Grade on Linux with bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap); see\n"
+        f"homework/README.md, 'Isolation'.\n{bar}",
+        file=stream,
+    )
     return True
 
 
@@ -230,5 +280,4 @@ def results_of(course: Path, name: str) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((Path(course) / "grades" / name).glob("*.json"))]
 
 
-__all__ = ["Summary", "grade_class", "write_tables", "write_feedback", "warn_without_isolation", "problems",
-           "results_of"]
+__all__ = ["Summary", "grade_class", "write_tables", "write_feedback", "warn_without_isolation", "problems", "results_of"]

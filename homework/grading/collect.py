@@ -98,8 +98,10 @@ class Roster:
             reader = csv.DictReader(f)
             header = [(h or "").strip().lower() for h in reader.fieldnames or []]
             if "student_id" not in header:
-                raise ValueError(f"{path}: no 'student_id' column (found: {', '.join(header) or 'nothing'}); "
-                                 "the first line must name the columns, e.g. student_id,name,email")
+                raise ValueError(
+                    f"{path}: no 'student_id' column (found: {', '.join(header) or 'nothing'}); "
+                    "the first line must name the columns, e.g. student_id,name,email"
+                )
             reader.fieldnames = header
             students, seen = [], {}
             for line, row in enumerate(reader, start=2):
@@ -108,11 +110,15 @@ class Roster:
                     continue
                 sid = cells.get("student_id", "")
                 if not _SAFE_ROSTER_ID.match(sid):
-                    raise ValueError(f"{path}, line {line}: student_id {sid!r} is not usable as a file name: "
-                                     "use only letters, digits, '_', '-' and '.' (not first)")
+                    raise ValueError(
+                        f"{path}, line {line}: student_id {sid!r} is not usable as a file name: "
+                        "use only letters, digits, '_', '-' and '.' (not first)"
+                    )
                 if sid.lower() in seen:
-                    raise ValueError(f"{path}, line {line}: student_id {sid!r} repeats line {seen[sid.lower()]} "
-                                     "(ids must differ also ignoring case)")
+                    raise ValueError(
+                        f"{path}, line {line}: student_id {sid!r} repeats line {seen[sid.lower()]} "
+                        "(ids must differ also ignoring case)"
+                    )
                 seen[sid.lower()] = line
                 students.append(RosterStudent(**cells))
         return cls(tuple(students))
@@ -122,6 +128,7 @@ class Roster:
 
     def match(self, who: _Who) -> tuple[str | None, str]:
         """The roster id for a submitter, and how it was matched (or why not)."""
+
         def unique(hits: list[RosterStudent], how: str) -> tuple[str | None, str] | None:
             ids = sorted({s.student_id for s in hits})
             if len(ids) == 1:
@@ -143,8 +150,12 @@ class Roster:
             label = who.label
             tries.append(([s for s in self.students if s.student_id == label], "student_id"))
             tries.append(([s for s in self.students if safe_id(s.student_id) == safe_id(label)], "student_id"))
-            tries.append(([s for s in self.students if s.email and label.lower() in
-                           (s.email.lower(), s.email.lower().split("@")[0])], "email"))
+            tries.append(
+                (
+                    [s for s in self.students if s.email and label.lower() in (s.email.lower(), s.email.lower().split("@")[0])],
+                    "email",
+                )
+            )
             key = _name_key(label)
             tries.append(([s for s in self.students if key and len(key) > 1 and _name_key(s.name) == key], "name"))
         for hits, how in tries:
@@ -163,12 +174,12 @@ class Submission:
 
     student_id: str
     path: Path
-    origin: str                  # where it came from, relative to the source ("a.zip!/x" = inside a.zip)
-    layout: str                  # "flat", "folder", "canvas" or "moodle"
+    origin: str  # where it came from, relative to the source ("a.zip!/x" = inside a.zip)
+    layout: str  # "flat", "folder", "canvas" or "moodle"
     submitted_at: datetime | None
     late: bool
-    attempt: int | None          # Canvas: 1 for the first upload, 2 for "-1", ...
-    readable: bool               # False: identify() could not read it; the grader reports the failure
+    attempt: int | None  # Canvas: 1 for the first upload, 2 for "-1", ...
+    readable: bool  # False: identify() could not read it; the grader reports the failure
     notes: tuple[str, ...] = ()
 
 
@@ -182,7 +193,7 @@ class Skipped:
 class CollectResult:
     submissions: list[Submission]
     skipped: list[Skipped]
-    missing: list[str]           # roster students without a submission (empty without a roster)
+    missing: list[str]  # roster students without a submission (empty without a roster)
     notes: list[str] = field(default_factory=list)
     manifest: Path | None = None
 
@@ -238,7 +249,7 @@ class _Who:
     """A submitter as the file's path tells it."""
 
     layout: str
-    label: str                   # flat/folder: the raw id; LMS: the name as written
+    label: str  # flat/folder: the raw id; LMS: the name as written
     lms_id: str | None = None
 
     def key(self) -> tuple[str, str]:
@@ -247,11 +258,11 @@ class _Who:
 
 @dataclass
 class _Entry:
-    parts: tuple[str, ...]       # path inside the source, "\\" read as "/"
-    size: int                    # declared size
-    read: Callable[[int], bytes] # reads at most n bytes
+    parts: tuple[str, ...]  # path inside the source, "\\" read as "/"
+    size: int  # declared size
+    read: Callable[[int], bytes]  # reads at most n bytes
     when: datetime | None
-    unsafe: str | None = None    # why it must not be read; parts then hold the name as stored
+    unsafe: str | None = None  # why it must not be read; parts then hold the name as stored
 
 
 @dataclass
@@ -262,9 +273,9 @@ class _Found:
     when: datetime | None
     late_mark: bool = False
     attempt: int | None = None
-    order: int = -1              # Canvas attachment id: higher = uploaded later
-    name_hit: bool = False       # the file name mentions the assignment
-    belongs: str | None = None   # identify()'s answer
+    order: int = -1  # Canvas attachment id: higher = uploaded later
+    name_hit: bool = False  # the file name mentions the assignment
+    belongs: str | None = None  # identify()'s answer
     notes: list[str] = field(default_factory=list)
 
 
@@ -291,13 +302,13 @@ def _zip_time(info: zipfile.ZipInfo, tz) -> datetime | None:
     extra = info.extra
     while len(extra) >= 4:
         tag, size = struct.unpack("<HH", extra[:4])
-        body = extra[4:4 + size]
+        body = extra[4 : 4 + size]
         if tag == 0x5455 and len(body) >= 5 and body[0] & 1:
             return _utc(struct.unpack("<i", body[1:5])[0])
         if tag == 0x000A and len(body) >= 32 and struct.unpack("<HH", body[4:8]) == (1, 24):
             filetime = struct.unpack("<Q", body[8:16])[0]
             return datetime(1601, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=filetime // 10)
-        extra = extra[4 + size:]
+        extra = extra[4 + size :]
     try:
         return datetime(*info.date_time, tzinfo=tz)
     except ValueError:
@@ -321,8 +332,7 @@ def _zip_entries(zf: zipfile.ZipFile, tz) -> Iterator[_Entry]:
             with zf.open(info) as f:
                 return f.read(limit)
 
-        yield _Entry(parts if parts and not unsafe else (info.filename,), info.file_size, read,
-                     _zip_time(info, tz), unsafe)
+        yield _Entry(parts if parts and not unsafe else (info.filename,), info.file_size, read, _zip_time(info, tz), unsafe)
 
 
 def _folder_entries(root: Path) -> Iterator[_Entry]:
@@ -332,8 +342,7 @@ def _folder_entries(root: Path) -> Iterator[_Entry]:
         for d in list(dirnames):
             if (here / d).is_symlink():
                 dirnames.remove(d)
-                yield _Entry((here / d).relative_to(root).parts, 0, lambda n: b"", None,
-                             "a symbolic link: not followed")
+                yield _Entry((here / d).relative_to(root).parts, 0, lambda n: b"", None, "a symbolic link: not followed")
         for name in sorted(filenames):
             path = here / name
             parts = path.relative_to(root).parts
@@ -367,8 +376,7 @@ def _whose(parts: tuple[str, ...], assignment: str, suffix: str) -> _Who | str:
     tail = f"_{assignment}{suffix}"
     if name.lower().endswith(tail.lower()) and len(name) > len(tail):
         return _Who("flat", name[: -len(tail)])
-    return (f"cannot tell whose file this is: name it <student>_{assignment}{suffix} "
-            "or put it in a folder named after the student")
+    return f"cannot tell whose file this is: name it <student>_{assignment}{suffix} or put it in a folder named after the student"
 
 
 def _moodle_plugin(parts: tuple[str, ...]) -> str | None:
@@ -394,13 +402,17 @@ def _file_name(parts: tuple[str, ...], who: _Who) -> str:
 def _wrapper(entries: list[_Entry], assignment: str) -> tuple[str, ...]:
     """The folders every notebook and zip lies in (a zipped ``submissions/`` folder), to be
     looked into -- unless what is inside only makes sense as one student's folder."""
-    live = [e.parts for e in entries if not e.unsafe and not _ignored(e.parts)
-            and Path(e.parts[-1]).suffix.lower() in (".ipynb", ".zip")]
+    live = [
+        e.parts
+        for e in entries
+        if not e.unsafe and not _ignored(e.parts) and Path(e.parts[-1]).suffix.lower() in (".ipynb", ".zip")
+    ]
     depth = 0
     while live and all(len(p) > depth + 1 for p in live) and len({p[depth] for p in live}) == 1:
-        inner = [p[depth + 1:] for p in live]
+        inner = [p[depth + 1 :] for p in live]
         if _MOODLE_DIR.match(live[0][depth]) or not any(
-                len(q) > 1 or isinstance(_whose(q, assignment, Path(q[-1]).suffix.lower()), _Who) for q in inner):
+            len(q) > 1 or isinstance(_whose(q, assignment, Path(q[-1]).suffix.lower()), _Who) for q in inner
+        ):
             break
         depth += 1
     return live[0][:depth] if live else ()
@@ -469,8 +481,7 @@ class _Reader:
             who = owner or _whose(parts, self.assignment, suffix)
             if isinstance(who, str):
                 if suffix == ".zip":
-                    who = ("a zip that is not one student's submission: "
-                           "pass it as the source itself to collect from it")
+                    who = "a zip that is not one student's submission: pass it as the source itself to collect from it"
                 self.skip(origin, who)
                 continue
             data = self.load(entry, origin, limit=self.max_total if suffix == ".zip" else None)
@@ -517,18 +528,23 @@ class _Reader:
 def _check_dest(source: Path, dest: Path) -> None:
     src, dst = source.resolve(), dest.resolve()
     if dst == src or dst in src.parents:
-        raise ValueError(f"dest {dest} contains the source {source}: collect would delete the source. "
-                         "Choose a dest folder outside it")
+        raise ValueError(
+            f"dest {dest} contains the source {source}: collect would delete the source. Choose a dest folder outside it"
+        )
     if src in dst.parents:
-        raise ValueError(f"dest {dest} is inside the source {source}: a later collect would read its own "
-                         "output. Choose a dest folder outside the source")
+        raise ValueError(
+            f"dest {dest} is inside the source {source}: a later collect would read its own "
+            "output. Choose a dest folder outside the source"
+        )
     if dst.exists():
         if not dst.is_dir():
             raise ValueError(f"dest {dest} is a file; give a folder (it is replaced on each collect)")
         ours = (dst / MANIFEST).is_file() or (dst / _STAGING).exists()
         if any(dst.iterdir()) and not ours:
-            raise ValueError(f"dest {dest} is a non-empty folder that collect did not write (no {MANIFEST}); "
-                             "collect replaces dest wholly, so give a new or empty folder")
+            raise ValueError(
+                f"dest {dest} is a non-empty folder that collect did not write (no {MANIFEST}); "
+                "collect replaces dest wholly, so give a new or empty folder"
+            )
 
 
 def _derive_ids(keys: dict[tuple[str, str], _Who]) -> dict[tuple[str, str], tuple[str, list[str]]]:
@@ -540,8 +556,7 @@ def _derive_ids(keys: dict[tuple[str, str], _Who]) -> dict[tuple[str, str], tupl
         sid, notes = base[key], []
         if taken[sid] > 1 and who.lms_id:
             sid = safe_id(f"{who.label}_{who.lms_id}")
-            notes.append(f"{who.layout} name {who.label!r} is shared by several people: id gets the "
-                         f"{who.layout} id ({sid})")
+            notes.append(f"{who.layout} name {who.label!r} is shared by several people: id gets the {who.layout} id ({sid})")
         elif sid != who.label:
             notes.append(f"id {who.label!r} was changed to {sid!r} (ids must be safe file names)")
         out[key] = (sid, notes)
@@ -569,8 +584,7 @@ def _identify(identify: Callable[[Path], str | None], path: Path, found: _Found)
         return None
 
 
-def _student_ids(whos: dict[tuple[str, str], _Who],
-                 roster: Roster | None) -> dict[tuple[str, str], tuple[str | None, list[str]]]:
+def _student_ids(whos: dict[tuple[str, str], _Who], roster: Roster | None) -> dict[tuple[str, str], tuple[str | None, list[str]]]:
     """Submitter -> (student id or None when not on the roster, notes or the reason)."""
     if roster is None:
         return dict(_derive_ids(whos))
@@ -587,8 +601,16 @@ def _student_ids(whos: dict[tuple[str, str], _Who],
     return ids
 
 
-def _keep_one(sid: str, files: list[_Found], assignment: str, due: datetime | None, tz, dest: Path,
-              id_notes: list[str], skipped: list[Skipped]) -> Submission:
+def _keep_one(
+    sid: str,
+    files: list[_Found],
+    assignment: str,
+    due: datetime | None,
+    tz,
+    dest: Path,
+    id_notes: list[str],
+    skipped: list[Skipped],
+) -> Submission:
     """Write the best of one student's files to ``dest/<sid>.ipynb``; skip the rest with a reason."""
     best, *others = sorted(files, key=lambda f: _rank(f, assignment), reverse=True)
     for other in others:
@@ -610,13 +632,20 @@ def _keep_one(sid: str, files: list[_Found], assignment: str, due: datetime | No
         notes.append(f"{len(others)} other file(s) of this student skipped")
     late = best.late_mark or bool(due and best.when and best.when > due)
     when = best.when.astimezone(tz) if best.when else None
-    return Submission(sid, out, best.origin, best.who.layout, when, late, best.attempt,
-                      best.belongs == assignment, tuple(notes))
+    return Submission(sid, out, best.origin, best.who.layout, when, late, best.attempt, best.belongs == assignment, tuple(notes))
 
 
-def collect(source: Path, assignment: str, dest: Path, *, roster: Roster | None = None,
-            due: datetime | None = None, identify: Callable[[Path], str | None],
-            max_file_bytes: int = MAX_FILE_BYTES, max_total_bytes: int = MAX_TOTAL_BYTES) -> CollectResult:
+def collect(
+    source: Path,
+    assignment: str,
+    dest: Path,
+    *,
+    roster: Roster | None = None,
+    due: datetime | None = None,
+    identify: Callable[[Path], str | None],
+    max_file_bytes: int = MAX_FILE_BYTES,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+) -> CollectResult:
     """Collect ``assignment``'s notebooks from ``source`` (folder or .zip) into ``dest``.
 
     ``identify(path)`` names the assignment a notebook belongs to, or None if it cannot be
@@ -626,8 +655,9 @@ def collect(source: Path, assignment: str, dest: Path, *, roster: Roster | None 
     outside it."""
     source, dest = Path(source), Path(dest)
     if due is not None and due.tzinfo is None:
-        raise ValueError("due must be timezone-aware, e.g. "
-                         "datetime(2026, 3, 1, 23, 59, tzinfo=zoneinfo.ZoneInfo('Europe/Berlin'))")
+        raise ValueError(
+            "due must be timezone-aware, e.g. datetime(2026, 3, 1, 23, 59, tzinfo=zoneinfo.ZoneInfo('Europe/Berlin'))"
+        )
     if not source.exists():
         raise FileNotFoundError(f"source {source} does not exist: give the folder or .zip of submissions")
     if not source.is_dir() and not zipfile.is_zipfile(source):
@@ -646,8 +676,7 @@ def collect(source: Path, assignment: str, dest: Path, *, roster: Roster | None 
         except (zipfile.BadZipFile, OSError) as exc:
             raise ValueError(f"source {source} is a damaged zip ({exc}): download it again") from exc
     skipped = list(reader.skipped)
-    skipped += [Skipped(where, f"{why} ({n} file{'s' if n > 1 else ''})")
-                for (where, why), n in sorted(reader.ignored.items())]
+    skipped += [Skipped(where, f"{why} ({n} file{'s' if n > 1 else ''})") for (where, why), n in sorted(reader.ignored.items())]
 
     # 2. Which assignment each notebook belongs to (identify reads a copy under dest).
     if dest.exists():
@@ -659,10 +688,11 @@ def collect(source: Path, assignment: str, dest: Path, *, roster: Roster | None 
         path = staging / f"{n:05d}.ipynb"
         path.write_bytes(found.data)
         found.belongs = _identify(identify, path, found)
-        if (found.belongs is not None and found.belongs != assignment
-                and found.belongs.lower() in found.origin.lower()):   # a mixed folder: not for this one
+        if (
+            found.belongs is not None and found.belongs != assignment and found.belongs.lower() in found.origin.lower()
+        ):  # a mixed folder: not for this one
             skipped.append(Skipped(found.origin, f"is {found.belongs}'s notebook, not {assignment}'s"))
-        else:   # handed in for this assignment: even the wrong notebook gets a row that says so
+        else:  # handed in for this assignment: even the wrong notebook gets a row that says so
             ours.append(found)
 
     # 3. Who is who: roster ids, or safe ids derived from the file names.
@@ -678,13 +708,16 @@ def collect(source: Path, assignment: str, dest: Path, *, roster: Roster | None 
         id_notes[sid] += [note for note in notes if note not in id_notes[sid]]
 
     # 4. One notebook per student, and the manifest.
-    submissions = [_keep_one(sid, by_student[sid], assignment, due, tz, dest, id_notes[sid], skipped)
-                   for sid in sorted(by_student)]
+    submissions = [
+        _keep_one(sid, by_student[sid], assignment, due, tz, dest, id_notes[sid], skipped) for sid in sorted(by_student)
+    ]
     missing = sorted(set(roster.ids()) - set(by_student)) if roster is not None else []
     notes = list(reader.notes)
     if due is not None and {s.layout for s in submissions} & set(LMS_LAYOUTS):
-        notes.append("Canvas/Moodle downloads carry the download time, not the submission time: "
-                     "lateness of those files comes from Canvas's LATE mark only")
+        notes.append(
+            "Canvas/Moodle downloads carry the download time, not the submission time: "
+            "lateness of those files comes from Canvas's LATE mark only"
+        )
     skipped.sort(key=lambda s: (s.origin, s.reason))
     result = CollectResult(submissions, skipped, missing, notes, dest / MANIFEST)
     _write_manifest(result, assignment, source, due)
@@ -714,5 +747,4 @@ def _write_manifest(result: CollectResult, assignment: str, source: Path, due: d
         "missing": result.missing,
         "notes": result.notes,
     }
-    result.manifest.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-                               encoding="utf-8")
+    result.manifest.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -13,6 +13,7 @@ part of equal weight, so a cell scores ``points * passed / statements``. A funct
 costs one timeout: it is stopped, replaced by one that fails at once, and the sandbox is
 restarted (the cells that ran before are run again) for whatever comes next.
 """
+
 from __future__ import annotations
 
 import ast
@@ -32,7 +33,7 @@ from . import notebook
 from .sandbox import Limits, Sandbox, SandboxDied, SandboxError, SandboxTimeout
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-OUTPUT_KEPT = 4000            # characters of a cell's printed output kept for the feedback
+OUTPUT_KEPT = 4000  # characters of a cell's printed output kept for the feedback
 MAX_RESTARTS = 6
 
 
@@ -58,8 +59,13 @@ def load_assignments(course: Path) -> dict[str, Assignment]:
         if path.stem != name:
             continue
         conf = settings.get(name, {})
-        out[name] = Assignment(name, notebook.source_cells(path), list(conf.get("keep", [])),
-                               list(conf.get("trusted", [])), float(conf.get("timeout", 60)))
+        out[name] = Assignment(
+            name,
+            notebook.source_cells(path),
+            list(conf.get("keep", [])),
+            list(conf.get("trusted", [])),
+            float(conf.get("timeout", 60)),
+        )
     return out
 
 
@@ -135,8 +141,9 @@ def rebuild_model(d: dict) -> Any:
         for key, value in spec.get("params", {}).items():
             have = layer.params.get(key)
             if have is None or np.shape(value) != have.shape:
-                raise ValueError(f"{kind}.params[{key!r}] has shape {np.shape(value)}, expected "
-                                 f"{None if have is None else have.shape}")
+                raise ValueError(
+                    f"{kind}.params[{key!r}] has shape {np.shape(value)}, expected {None if have is None else have.shape}"
+                )
             layer.params[key] = np.asarray(value, dtype=have.dtype)
         built.append(layer)
     return built[0] if d.get("single") else Sequential(built)
@@ -164,10 +171,10 @@ class Session:
     def __init__(self, files: Path, timeout: float, limits: Limits) -> None:
         self.files, self.timeout, self.limits = files, timeout, limits
         self.box: Sandbox | None = None
-        self.replay: list[notebook.Step] = []       # run steps that succeeded, in order
-        self.hung: dict[str, str] = {}              # student functions stopped for looping
+        self.replay: list[notebook.Step] = []  # run steps that succeeded, in order
+        self.hung: dict[str, str] = {}  # student functions stopped for looping
         self.restarts = 0
-        self.deadline: float | None = None          # budget of the current check cell
+        self.deadline: float | None = None  # budget of the current check cell
         self.isolation = "not started"
 
     def close(self) -> None:
@@ -189,15 +196,17 @@ class Session:
             try:
                 reply = self.box.request({"op": "run", "cell": step.label, "code": step.cell.source}, self.timeout)
             except SandboxError:
-                self.replay.remove(step)          # it does not run again: leave it out from now on
+                self.replay.remove(step)  # it does not run again: leave it out from now on
                 self.box = Sandbox(self.files, limits=self.limits)
                 self.box.start()
                 continue
             if not reply.get("ok"):
                 self.replay.remove(step)
         if self.hung:
-            self.box.request({"op": "poison", "names": sorted(self.hung),
-                              "why": "stopped earlier in grading: it did not return in time"}, self.timeout)
+            self.box.request(
+                {"op": "poison", "names": sorted(self.hung), "why": "stopped earlier in grading: it did not return in time"},
+                self.timeout,
+            )
         return self.box
 
     def _timeout(self) -> float:
@@ -229,8 +238,11 @@ class Session:
         except SandboxTimeout as err:
             self._stopped(err.functions)
             inside = f" in {', '.join(err.functions)}" if err.functions else ""
-            record.update(status="timeout", seconds=self.timeout,
-                          error=f"did not finish within {self.timeout:g} s (an endless loop{inside}?); it was stopped")
+            record.update(
+                status="timeout",
+                seconds=self.timeout,
+                error=f"did not finish within {self.timeout:g} s (an endless loop{inside}?); it was stopped",
+            )
             return record
         except SandboxError as err:
             record.update(status="died", error=f"the notebook's process died while running this cell: {err}")
@@ -241,8 +253,11 @@ class Session:
             self.replay.append(step)
         else:
             error = reply.get("error") or {}
-            record.update(status="error", error=f"{error.get('type')}: {error.get('message')}",
-                          traceback=_cap(error.get("traceback", ""), 2000))
+            record.update(
+                status="error",
+                error=f"{error.get('type')}: {error.get('message')}",
+                traceback=_cap(error.get("traceback", ""), 2000),
+            )
         return record
 
     def fetch(self, name: str) -> Any:
@@ -267,8 +282,11 @@ class Session:
     def _stopped(self, functions: list[str]) -> None:
         """Functions that ran out of time: each is stopped once, and fails at once from now on."""
         for name in functions:
-            self.hung.setdefault(name, f"{name} did not return within {self.timeout:g} s (an endless loop?); "
-                                       "it was stopped and is not run again in this grading")
+            self.hung.setdefault(
+                name,
+                f"{name} did not return within {self.timeout:g} s (an endless loop?); "
+                "it was stopped and is not run again in this grading",
+            )
 
     def _request(self, message: dict, name: str) -> dict:
         try:
@@ -325,7 +343,7 @@ def check_statements(source: str) -> list[tuple[ast.Module, bool, str]]:
             hidden_lines.add(i)
     out = []
     for stmt in tree.body:
-        text = "\n".join(lines[stmt.lineno - 1:stmt.end_lineno])
+        text = "\n".join(lines[stmt.lineno - 1 : stmt.end_lineno])
         out.append((ast.Module([stmt], type_ignores=[]), stmt.lineno in hidden_lines, text))
     return out
 
@@ -346,12 +364,22 @@ def run_check(cell: notebook.Cell, trusted: dict, session: Session, trouble: lis
                     exec(compile(code, f"<check {cell.grade_id}>", "exec"), names)
                 entry["ok"] = True
             except CheckFailure as err:
-                entry.update(name=err.name, problem=err.problem, case=err.case, hint=err.hint,
-                             expected=_short(err.expected), got=_short(err.got), choice="check_choice" in text)
+                entry.update(
+                    name=err.name,
+                    problem=err.problem,
+                    case=err.case,
+                    hint=err.hint,
+                    expected=_short(err.expected),
+                    got=_short(err.got),
+                    choice="check_choice" in text,
+                )
             except NameError as err:
                 missing = getattr(err, "name", None) or str(err)
-                why = (f"a cell before this check did not finish ({'; '.join(trouble[-2:])})" if trouble
-                       else "its answer cell is missing")
+                why = (
+                    f"a cell before this check did not finish ({'; '.join(trouble[-2:])})"
+                    if trouble
+                    else "its answer cell is missing"
+                )
                 entry.update(name=missing, problem=f"is not defined: {why}")
             except TimeoutError as err:
                 entry.update(name=cell.grade_id, problem=str(err))
@@ -363,37 +391,65 @@ def run_check(cell: notebook.Cell, trusted: dict, session: Session, trouble: lis
     passed = sum(r["ok"] for r in results)
     score = cell.points * passed / len(results) if results else 0.0
     if "correct=" in cell.source and passed < len(results):
-        score = 0.0     # a multiple-choice answer is right or wrong: a valid but wrong option earns nothing
+        score = 0.0  # a multiple-choice answer is right or wrong: a valid but wrong option earns nothing
     return {"id": cell.grade_id, "points": cell.points, "score": round(score, 2), "checks": results}
 
 
 def failed_result(assignment: Assignment, path: Path, reason: str, salt: int = 0) -> dict:
     """The result of a notebook that could not be graded: every part 0, with the reason."""
-    return {"assignment": assignment.name, "file": Path(path).name, "status": "failed", "reason": reason,
-            "score": 0.0, "max_score": assignment.max_score, "cells": [], "notes": [], "salt": salt,
-            "parts": [{"id": c.grade_id, "points": c.points, "score": 0.0, "checks": []}
-                      for c in assignment.cells if c.kind == "check"]}
+    return {
+        "assignment": assignment.name,
+        "file": Path(path).name,
+        "status": "failed",
+        "reason": reason,
+        "score": 0.0,
+        "max_score": assignment.max_score,
+        "cells": [],
+        "notes": [],
+        "salt": salt,
+        "parts": [
+            {"id": c.grade_id, "points": c.points, "score": 0.0, "checks": []} for c in assignment.cells if c.kind == "check"
+        ],
+    }
 
 
-def grade_submission(path: Path, assignment: Assignment, sources: dict[str, list[notebook.Cell]],
-                     files: Path, *, salt: int = 0, timeout: float | None = None,
-                     limits: Limits = Limits(), trusted: dict | None = None) -> dict:
+def grade_submission(
+    path: Path,
+    assignment: Assignment,
+    sources: dict[str, list[notebook.Cell]],
+    files: Path,
+    *,
+    salt: int = 0,
+    timeout: float | None = None,
+    limits: Limits = Limits(),
+    trusted: dict | None = None,
+) -> dict:
     """Grade one notebook; the result as a JSON-able dict (never raises for the student's faults)."""
     from cnn_homework import checks
 
     start = time.monotonic()
-    result: dict = {"assignment": assignment.name, "file": Path(path).name, "status": "graded", "reason": None,
-                    "score": 0.0, "max_score": assignment.max_score, "parts": [], "cells": [], "notes": [],
-                    "salt": salt}
+    result: dict = {
+        "assignment": assignment.name,
+        "file": Path(path).name,
+        "status": "graded",
+        "reason": None,
+        "score": 0.0,
+        "max_score": assignment.max_score,
+        "parts": [],
+        "cells": [],
+        "notes": [],
+        "salt": salt,
+    }
     try:
         cells = notebook.read_submission(path)
         found = notebook.identify(cells, sources)
         if found is None:
-            raise notebook.NotebookError(f"the notebook has none of {assignment.name}'s answer cells: submit the "
-                                         f"{assignment.name}.ipynb you downloaded and filled in")
+            raise notebook.NotebookError(
+                f"the notebook has none of {assignment.name}'s answer cells: submit the "
+                f"{assignment.name}.ipynb you downloaded and filled in"
+            )
         if found != assignment.name:
-            raise notebook.NotebookError(f"this is {found}'s notebook, not {assignment.name}'s: submit "
-                                         f"{assignment.name}.ipynb")
+            raise notebook.NotebookError(f"this is {found}'s notebook, not {assignment.name}'s: submit {assignment.name}.ipynb")
         program = notebook.build_program(cells, assignment.cells)
     except (notebook.NotebookError, OSError) as err:
         return failed_result(assignment, path, str(err), salt)

@@ -5,6 +5,7 @@ locked cell, set-up and check alike, comes from the instructor's source, whateve
 holds in its place: a deleted, edited or duplicated check cell changes nothing, and the checks
 themselves run in the grader (see :mod:`grade`), never in the student's process.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,16 +23,17 @@ class NotebookError(ValueError):
 class Cell:
     grade_id: str | None
     source: str
-    kind: str                 # "answer", "locked" or "check" (source cells); "added" (student's own)
+    kind: str  # "answer", "locked" or "check" (source cells); "added" (student's own)
     points: float = 0.0
 
 
 @dataclass
 class Step:
     """One thing to do while grading: run a cell in the sandbox, or run a check cell's checks."""
-    kind: str                 # "run" or "check"
+
+    kind: str  # "run" or "check"
     cell: Cell
-    origin: str               # "source", "student" or "added"
+    origin: str  # "source", "student" or "added"
     label: str
 
 
@@ -105,19 +107,22 @@ def build_program(cells: list[dict], source: list[Cell]) -> Program:
 
     def add_extra(after: str | None) -> None:
         for i, text in enumerate(added_after.pop(after, [])):
-            steps.append(Step("run", Cell(None, text, "added"), "added",
-                              f"your cell after {after or 'the start'} ({i + 1})"))
+            steps.append(Step("run", Cell(None, text, "added"), "added", f"your cell after {after or 'the start'} ({i + 1})"))
 
     for cell in source:
         if cell.kind == "answer":
             copies = answers.get(cell.grade_id, [])
             if not copies:
                 missing.append(cell.grade_id)
-                notes.append(f"the answer cell '{cell.grade_id}' is missing from the notebook: its parts "
-                             "score 0 (did you delete it, or clear its metadata?)")
+                notes.append(
+                    f"the answer cell '{cell.grade_id}' is missing from the notebook: its parts "
+                    "score 0 (did you delete it, or clear its metadata?)"
+                )
             elif len(copies) > 1:
-                notes.append(f"the answer cell '{cell.grade_id}' appears {len(copies)} times; all copies were "
-                             "run in order, as Restart & Run All does, so the last one's definitions count")
+                notes.append(
+                    f"the answer cell '{cell.grade_id}' appears {len(copies)} times; all copies were "
+                    "run in order, as Restart & Run All does, so the last one's definitions count"
+                )
             for i, text in enumerate(copies):
                 label = cell.grade_id if len(copies) == 1 else f"{cell.grade_id} (copy {i + 1})"
                 steps.append(Step("run", Cell(cell.grade_id, text, "answer"), "student", label))

@@ -6,6 +6,7 @@ still import (a notebook's ``from cnn_core import conv2d_forward`` works), but c
 anything built on them (a layer, a default argument that captured one, a private helper), fails
 with a message that says why, instead of passing as the student's own work.
 """
+
 from __future__ import annotations
 
 import ast
@@ -20,8 +21,10 @@ HERE = Path(__file__).resolve().parent
 
 
 def withheld_message(qualname: str, assignment: str) -> str:
-    return (f"{qualname} is withheld while {assignment} is graded: it is part of the reference solution "
-            "that your code is compared with. Write this part yourself (numpy is allowed).")
+    return (
+        f"{qualname} is withheld while {assignment} is graded: it is part of the reference solution "
+        "that your code is compared with. Write this part yourself (numpy is allowed)."
+    )
 
 
 def _withhold(source: str, module: str, assignment: str) -> str:
@@ -33,8 +36,12 @@ def _withhold(source: str, module: str, assignment: str) -> str:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 doc = node.body[:1] if ast.get_docstring(node) is not None else []
                 message = withheld_message(f"{prefix}{node.name}", assignment)
-                node.body = doc + [ast.Raise(exc=ast.Call(func=ast.Name("RuntimeError", ast.Load()),
-                                                          args=[ast.Constant(message)], keywords=[]), cause=None)]
+                node.body = doc + [
+                    ast.Raise(
+                        exc=ast.Call(func=ast.Name("RuntimeError", ast.Load()), args=[ast.Constant(message)], keywords=[]),
+                        cause=None,
+                    )
+                ]
             elif isinstance(node, ast.ClassDef):
                 visit(node.body, f"{prefix}{node.name}.")
 

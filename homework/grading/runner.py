@@ -10,6 +10,7 @@ Requests: ``{"op": "run", "cell": id, "code": src}``, ``{"op": "get", "name": n}
 ``{"op": "call", "name": n, "args": [...], "kwargs": {...}}``, ``{"op": "poison", "names":
 [...], "why": text}``.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -23,7 +24,7 @@ import traceback
 
 import wire
 
-CAP = 20_000          # characters of printed output kept per request
+CAP = 20_000  # characters of printed output kept per request
 
 
 class CappedText(io.TextIOBase):
@@ -105,11 +106,13 @@ def _describe(value):
     module = type(value).__module__ or ""
     if module.startswith("matplotlib"):
         from matplotlib.figure import Figure
+
         if isinstance(value, Figure):
             return {"__figure__": _figure(value)}
     if module.startswith("cnn_core"):
         from cnn_core.layers import Layer
         from cnn_core.model import Sequential
+
         if isinstance(value, Sequential):
             return {"__model__": {"layers": [_layer(x) for x in value.layers]}}
         if isinstance(value, Layer):
@@ -120,25 +123,33 @@ def _describe(value):
 def _figure(fig) -> dict:
     axes = []
     for ax in fig.axes:
-        axes.append({
-            "title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
-            "legend": ax.get_legend() is not None,
-            "lines": [{"x": _floats(line.get_xdata()), "y": _floats(line.get_ydata()),
-                       "label": str(line.get_label())} for line in ax.get_lines()],
-            "images": [_floats(im.get_array()) for im in ax.get_images()],
-        })
+        axes.append(
+            {
+                "title": ax.get_title(),
+                "xlabel": ax.get_xlabel(),
+                "ylabel": ax.get_ylabel(),
+                "legend": ax.get_legend() is not None,
+                "lines": [
+                    {"x": _floats(line.get_xdata()), "y": _floats(line.get_ydata()), "label": str(line.get_label())}
+                    for line in ax.get_lines()
+                ],
+                "images": [_floats(im.get_array()) for im in ax.get_images()],
+            }
+        )
     suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
     return {"suptitle": suptitle, "axes": axes}
 
 
 def _floats(values):
     import numpy as np
+
     return np.asarray(values, dtype=float)
 
 
 def _layer(layer) -> dict:
-    config = {k: v for k, v in vars(layer).items()
-              if k not in ("params", "grads", "cache") and isinstance(v, (bool, int, float, str))}
+    config = {
+        k: v for k, v in vars(layer).items() if k not in ("params", "grads", "cache") and isinstance(v, (bool, int, float, str))
+    }
     params = {k: v for k, v in getattr(layer, "params", {}).items()}
     return {"type": type(layer).__name__, "config": config, "params": params}
 
@@ -146,6 +157,7 @@ def _layer(layer) -> dict:
 def _poisoned(name: str, why: str):
     def stopped(*args, **kwargs):
         raise TimeoutError(why)
+
     stopped.__name__ = name
     return stopped
 
@@ -171,7 +183,7 @@ def _stop_strays(me: int) -> None:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        while True:                       # collect our own dead children
+        while True:  # collect our own dead children
             try:
                 if os.waitpid(-1, os.WNOHANG)[0] == 0:
                     break
@@ -219,8 +231,7 @@ class _Watchdog:
 
 
 def serve(stdin, stdout) -> None:
-    ns: dict = {"__name__": "__main__", "__builtins__": builtins,
-                "get_ipython": lambda: _Shell(), "display": _display}
+    ns: dict = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: _Shell(), "display": _display}
     pid = os.getpid()
     wire.write_message(stdout, {"ready": True, "python": sys.version.split()[0], "pid": pid})
     while True:
@@ -261,12 +272,13 @@ def serve(stdin, stdout) -> None:
         except BaseException as err:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are answers too
             reply = {"ok": False, "error": _error(err)}
         finally:
-            if os.getpid() != pid:   # a process the student's code forked: it must not answer requests
+            if os.getpid() != pid:  # a process the student's code forked: it must not answer requests
                 os._exit(0)
             _stop_strays(pid)
             sys.stdout, sys.stderr = real
             try:
                 import matplotlib.pyplot as plt
+
                 figures = plt.get_fignums()
             except Exception:  # noqa: BLE001
                 figures = []
@@ -275,12 +287,13 @@ def serve(stdin, stdout) -> None:
         try:
             tree, arrays = wire.encode(reply, _describe)
         except Exception as err:  # noqa: BLE001 - a value that cannot be sent is the student's error
-            tree, arrays = wire.encode({"ok": False, "error": _error(err, 0), "seconds": reply["seconds"],
-                                        "output": reply["output"]})
+            tree, arrays = wire.encode(
+                {"ok": False, "error": _error(err, 0), "seconds": reply["seconds"], "output": reply["output"]}
+            )
         if figures and request.get("op") == "run":
             plt.close("all")
         if not watchdog.finish():
-            os._exit(0)           # the grader has its answer and ends this sandbox
+            os._exit(0)  # the grader has its answer and ends this sandbox
         wire.write_message(stdout, tree, arrays)
         watchdog.lock.release()
 
@@ -289,8 +302,8 @@ def main() -> None:
     stdin = os.fdopen(os.dup(0), "rb")
     stdout = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)          # input() in student code gets EOF, not the grader's requests
-    os.dup2(2, 1)                # raw writes to fd 1 go to the drained stderr, not the channel
+    os.dup2(devnull, 0)  # input() in student code gets EOF, not the grader's requests
+    os.dup2(2, 1)  # raw writes to fd 1 go to the drained stderr, not the channel
     sys.stdin = open(os.devnull)
     serve(stdin, stdout)
 

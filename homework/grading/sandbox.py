@@ -8,6 +8,7 @@ fork bomb in one sandbox cannot starve another and every process of that uid is 
 Without ``bwrap`` the code runs as a plain subprocess with the same resource limits and **no
 isolation** (``ISOLATION`` says which; the grader warns loudly).
 """
+
 from __future__ import annotations
 
 import os
@@ -27,18 +28,18 @@ from typing import Any
 
 from . import wire
 
-GRADING_DIR = "/grading"            # where the runner and the student-side packages appear inside
-UID_BASE = int(os.environ.get("CNN_GRADING_UID_BASE", "61000"))   # first of the sandbox uids (unused ones)
-UID_COUNT = 256                     # sandbox uids tried: one per grading process, claimed with a lock file
-STDERR_CAP = 64_000                 # bytes of raw stderr kept
+GRADING_DIR = "/grading"  # where the runner and the student-side packages appear inside
+UID_BASE = int(os.environ.get("CNN_GRADING_UID_BASE", "61000"))  # first of the sandbox uids (unused ones)
+UID_COUNT = 256  # sandbox uids tried: one per grading process, claimed with a lock file
+STDERR_CAP = 64_000  # bytes of raw stderr kept
 
 
 @dataclass(frozen=True)
 class Limits:
-    memory: int = 3 << 30           # bytes of address space
-    cpu_seconds: int = 900          # CPU time of the whole session (the wall-clock timeouts come first)
-    file_size: int = 64 << 20       # bytes one file may grow to (and the size of /tmp)
-    processes: int = 64             # processes and threads of the sandbox's uid
+    memory: int = 3 << 30  # bytes of address space
+    cpu_seconds: int = 900  # CPU time of the whole session (the wall-clock timeouts come first)
+    file_size: int = 64 << 20  # bytes one file may grow to (and the size of /tmp)
+    processes: int = 64  # processes and threads of the sandbox's uid
     open_files: int = 256
 
 
@@ -65,8 +66,13 @@ def isolation() -> str:
 
 def _bind_sources() -> list[str]:
     """Host folders the sandbox needs read-only: the Python installation and the environment."""
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-             str(Path(sys.executable).resolve().parent.parent)}
+    paths = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        str(Path(sys.executable).resolve().parent.parent),
+    }
     paths = {os.path.realpath(p) for p in paths}
     keep = []
     for p in sorted(paths, key=len):
@@ -77,11 +83,21 @@ def _bind_sources() -> list[str]:
 
 
 def _env() -> dict[str, str]:
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "USER": "student", "LANG": "C.UTF-8",
-           "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/.mpl", "PYTHONDONTWRITEBYTECODE": "1",
-           "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "PYTHONPATH": f"{GRADING_DIR}/lib"}
-    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):   # some CPUs need these (see the env notes)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "USER": "student",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp/.mpl",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONPATH": f"{GRADING_DIR}/lib",
+    }
+    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # some CPUs need these (see the env notes)
         if key in os.environ:
             env[key] = os.environ[key]
     return env
@@ -108,13 +124,26 @@ class Sandbox:
         cmd = self._command()
         where = self.grading_files if self.isolation == "none" else Path(GRADING_DIR)
         runner = [os.path.abspath(sys.executable), "-s", str(where / "runner.py")]
-        env = _env() if self.isolation != "none" else {**_env(), "PYTHONPATH": str(self.grading_files / "lib"),
-                                                        "HOME": self._private_tmp(),
-                                                        "MPLCONFIGDIR": self._private_tmp() + "/.mpl"}
-        self.proc = subprocess.Popen(cmd + runner, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=env if self.isolation == "none" else os.environ,
-                                     preexec_fn=self._limit, start_new_session=True,
-                                     cwd=self._private_tmp() if self.isolation == "none" else "/")
+        env = (
+            _env()
+            if self.isolation != "none"
+            else {
+                **_env(),
+                "PYTHONPATH": str(self.grading_files / "lib"),
+                "HOME": self._private_tmp(),
+                "MPLCONFIGDIR": self._private_tmp() + "/.mpl",
+            }
+        )
+        self.proc = subprocess.Popen(
+            cmd + runner,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env if self.isolation == "none" else os.environ,
+            preexec_fn=self._limit,
+            start_new_session=True,
+            cwd=self._private_tmp() if self.isolation == "none" else "/",
+        )
         self._replies = queue.Queue()
         threading.Thread(target=self._read_replies, args=(self.proc,), daemon=True).start()
         threading.Thread(target=self._drain_stderr, args=(self.proc,), daemon=True).start()
@@ -169,7 +198,7 @@ class Sandbox:
         Raises SandboxTimeout or SandboxDied."""
         if not self.alive:
             raise SandboxDied("the sandbox is not running")
-        tree, arrays = wire.encode({**message, "timeout": timeout})   # the runner's watchdog reports first
+        tree, arrays = wire.encode({**message, "timeout": timeout})  # the runner's watchdog reports first
         done = threading.Event()
         failure: list[BaseException] = []
 
@@ -198,7 +227,7 @@ class Sandbox:
         except Exception as err:  # noqa: BLE001 - whatever the sandbox wrote, it is not a valid reply
             self.close()
             raise SandboxDied(f"the process broke the grading channel: {err}") from None
-        if "hung" in reply:       # the runner's watchdog: time is up, and this is what was running
+        if "hung" in reply:  # the runner's watchdog: time is up, and this is what was running
             self.close()
             functions = [str(f) for f in reply["hung"]] if isinstance(reply["hung"], list) else []
             raise SandboxTimeout(f"did not finish within {timeout:g} s", functions)
@@ -228,8 +257,12 @@ class Sandbox:
             return "still running"
         if code < 0:
             name = signal.Signals(-code).name
-            why = {"SIGKILL": "killed: out of memory or a limit", "SIGSEGV": "crashed",
-                   "SIGXCPU": "CPU time limit", "SIGXFSZ": "file size limit"}.get(name, "signal")
+            why = {
+                "SIGKILL": "killed: out of memory or a limit",
+                "SIGSEGV": "crashed",
+                "SIGXCPU": "CPU time limit",
+                "SIGXFSZ": "file size limit",
+            }.get(name, "signal")
             return f"{name}, {why}"
         return f"exit code {code}"
 
@@ -266,9 +299,13 @@ class Sandbox:
     def _limit(self) -> None:
         """In the child before exec: resource limits that every process of the sandbox inherits."""
         lim = self.limits
-        for what, value in ((resource.RLIMIT_AS, lim.memory), (resource.RLIMIT_CPU, lim.cpu_seconds),
-                            (resource.RLIMIT_FSIZE, lim.file_size), (resource.RLIMIT_NOFILE, lim.open_files),
-                            (resource.RLIMIT_CORE, 0)):
+        for what, value in (
+            (resource.RLIMIT_AS, lim.memory),
+            (resource.RLIMIT_CPU, lim.cpu_seconds),
+            (resource.RLIMIT_FSIZE, lim.file_size),
+            (resource.RLIMIT_NOFILE, lim.open_files),
+            (resource.RLIMIT_CORE, 0),
+        ):
             resource.setrlimit(what, (value, value))
         if self.uid is not None:
             resource.setrlimit(resource.RLIMIT_NPROC, (lim.processes, lim.processes))
@@ -277,8 +314,7 @@ class Sandbox:
         if self.isolation == "none":
             return []
         binds = [(src, src) for src in _bind_sources()] + [(str(self.grading_files), GRADING_DIR)]
-        box = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-               "--ro-bind", "/usr", "/usr"]
+        box = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
         for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
             if os.path.islink(top):
                 box += ["--symlink", os.readlink(top), top]
@@ -287,11 +323,22 @@ class Sandbox:
         for extra in ("/etc/ld.so.cache", "/etc/localtime"):
             if os.path.exists(extra):
                 box += ["--ro-bind", extra, extra]
-        box += ["--proc", "/proc", "--dev", "/dev",
-                "--size", str(self.limits.file_size), "--tmpfs", "/tmp", "--chdir", "/tmp", "--clearenv"]
-        for key, value in {**_env(), "GRADING_OWN_PIDS": "1"}.items():   # the runner may kill strays
+        box += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--size",
+            str(self.limits.file_size),
+            "--tmpfs",
+            "/tmp",
+            "--chdir",
+            "/tmp",
+            "--clearenv",
+        ]
+        for key, value in {**_env(), "GRADING_OWN_PIDS": "1"}.items():  # the runner may kill strays
             box += ["--setenv", key, value]
-        if self.uid is None:                       # an ordinary user: bwrap binds what that user can read
+        if self.uid is None:  # an ordinary user: bwrap binds what that user can read
             for src, dest in binds:
                 box += ["--ro-bind", src, dest]
             return box
@@ -306,15 +353,14 @@ class Sandbox:
         drop = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups"]
         script += [f"shift {2 * len(binds)}", "exec " + " ".join(_quote(x) for x in drop + box) + ' "$@"']
         pairs = [path for i, (src, _) in enumerate(binds) for path in (src, str(stage / f"b{i}"))]
-        return ["unshare", "--mount", "--propagation", "private", "--",
-                "/bin/sh", "-e", "-c", "\n".join(script), "sh", *pairs]
+        return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-e", "-c", "\n".join(script), "sh", *pairs]
 
 
 def _quote(word: str) -> str:
     return "'" + word.replace("'", "'\\''") + "'"
 
 
-_claimed: list = []     # (uid, open lock file) of this process, held until it exits
+_claimed: list = []  # (uid, open lock file) of this process, held until it exits
 
 
 def claim_uid() -> int:
@@ -324,6 +370,7 @@ def claim_uid() -> int:
     if _claimed:
         return _claimed[0][0]
     import fcntl
+
     for uid in range(UID_BASE, UID_BASE + UID_COUNT):
         lock = open(os.path.join(tempfile.gettempdir(), f"cnn-grading-uid-{uid}.lock"), "a")
         try:
@@ -341,7 +388,8 @@ def _become_subreaper() -> None:
     _reap_orphans collects them even where PID 1 reaps nothing (some containers)."""
     if sys.platform.startswith("linux"):
         import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
 def _reap_orphans() -> None:

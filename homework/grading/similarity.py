@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REFERENCE = "reference"
-NOISE = 25       # copydetect's default: matches shorter than this many normalised characters are ignored
-GUARANTEE = 25   # matches at least this long are always found (= NOISE: compare every k-gram)
+NOISE = 25  # copydetect's default: matches shorter than this many normalised characters are ignored
+GUARANTEE = 25  # matches at least this long are always found (= NOISE: compare every k-gram)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 CSV_COLUMNS = ("student_a", "student_b", "similarity_a", "similarity_b", "similarity", "overlap", "verdict")
 
@@ -34,10 +34,10 @@ class Pair:
     """Two students (or a student and ``"reference"``) and how much of each one's code the other has."""
 
     student_a: str
-    student_b: str               # a student id, or "reference" for the instructor's solution
-    similarity_a: float          # share of a's own code found in b, 0..1
-    similarity_b: float          # share of b's own code found in a, 0..1
-    overlap: int                 # length of the shared code, in normalised characters
+    student_b: str  # a student id, or "reference" for the instructor's solution
+    similarity_a: float  # share of a's own code found in b, 0..1
+    similarity_b: float  # share of b's own code found in a, 0..1
+    overlap: int  # length of the shared code, in normalised characters
     flagged: bool
 
     @property
@@ -49,8 +49,9 @@ class Pair:
         return "flagged" if self.flagged else "ok"
 
 
-def similarity_report(codes: Mapping[str, str], out_dir: Path, *, reference: str | None = None,
-                      boilerplate: str = "", threshold: float = 0.6) -> list[Pair]:
+def similarity_report(
+    codes: Mapping[str, str], out_dir: Path, *, reference: str | None = None, boilerplate: str = "", threshold: float = 0.6
+) -> list[Pair]:
     """Compare every student's code with every other's (and with ``reference``, if given).
 
     ``codes`` maps student id -> the code they wrote; ``boilerplate`` is code everyone was
@@ -59,22 +60,29 @@ def similarity_report(codes: Mapping[str, str], out_dir: Path, *, reference: str
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], e.g. 0.6 for 60% shared code; got {threshold}")
     if reference is not None and REFERENCE in codes:
-        raise ValueError(f"a student is called {REFERENCE!r}, the name used for the reference solution: "
-                         "rename that student's key in codes")
+        raise ValueError(
+            f"a student is called {REFERENCE!r}, the name used for the reference solution: rename that student's key in codes"
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ids = sorted(codes)
     with tempfile.TemporaryDirectory(prefix="similarity-") as tmp:
-        pairs, html = _compare(ids, codes, Path(tmp), reference, boilerplate, threshold,
-                               out_dir / "similarity.html")
+        pairs, html = _compare(ids, codes, Path(tmp), reference, boilerplate, threshold, out_dir / "similarity.html")
     pairs.sort(key=lambda p: (-p.similarity, -min(p.similarity_a, p.similarity_b), p.student_a, p.student_b))
     _write_csv(out_dir / "similarity.csv", pairs)
     (out_dir / "similarity.html").write_text(html, encoding="utf-8")
     return [p for p in pairs if p.flagged]
 
 
-def _compare(ids: list[str], codes: Mapping[str, str], tmp: Path, reference: str | None,
-             boilerplate: str, threshold: float, html_path: Path) -> tuple[list[Pair], str]:
+def _compare(
+    ids: list[str],
+    codes: Mapping[str, str],
+    tmp: Path,
+    reference: str | None,
+    boilerplate: str,
+    threshold: float,
+    html_path: Path,
+) -> tuple[list[Pair], str]:
     """Run copydetect over the codes written to files in ``tmp``; the pairs and the HTML report."""
     from copydetect import CopyDetector  # imported here: it pulls in matplotlib
 
@@ -88,8 +96,16 @@ def _compare(ids: list[str], codes: Mapping[str, str], tmp: Path, reference: str
     if len(ids) + (reference is not None) < 2:
         return [], _empty_html(len(ids))
 
-    detector = CopyDetector(extensions=["py"], noise_t=NOISE, guarantee_t=GUARANTEE, display_t=threshold,
-                            force_language="python", autoopen=False, silent=True, out_file=str(html_path))
+    detector = CopyDetector(
+        extensions=["py"],
+        noise_t=NOISE,
+        guarantee_t=GUARANTEE,
+        display_t=threshold,
+        force_language="python",
+        autoopen=False,
+        silent=True,
+        out_file=str(html_path),
+    )
     for path in files:
         detector.add_file(path, "testref")
     if reference is not None:
@@ -110,8 +126,9 @@ def _compare(ids: list[str], codes: Mapping[str, str], tmp: Path, reference: str
     for i, a in enumerate(ids):
         for j in range(i + 1, len(others)):
             sim_a, sim_b = (max(float(v), 0.0) for v in sim[i, j])
-            pairs.append(Pair(a, others[j], round(sim_a, 4), round(sim_b, 4), max(int(overlap[i, j]), 0),
-                              max(sim_a, sim_b) >= threshold))
+            pairs.append(
+                Pair(a, others[j], round(sim_a, 4), round(sim_b, 4), max(int(overlap[i, j]), 0), max(sim_a, sim_b) >= threshold)
+            )
     with warnings.catch_warnings():  # copydetect 0.5.0 reads its template with a deprecated call
         warnings.simplefilter("ignore", DeprecationWarning)
         html = detector.generate_html_report(output_mode="return") or _empty_html(len(ids))
@@ -123,10 +140,21 @@ def _write_csv(path: Path, pairs: list[Pair]) -> None:
         writer = csv.writer(f)
         writer.writerow(CSV_COLUMNS)
         for p in pairs:
-            writer.writerow([p.student_a, p.student_b, f"{p.similarity_a:.3f}", f"{p.similarity_b:.3f}",
-                             f"{p.similarity:.3f}", p.overlap, p.verdict])
+            writer.writerow(
+                [
+                    p.student_a,
+                    p.student_b,
+                    f"{p.similarity_a:.3f}",
+                    f"{p.similarity_b:.3f}",
+                    f"{p.similarity:.3f}",
+                    p.overlap,
+                    p.verdict,
+                ]
+            )
 
 
 def _empty_html(count: int) -> str:
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Similarity</title></head>"
-            f"<body><p>{count} submission(s): nothing to compare.</p></body></html>\n")
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Similarity</title></head>"
+        f"<body><p>{count} submission(s): nothing to compare.</p></body></html>\n"
+    )

@@ -8,6 +8,7 @@ read with ``allow_pickle=False``, so no message can run code in the process that
 
 This file is copied into the sandbox next to ``runner.py``: it imports numpy only.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,8 +20,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-MAX_JSON = 16 << 20          # bytes of JSON in one message
-MAX_ARRAYS = 512 << 20       # bytes of array data in one message
+MAX_JSON = 16 << 20  # bytes of JSON in one message
+MAX_ARRAYS = 512 << 20  # bytes of array data in one message
 MAX_DEPTH = 32
 _LEN = struct.Struct("<Q")
 
