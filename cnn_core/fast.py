@@ -269,6 +269,8 @@ def _conv_columns_product(x, w, b, geo, h2, w2, out, token=None):
     groups = geo.groups
     dtype = out.dtype
     _scratch.cols_owner = None  # the columns get overwritten below
+    if _is_depthwise(x.shape, w.shape, groups):
+        return _depthwise_forward(x, w, b, geo, h2, w2, out)
     if groups == 1:
         wb = np.empty((k, d * fh * fw + 1), dtype=dtype)  # [W | b]
         wb[:, :-1] = w.reshape(k, -1)
@@ -352,6 +354,10 @@ def _conv_grads(dout, x, x_shape, w, geo, h2, w2, token=None, want_dx=True, want
     (ph, pw), groups = geo.padding, geo.groups
     flat = geo.stride == (1, 1)
     dtype = np.result_type(dout, w) if x is None else np.result_type(dout, x, w)
+    finite = bool(np.isfinite(w).all()) and (x is None or bool(np.isfinite(x).all()))
+    if _is_depthwise(x_shape, w.shape, groups) and finite:
+        _scratch.cols_owner = None
+        return _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype)
     row, chunk = _conv_plan(x_shape, w.shape, geo, h2, w2, dtype.itemsize)
     owner = getattr(_scratch, "cols_owner", None)
     reuse = want_dw and owner is not None and owner[0] is token and owner[1] == dtype and chunk >= n
@@ -471,6 +477,109 @@ def _dx_row_offsets(g_buf, w, x_shape, geo, h2):
     for i in range(fh):
         rows[:, :, i * dh * wp : i * dh * wp + h2 * wp] += r[:, i]
     return dxp[:, :, :hp]
+
+
+# ---------------------------------------------------------------- depthwise convolution, fast
+#
+# Depthwise (groups = D, each filter sees one channel; K = D * multiplier) has
+# only Fh*Fw numbers per filter, so im2col's matrix products degenerate into
+# products with one row or one column, which BLAS does slowly, after copying
+# the input Fh*Fw times. Instead: one multiply-add over the whole batch per
+# kernel offset, straight from the padded input.
+#
+# For stride 1 the flat-row trick goes one step further: the padded images of a
+# channel lie one after the other in one flat row (a spare zero image at the
+# end), so offset (i, j) of every window of every image is ONE contiguous slice
+# starting at i*dh*Wp + j*dw. Outputs computed at junk positions (columns >= W2,
+# rows >= H2, reading across into the next row or image) are cropped; in backward
+# their gradient is zero, so inputs that are not finite take the general path
+# (0 * inf = NaN would leak). Stride S > 1 computes at stride 1 and keeps every
+# S-th output (backward: G with zeros between): S*S times the arithmetic, but
+# contiguous, which beats strided views of small images by far.
+
+
+def _is_depthwise(x_shape, w_shape, groups: int) -> bool:
+    return groups > 1 and groups == x_shape[1] and w_shape[1] == 1
+
+
+def _depthwise_padded(x: np.ndarray, geo, name: str, dtype) -> np.ndarray:
+    """x zero-padded, channels first, with a spare zero image and row: (D, N + 1, Hp + 1, Wp) scratch."""
+    n, d, h, wd = x.shape
+    (ph, pw) = geo.padding
+    xp = _workspace(name, (d, n + 1, h + 2 * ph + 1, wd + 2 * pw), dtype)
+    xp.fill(0)
+    xp[:, :n, ph : ph + h, pw : pw + wd] = x.transpose(1, 0, 2, 3)
+    return xp
+
+
+def _depthwise_taps(geo, fh: int, fw: int, wp: int) -> list[tuple[int, int]]:
+    """(t, flat offset) of every kernel offset (i, j), t = i*Fw + j: the offset is i*dh*Wp + j*dw."""
+    (dh, dw) = geo.dilation
+    return [(i * fw + j, i * dh * wp + j * dw) for i in range(fh) for j in range(fw)]
+
+
+def _depthwise_forward(x, w, b, geo, h2, w2, out):
+    """out[n, d*M + c] = sum over (i, j) of w[d*M + c, 0, i, j] * xp[n, d, r*Sh + i*dh, c*Sw + j*dw] + b[d*M + c],
+    computed at stride 1 on flat rows (M: the depth multiplier K/D), then every S-th row and column kept."""
+    n, d, h, wd = x.shape
+    k, _, fh, fw = w.shape
+    mult, dtype = k // d, out.dtype
+    (sh, sw) = geo.stride
+    xp = _depthwise_padded(x, geo, "xp", dtype)
+    hp1, wp = xp.shape[2:]
+    m = n * hp1 * wp
+    src = xp.reshape(d, -1)
+    taps = w.reshape(d, mult, fh * fw).astype(dtype, copy=False)
+    acc = _workspace("res", (d, mult, m), dtype)
+    tmp = _workspace("cols", (d, m), dtype)
+    for c in range(mult):
+        for t, start in _depthwise_taps(geo, fh, fw, wp):
+            if t == 0:
+                np.multiply(src[:, start : start + m], taps[:, c, t, None], out=acc[:, c])
+            else:
+                np.multiply(src[:, start : start + m], taps[:, c, t, None], out=tmp)
+                acc[:, c] += tmp
+    out[...] = acc.reshape(k, n, hp1, wp)[:, :, _steps(0, sh, h2), _steps(0, sw, w2)].transpose(1, 0, 2, 3)
+    if b is not None:
+        out += b[:, None, None]
+    return out
+
+
+def _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype):
+    """(dx, dw, db) of _depthwise_forward: G is placed on the padded stride-1 grid (zero elsewhere);
+    each offset (i, j) sends w * G back to its slice of the flat padded input and collects
+    sum(G * that slice) for dw. x may be None without want_dw."""
+    n, d, h, wd = x_shape
+    k, _, fh, fw = w.shape
+    mult = k // d
+    (sh, sw), (ph, pw) = geo.stride, geo.padding
+    hp1, wp = h + 2 * ph + 1, wd + 2 * pw
+    m = n * hp1 * wp
+    taps = w.reshape(d, mult, fh * fw).astype(dtype, copy=False)
+    g = _workspace("res", (k, n, hp1, wp), dtype)
+    g.fill(0)
+    g[:, :, _steps(0, sh, h2), _steps(0, sw, w2)] = dout.transpose(1, 0, 2, 3)
+    g = g.reshape(d, mult, m)
+    dx = dwt = db = None
+    if want_dw:
+        src = _depthwise_padded(x, geo, "xp", dtype).reshape(d, -1)
+        dwt = np.empty((d, mult, fh * fw), dtype=dtype)
+        for c in range(mult):
+            for t, start in _depthwise_taps(geo, fh, fw, wp):
+                # D dot products at once: (D, 1, m) @ (D, m, 1)
+                dwt[:, c, t] = matmul(g[:, c, None, :], src[:, start : start + m, None])[:, 0, 0]
+        db = dout.sum(axis=(0, 2, 3), dtype=dtype)
+    if want_dx:
+        dxp = _workspace("dcols", (d, n + 1, hp1, wp), dtype)
+        dxp.fill(0)
+        rows = dxp.reshape(d, -1)
+        tmp = _workspace("cols", (d, m), dtype)
+        for c in range(mult):
+            for t, start in _depthwise_taps(geo, fh, fw, wp):
+                np.multiply(g[:, c], taps[:, c, t, None], out=tmp)
+                rows[:, start : start + m] += tmp
+        dx = dxp[:, :n, ph : ph + h, pw : pw + wd].transpose(1, 0, 2, 3).copy()
+    return dx, None if dwt is None else dwt.reshape(w.shape), db
 
 
 # ---------------------------------------------------------------- transposed convolution, fast
