@@ -8,8 +8,9 @@ Run from the repository root:
 Forward + backward (dx, dw, db), float32, batch 32, three ways: cnn_core's naive loops
 (cnn_core.naive, run on a few images and scaled to the batch: the loops are linear in it),
 cnn_core's fast kernels (cnn_core.fast, what the layers use), and PyTorch's CPU kernels with
-autograd, if PyTorch is installed. Both libraries get THREADS threads: torch.set_num_threads
-and, through threadpoolctl, numpy's BLAS. Times are medians over interleaved rounds, as in
+autograd, if PyTorch is installed. Both libraries get the same number of threads (--threads,
+default THREADS = 2 as in bench.py): torch.set_num_threads and, through threadpoolctl, numpy's
+BLAS; numpy's element-wise work is single-threaded. Times are medians over interleaved rounds, as in
 bench.py (whose timing helpers this script uses).
 """
 
@@ -110,16 +111,17 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10, help="timed rounds per kernel, 3 calls each (default 10)")
     parser.add_argument("--naive-images", type=int, default=1, help="images the naive loops run on (default 1)")
+    parser.add_argument("--threads", type=int, default=THREADS, help=f"threads for torch and numpy's BLAS (default {THREADS})")
     parser.add_argument("--quick", action="store_true", help="few rounds: a smoke test")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds = 2
     if torch:
-        torch.set_num_threads(THREADS)
+        torch.set_num_threads(args.threads)
     try:
         from threadpoolctl import threadpool_limits
 
-        threadpool_limits(THREADS, user_api="blas")
+        threadpool_limits(args.threads, user_api="blas")
     except ImportError:
         pass
     print("cnn_core kernels in depth:", time.strftime("%Y-%m-%d %H:%M"))

@@ -493,91 +493,119 @@ def _dx_row_offsets(g_buf, w, x_shape, geo, h2):
 # starting at i*dh*Wp + j*dw. Outputs computed at junk positions (columns >= W2,
 # rows >= H2, reading across into the next row or image) are cropped; in backward
 # their gradient is zero, so inputs that are not finite take the general path
-# (0 * inf = NaN would leak). Stride S > 1 computes at stride 1 and keeps every
-# S-th output (backward: G with zeros between): S*S times the arithmetic, but
-# contiguous, which beats strided views of small images by far.
+# (0 * inf = NaN would leak).
+#
+# Stride S > 1: split the padded input into its Sh*Sw phases, phase (a, b) =
+# xp[a::Sh, b::Sw]. Offset (i, j) of window (r, c) reads xp[r*Sh + i*dh, c*Sw + j*dw],
+# which is phase ((i*dh) % Sh, (j*dw) % Sw) at (r + (i*dh) // Sh, c + (j*dw) // Sw):
+# a stride-1 read again, so each offset is one contiguous slice of one phase.
 
 
 def _is_depthwise(x_shape, w_shape, groups: int) -> bool:
     return groups > 1 and groups == x_shape[1] and w_shape[1] == 1
 
 
-def _depthwise_padded(x: np.ndarray, geo, name: str, dtype) -> np.ndarray:
-    """x zero-padded, channels first, with a spare zero image and row: (D, N + 1, Hp + 1, Wp) scratch."""
+def _phase_grid(x_shape, geo) -> tuple[int, int]:
+    """(rows, columns) of one phase of the padded input, a spare zero row included."""
+    (sh, sw), (ph, pw) = geo.stride, geo.padding
+    return -(-(x_shape[2] + 2 * ph) // sh) + 1, -(-(x_shape[3] + 2 * pw) // sw)
+
+
+def _depthwise_phases(x: np.ndarray, geo, dtype) -> np.ndarray:
+    """The Sh*Sw phases of zero-padded x, channels first, each followed by a spare zero image:
+    a (Sh*Sw, D, (N + 1) * Hq * Wq) scratch array (Hq, Wq from _phase_grid)."""
     n, d, h, wd = x.shape
-    (ph, pw) = geo.padding
-    xp = _workspace(name, (d, n + 1, h + 2 * ph + 1, wd + 2 * pw), dtype)
-    xp.fill(0)
-    xp[:, :n, ph : ph + h, pw : pw + wd] = x.transpose(1, 0, 2, 3)
-    return xp
+    (sh, sw), (ph, pw) = geo.stride, geo.padding
+    hq, wq = _phase_grid(x.shape, geo)
+    phases = _workspace("xp", (sh * sw, d, n + 1, hq, wq), dtype)
+    phases.fill(0)
+    if sh == sw == 1:
+        phases[0, :, :n, ph : ph + h, pw : pw + wd] = x.transpose(1, 0, 2, 3)
+    else:
+        xp = _workspace("dcols", (d, n, h + 2 * ph, wd + 2 * pw), dtype)
+        xp.fill(0)
+        xp[:, :, ph : ph + h, pw : pw + wd] = x.transpose(1, 0, 2, 3)
+        for a in range(sh):
+            for b in range(sw):
+                phase = xp[:, :, a::sh, b::sw]
+                phases[a * sw + b, :, :n, : phase.shape[2], : phase.shape[3]] = phase
+    return phases.reshape(sh * sw, d, -1)
 
 
-def _depthwise_taps(geo, fh: int, fw: int, wp: int) -> list[tuple[int, int]]:
-    """(t, flat offset) of every kernel offset (i, j), t = i*Fw + j: the offset is i*dh*Wp + j*dw."""
-    (dh, dw) = geo.dilation
-    return [(i * fw + j, i * dh * wp + j * dw) for i in range(fh) for j in range(fw)]
+def _depthwise_taps(geo, fh: int, fw: int, wq: int) -> list[tuple[int, int, int]]:
+    """(t, phase, flat offset) of every kernel offset (i, j), t = i*Fw + j."""
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    return [
+        (i * fw + j, (i * dh % sh) * sw + j * dw % sw, (i * dh // sh) * wq + j * dw // sw) for i in range(fh) for j in range(fw)
+    ]
 
 
 def _depthwise_forward(x, w, b, geo, h2, w2, out):
-    """out[n, d*M + c] = sum over (i, j) of w[d*M + c, 0, i, j] * xp[n, d, r*Sh + i*dh, c*Sw + j*dw] + b[d*M + c],
-    computed at stride 1 on flat rows (M: the depth multiplier K/D), then every S-th row and column kept."""
-    n, d, h, wd = x.shape
+    """out[n, d*M + c] = sum over (i, j) of w[d*M + c, 0, i, j] * xp[n, d, r*Sh + i*dh, c*Sw + j*dw] + b[d*M + c]
+    (M: the depth multiplier K/D), one multiply-add of contiguous slices per kernel offset."""
+    n, d = x.shape[:2]
     k, _, fh, fw = w.shape
     mult, dtype = k // d, out.dtype
-    (sh, sw) = geo.stride
-    xp = _depthwise_padded(x, geo, "xp", dtype)
-    hp1, wp = xp.shape[2:]
-    m = n * hp1 * wp
-    src = xp.reshape(d, -1)
+    phases = _depthwise_phases(x, geo, dtype)
+    hq, wq = _phase_grid(x.shape, geo)
+    m = n * hq * wq
     taps = w.reshape(d, mult, fh * fw).astype(dtype, copy=False)
     acc = _workspace("res", (d, mult, m), dtype)
     tmp = _workspace("cols", (d, m), dtype)
     for c in range(mult):
-        for t, start in _depthwise_taps(geo, fh, fw, wp):
+        for t, phase, start in _depthwise_taps(geo, fh, fw, wq):
             if t == 0:
-                np.multiply(src[:, start : start + m], taps[:, c, t, None], out=acc[:, c])
+                np.multiply(phases[phase, :, start : start + m], taps[:, c, t, None], out=acc[:, c])
             else:
-                np.multiply(src[:, start : start + m], taps[:, c, t, None], out=tmp)
+                np.multiply(phases[phase, :, start : start + m], taps[:, c, t, None], out=tmp)
                 acc[:, c] += tmp
-    out[...] = acc.reshape(k, n, hp1, wp)[:, :, _steps(0, sh, h2), _steps(0, sw, w2)].transpose(1, 0, 2, 3)
+    out[...] = acc.reshape(k, n, hq, wq)[:, :, :h2, :w2].transpose(1, 0, 2, 3)
     if b is not None:
         out += b[:, None, None]
     return out
 
 
 def _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype):
-    """(dx, dw, db) of _depthwise_forward: G is placed on the padded stride-1 grid (zero elsewhere);
-    each offset (i, j) sends w * G back to its slice of the flat padded input and collects
-    sum(G * that slice) for dw. x may be None without want_dw."""
+    """(dx, dw, db) of _depthwise_forward, with G on the phase grid (zero at junk positions): each
+    offset (i, j) sends w * G back to its slice of its phase and collects sum(G * that slice) for
+    dw; the phases of dx are then put back in place. x may be None without want_dw."""
     n, d, h, wd = x_shape
     k, _, fh, fw = w.shape
     mult = k // d
     (sh, sw), (ph, pw) = geo.stride, geo.padding
-    hp1, wp = h + 2 * ph + 1, wd + 2 * pw
-    m = n * hp1 * wp
+    hq, wq = _phase_grid(x_shape, geo)
+    m = n * hq * wq
     taps = w.reshape(d, mult, fh * fw).astype(dtype, copy=False)
-    g = _workspace("res", (k, n, hp1, wp), dtype)
+    g = _workspace("res", (k, n, hq, wq), dtype)
     g.fill(0)
-    g[:, :, _steps(0, sh, h2), _steps(0, sw, w2)] = dout.transpose(1, 0, 2, 3)
+    g[:, :, :h2, :w2] = dout.transpose(1, 0, 2, 3)
     g = g.reshape(d, mult, m)
     dx = dwt = db = None
     if want_dw:
-        src = _depthwise_padded(x, geo, "xp", dtype).reshape(d, -1)
+        phases = _depthwise_phases(x, geo, dtype)
         dwt = np.empty((d, mult, fh * fw), dtype=dtype)
         for c in range(mult):
-            for t, start in _depthwise_taps(geo, fh, fw, wp):
+            for t, phase, start in _depthwise_taps(geo, fh, fw, wq):
                 # D dot products at once: (D, 1, m) @ (D, m, 1)
-                dwt[:, c, t] = matmul(g[:, c, None, :], src[:, start : start + m, None])[:, 0, 0]
+                dwt[:, c, t] = matmul(g[:, c, None, :], phases[phase, :, start : start + m, None])[:, 0, 0]
         db = dout.sum(axis=(0, 2, 3), dtype=dtype)
     if want_dx:
-        dxp = _workspace("dcols", (d, n + 1, hp1, wp), dtype)
-        dxp.fill(0)
-        rows = dxp.reshape(d, -1)
+        dphases = _workspace("xp", (sh * sw, d, (n + 1) * hq * wq), dtype)
+        dphases.fill(0)
         tmp = _workspace("cols", (d, m), dtype)
         for c in range(mult):
-            for t, start in _depthwise_taps(geo, fh, fw, wp):
+            for t, phase, start in _depthwise_taps(geo, fh, fw, wq):
                 np.multiply(g[:, c], taps[:, c, t, None], out=tmp)
-                rows[:, start : start + m] += tmp
+                dphases[phase, :, start : start + m] += tmp
+        dphases = dphases.reshape(sh * sw, d, n + 1, hq, wq)
+        if sh == sw == 1:
+            dxp = dphases[0]
+        else:
+            dxp = np.empty((d, n, h + 2 * ph, wd + 2 * pw), dtype=dtype)
+            for a in range(sh):
+                for b in range(sw):
+                    target = dxp[:, :, a::sh, b::sw]
+                    target[...] = dphases[a * sw + b, :, :n, : target.shape[2], : target.shape[3]]
         dx = dxp[:, :n, ph : ph + h, pw : pw + wd].transpose(1, 0, 2, 3).copy()
     return dx, None if dwt is None else dwt.reshape(w.shape), db
 

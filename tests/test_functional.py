@@ -402,6 +402,8 @@ NEW_CONV_CASES = [  # (N, D, H, W), K, (Fh, Fw), stride, padding, dilation, grou
     ((2, 2, 5, 7), 4, (1, 1), (1, 2), 0, 1, 1),  # 1x1, strided per axis
     ((1, 6, 9, 8), 4, (2, 3), (3, 2), (0, 1), (1, 2), 2),
     ((2, 4, 8, 8), 8, (3, 3), 1, (2, 0), 3, 4),
+    ((2, 4, 9, 8), 8, (3, 2), (2, 3), (1, 1), (1, 2), 4),  # depthwise, strided: the phases path
+    ((1, 3, 9, 9), 3, (3, 3), 2, 1, 2, 3),  # depthwise, strided and dilated
 ]
 
 
