@@ -354,8 +354,7 @@ def _conv_grads(dout, x, x_shape, w, geo, h2, w2, token=None, want_dx=True, want
     (ph, pw), groups = geo.padding, geo.groups
     flat = geo.stride == (1, 1)
     dtype = np.result_type(dout, w) if x is None else np.result_type(dout, x, w)
-    finite = bool(np.isfinite(w).all()) and (x is None or bool(np.isfinite(x).all()))
-    if _is_depthwise(x_shape, w.shape, groups) and finite:
+    if _is_depthwise(x_shape, w.shape, groups) and np.isfinite(w).all() and (x is None or np.isfinite(x).all()):
         _scratch.cols_owner = None
         return _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype)
     row, chunk = _conv_plan(x_shape, w.shape, geo, h2, w2, dtype.itemsize)
