@@ -511,24 +511,35 @@ def _phase_grid(x_shape, geo) -> tuple[int, int]:
     return -(-(x_shape[2] + 2 * ph) // sh) + 1, -(-(x_shape[3] + 2 * pw) // sw)
 
 
+def _phase_slices(x_shape, geo) -> list[tuple[int, slice, slice, slice, slice]]:
+    """For each phase (a, b): (index, its rows and columns that hold input cells, those input rows and columns)."""
+    n, d, h, wd = x_shape
+    (sh, sw), (ph, pw) = geo.stride, geo.padding
+    out = []
+    for a in range(sh):
+        q_r = -(-(ph - a) // sh) if ph > a else 0  # first phase row that holds an input row
+        rows = slice(a + q_r * sh - ph, h, sh)
+        n_r = len(range(*rows.indices(h)))
+        for b in range(sw):
+            q_c = -(-(pw - b) // sw) if pw > b else 0
+            cols = slice(b + q_c * sw - pw, wd, sw)
+            n_c = len(range(*cols.indices(wd)))
+            out.append((a * sw + b, slice(q_r, q_r + n_r), slice(q_c, q_c + n_c), rows, cols))
+    return out
+
+
 def _depthwise_phases(x: np.ndarray, geo, dtype) -> np.ndarray:
     """The Sh*Sw phases of zero-padded x, channels first, each followed by a spare zero image:
     a (Sh*Sw, D, (N + 1) * Hq * Wq) scratch array (Hq, Wq from _phase_grid). Phase (a, b) holds
     the padded rows a, a + Sh, ... and columns b, b + Sw, ..., copied straight from x."""
-    n, d, h, wd = x.shape
-    (sh, sw), (ph, pw) = geo.stride, geo.padding
+    n, d = x.shape[:2]
+    (sh, sw) = geo.stride
     hq, wq = _phase_grid(x.shape, geo)
     phases = _workspace("xp", (sh * sw, d, n + 1, hq, wq), dtype)
     phases.fill(0)
     xt = x.transpose(1, 0, 2, 3)
-    for a in range(sh):
-        q_r = -(-(ph - a) // sh) if ph > a else 0  # first phase row that holds an input row
-        rows = slice(a + q_r * sh - ph, h, sh)
-        for b in range(sw):
-            q_c = -(-(pw - b) // sw) if pw > b else 0
-            cols = slice(b + q_c * sw - pw, wd, sw)
-            src = xt[:, :, rows, cols]
-            phases[a * sw + b, :, :n, q_r : q_r + src.shape[2], q_c : q_c + src.shape[3]] = src
+    for index, phase_rows, phase_cols, rows, cols in _phase_slices(x.shape, geo):
+        phases[index, :, :n, phase_rows, phase_cols] = xt[:, :, rows, cols]
     return phases.reshape(sh * sw, d, -1)
 
 
@@ -575,7 +586,7 @@ def _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype, 
     n, d, h, wd = x_shape
     k, _, fh, fw = w.shape
     mult = k // d
-    (sh, sw), (ph, pw) = geo.stride, geo.padding
+    (sh, sw) = geo.stride
     hq, wq = _phase_grid(x_shape, geo)
     m = n * hq * wq
     taps = w.reshape(d, mult, fh * fw).astype(dtype, copy=False)
@@ -604,15 +615,10 @@ def _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype, 
                 np.multiply(g[:, c], taps[:, c, t, None], out=tmp)
                 dphases[phase, :, start : start + m] += tmp
         dphases = dphases.reshape(sh * sw, d, n + 1, hq, wq)
-        if sh == sw == 1:
-            dxp = dphases[0]
-        else:
-            dxp = np.empty((d, n, h + 2 * ph, wd + 2 * pw), dtype=dtype)
-            for a in range(sh):
-                for b in range(sw):
-                    target = dxp[:, :, a::sh, b::sw]
-                    target[...] = dphases[a * sw + b, :, :n, : target.shape[2], : target.shape[3]]
-        dx = dxp[:, :n, ph : ph + h, pw : pw + wd].transpose(1, 0, 2, 3).copy()
+        dx = np.empty((n, d, h, wd), dtype=dtype)
+        dxt = dx.transpose(1, 0, 2, 3)
+        for index, phase_rows, phase_cols, rows, cols in _phase_slices(x_shape, geo):
+            dxt[:, :, rows, cols] = dphases[index, :, :n, phase_rows, phase_cols]
     return dx, None if dwt is None else dwt.reshape(w.shape), db
 
 
