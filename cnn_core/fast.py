@@ -504,6 +504,9 @@ def _dx_row_offsets(g_buf, w, x_shape, geo, h2):
 # xp[a::Sh, b::Sw]. Offset (i, j) of window (r, c) reads xp[r*Sh + i*dh, c*Sw + j*dw],
 # which is phase ((i*dh) % Sh, (j*dw) % Sw) at (r + (i*dh) // Sh, c + (j*dw) // Sw):
 # a stride-1 read again, so each offset is one contiguous slice of one phase.
+#
+# The batch is not chunked here: the scratch (phases, sums, one temporary) is
+# about four times x, taken as temporaries beyond SCRATCH_BYTES.
 
 
 def _is_depthwise(x_shape, w_shape, groups: int) -> bool:
