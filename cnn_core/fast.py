@@ -874,7 +874,12 @@ def pool2d_backward(dout: np.ndarray, cache: PoolCache) -> np.ndarray:
     views = _window_views(dx, f, stride, h2, w2)
     if mode == "max":
         xviews = _window_views(saved, f, stride, h2, w2)
-        hits = _max_hits(xviews, out)
+        inside = None
+        if padded:  # which cells of the padded input are input cells
+            mask = np.zeros(padded_shape[2:], dtype=bool)
+            mask[ph : ph + x_shape[2], pw : pw + x_shape[3]] = True
+            inside = _window_views(mask[None, None], f, stride, h2, w2)
+        hits = _max_hits(xviews, out, inside)
         for v, hit in zip(views, hits):
             if tiled:
                 np.copyto(v, 0)
@@ -900,12 +905,16 @@ def pool2d_backward(dout: np.ndarray, cache: PoolCache) -> np.ndarray:
     return dx
 
 
-def _max_hits(xviews: list[np.ndarray], out: np.ndarray) -> list[np.ndarray]:
+def _max_hits(xviews: list[np.ndarray], out: np.ndarray, inside: list[np.ndarray] | None = None) -> list[np.ndarray]:
     """For each window offset, where the window's gradient goes: the first offset equal to
-    the maximum, or, in windows whose maximum is NaN, the last NaN (as PyTorch does)."""
+    the maximum, or, in windows whose maximum is NaN, the last NaN (as PyTorch does).
+    inside (views of a padded input only): where the offset is an input cell, not padding, so a
+    window of -inf sends its gradient to its first input cell, not to a padded -inf."""
     hits, free = [], None  # free: windows whose maximum has not been found yet
-    for xv in xviews:
+    for k, xv in enumerate(xviews):
         hit = xv == out  # this offset holds its window's maximum ...
+        if inside is not None:
+            hit &= inside[k]
         if free is None:
             free = ~hit
         else:

@@ -547,3 +547,15 @@ def test_depthwise_split_over_threads_equals_naive(monkeypatch):
             dout = rng.standard_normal(out.shape)
             for got, expected in zip(cc.fast.conv2d_backward(dout, cache), cc.naive.conv2d_backward(dout, cache_n)):
                 np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_padded_max_pool_of_minus_inf_sends_the_gradient_to_an_input_cell():
+    # a window of -inf input cells and -inf padding: its gradient goes to its first input cell (PyTorch, naive)
+    x = np.full((1, 1, 3, 3), -np.inf)
+    dout = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    expected = np.zeros((1, 1, 3, 3))
+    expected[0, 0, 0, 0], expected[0, 0, 0, 1], expected[0, 0, 1, 0], expected[0, 0, 1, 1] = 1, 2, 3, 4
+    for room in (cc.naive, cc.fast):
+        out, cache = room.pool2d_forward(x, 2, 2, "max", 1, rounding="floor")
+        assert np.all(out == -np.inf)
+        np.testing.assert_array_equal(room.pool2d_backward(dout, cache), expected)
