@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 
 import numpy as np
 
@@ -133,7 +134,7 @@ def backprop(
     return errors
 
 
-def predict(Ws: Sequence[np.ndarray], acts: Sequence[str], X: np.ndarray) -> np.ndarray:
+def outputs(Ws: Sequence[np.ndarray], acts: Sequence[str], X: np.ndarray) -> np.ndarray:
     """f(x) for every row of X at once: (N, D_0) -> (N, D_L)."""
     return forward_batch(Ws, acts, X)[1][-1]
 
@@ -224,3 +225,10 @@ def train_digits_mlp(
             seed=seed,
             progress=False,
         )
+
+
+@lru_cache(maxsize=64)
+def digits_mlp_history(learning_rate: float, hidden_width: int, batch_size: int) -> dict[str, list[float]]:
+    """train_digits_mlp for one setting, computed once and kept: chapter 1's text and its explorer
+    (cnn_core.viz.fully_connected.TrainingExplorer) read the same runs."""
+    return train_digits_mlp(learning_rate, hidden_width, batch_size)
