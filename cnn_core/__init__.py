@@ -7,7 +7,8 @@ Notation (the lecture's symbols, and how the arrays and arguments spell them):
     D        depth = channels: x.shape[1]       in_channels
     H, W     height, width: x.shape[2:]         (the lecture's H1, W1; outputs H2, W2)
     K        number of filters: w.shape[0]      out_channels
-    F        filter (window) size               kernel_size, f
+    F        filter (window) size               kernel_size, f (pool_size: the pool's F where a
+                                                function builds both, architectures.typical_architecture)
     S        stride                             stride
     P        zero padding                       padding
 
