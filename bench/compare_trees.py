@@ -77,9 +77,8 @@ def main() -> None:
         before = np.array([r[key] for r in runs["before"]]) * 1e3
         after = np.array([r[key] for r in runs["after"]]) * 1e3
         ratio = np.median(after) / np.median(before)
-        print(
-            f"{key:40}{np.median(before):>12.2f}{np.median(after):>12.2f}{ratio:>14.2f}   (min {before.min():.2f} / {after.min():.2f})"
-        )
+        mins = f"(min {before.min():.2f} / {after.min():.2f})"
+        print(f"{key:40}{np.median(before):>12.2f}{np.median(after):>12.2f}{ratio:>14.2f}   {mins}")
 
 
 if __name__ == "__main__":
