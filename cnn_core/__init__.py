@@ -42,7 +42,7 @@ chapters' code; every chapter also uses viz.explore for its explorers and viz.pr
 
     01 review of MLPs and backprop     data gradcheck layers losses mlp model shapes | viz.fully_connected
     02 the semantic gap                data transforms | viz.pixels viz.semantic_gap
-    03 fully connected layers          data fast layers mlp model shapes train transforms | viz.fully_connected
+    03 fully connected layers          data fast layers model shapes train transforms | viz.fully_connected
     04 convolution                     data fast filters layers model naive shapes | viz.convolution viz.live viz.sliding
     05 sparse connectivity             connectivity data fast shapes | viz.connectivity
     06 parameter sharing               connectivity data filters layers shapes | viz.connectivity viz.convolution

@@ -19,12 +19,12 @@ keep them equal.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
+from .fast import one_blas_thread
 from .layers import sigmoid as _sigmoid
 
 
@@ -185,19 +185,6 @@ def append_one(o: np.ndarray) -> np.ndarray:
     """[o; 1] for one sample (D,), or a column of ones appended to a batch (N, D)."""
     o = np.asarray(o, dtype=np.float64)
     return np.append(o, 1.0) if o.ndim == 1 else np.hstack([o, np.ones((len(o), 1))])
-
-
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """Run the block with one BLAS thread: for matrices this small, more threads only add
-    overhead (and contend for the cores of a busy machine). No-op without threadpoolctl."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def train_digits_mlp(
