@@ -35,7 +35,9 @@ that every name exists):
 
 Rooms: naive.py (the loops, read these first) and fast.py (the same operations tuned, same names
 and contract); layers.py wires them into layers (Conv2D(..., kernels="naive") runs the loops);
-model.py, losses.py, train.py train them; shapes.py holds the formulas. viz/ draws.
+model.py, losses.py, train.py train them (progress.py draws fit's line per epoch); shapes.py holds
+the formulas; the chapters' computations live in modules named for their concept (connectivity,
+windows, filters, architectures, evaluation, ...); viz/ draws what they compute and never trains.
 
 Chapters and the modules they use (tests/test_lecture_map.py checks this both ways against the
 chapters' code; every chapter also uses viz.explore for its explorers and viz.prose for glue):
