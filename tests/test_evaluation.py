@@ -5,18 +5,6 @@ import pytest
 
 import cnn_core as cc
 from cnn_core import evaluation as E
-from cnn_core.architectures import typical_architecture
-from cnn_core.data import load_digits
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X_tr, y_tr, X_te, y_te = load_digits(dtype=np.float32)
-    return X_tr[:200], y_tr[:200], X_te[:100], y_te[:100]
-
-
-def small_cnn():
-    return typical_architecture(1, 2, 0, input_shape=(1, 8, 8), filters=4, dtype=np.float32, rng=0)
 
 
 def test_confusion_matrix_by_hand():
@@ -24,7 +12,7 @@ def test_confusion_matrix_by_hand():
     assert C.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
 
 
-def test_layer_outputs_and_activation_maps(digits):
+def test_layer_outputs_and_activation_maps(digits, small_cnn):
     net = small_cnn()
     outs = E.layer_outputs(net, np.ones((2, 1, 8, 8), dtype=np.float32))
     assert [o.shape for _, o in outs][:3] == [(2, 4, 8, 8)] * 2 + [(2, 4, 4, 4)]
@@ -42,14 +30,14 @@ def test_layer_outputs_and_activation_maps(digits):
     np.testing.assert_array_equal(maps[1][1], E.layer_outputs(net, image[None])[2][1][0])
 
 
-def test_probabilities_are_the_softmax_of_the_scores(digits):
+def test_probabilities_are_the_softmax_of_the_scores(digits, small_cnn):
     net = small_cnn()
     p = E.probabilities(net, digits[2], batch_size=32)  # 100 examples in 4 batches, the last short
     assert p.shape == (100, 10) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
     np.testing.assert_allclose(p, cc.softmax(net.forward(digits[2])), rtol=1e-5)
 
 
-def test_shift_accuracy(digits):
+def test_shift_accuracy(digits, small_cnn):
     X_te, y_te = digits[2], digits[3]
     net = small_cnn()
     grid = E.shift_accuracy(net, X_te, y_te, shifts=(-1, 0, 1))
@@ -67,7 +55,7 @@ def test_shift_summary_by_hand():
     assert s["every shift"] == pytest.approx((acc.sum() - 0.12) / 24)
 
 
-def test_learning_rate_runs_train_once_per_setting(digits):
+def test_learning_rate_runs_train_once_per_setting(digits, small_cnn):
     runs = E.LearningRateRuns(small_cnn, digits, epochs=2)
     run = runs.history(0.05, 0.5)
     assert len(run["val_accuracy"]) == 2

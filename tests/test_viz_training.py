@@ -1,20 +1,8 @@
 import numpy as np
 import pytest
 
-from cnn_core.architectures import typical_architecture
-from cnn_core.data import load_digits
 from cnn_core import evaluation as E
 from cnn_core.viz import training as T
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X_tr, y_tr, X_te, y_te = load_digits(dtype=np.float32)
-    return X_tr[:200], y_tr[:200], X_te[:100], y_te[:100]
-
-
-def small_cnn():
-    return typical_architecture(1, 2, 0, input_shape=(1, 8, 8), filters=4, dtype=np.float32, rng=0)
 
 
 def test_plot_confusion_matrix_writes_the_counts():
@@ -55,7 +43,7 @@ def test_mosaic():
     assert m[0, 0] == 0 and m[0, 3] == 4 and m[3, 0] == 8 and np.isnan(m[2]).all() and np.isnan(m[3:, 3:]).all()
 
 
-def test_plot_activation_maps_and_explorer(digits):
+def test_plot_activation_maps_and_explorer(digits, small_cnn):
     X, y = digits[2], digits[3]
     net = small_cnn()
     fig = T.plot_activation_maps(X[0], *E.activation_maps(net, X[0]), label=int(y[0]))
