@@ -781,7 +781,7 @@ class PoolCache(NamedTuple):
 def _window_views(a: np.ndarray, f, stride, h2: int, w2: int) -> list[np.ndarray]:
     """The Fh*Fw strided views v[i*Fw + j][n, d, r, c] = a[n, d, r*Sh + i, c*Sw + j], r < H2, c < W2."""
     (fh, fw), (sh, sw) = f, stride
-    return [a[:, :, _steps(i, sh, h2), _steps(j, sw, w2)] for i in range(fh) for j in range(fw)]
+    return [a[:, :, i : i + sh * (h2 - 1) + 1 : sh, j : j + sw * (w2 - 1) + 1 : sw] for i in range(fh) for j in range(fw)]
 
 
 def _pool_padded(x: np.ndarray, geo, fill: float) -> np.ndarray:

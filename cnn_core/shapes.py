@@ -21,8 +21,6 @@ def check_whole_number(name: str, value: int, minimum: int) -> int:
 
     Bools are refused too (``stride=True`` is a mistake, not a stride of 1).
     """
-    from .inputs import whole
-
     return whole(name, value, minimum)
 
 
