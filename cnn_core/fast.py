@@ -568,6 +568,7 @@ def _depthwise_taps(geo, fh: int, fw: int, wq: int) -> list[tuple[int, int, int]
 PARALLEL_ELEMENTS = 2**18  # a depthwise pass over at least this many numbers is split over threads
 
 _pool_executor = None
+_pool_lock = threading.Lock()
 
 
 def _channel_parts(d: int, elements: int) -> list[slice]:
@@ -588,10 +589,11 @@ def _for_channel_parts(work, parts: list[slice]) -> None:
     if len(parts) == 1:
         work(parts[0])
         return
-    if _pool_executor is None:
-        from concurrent.futures import ThreadPoolExecutor
+    with _pool_lock:  # one executor, even when several threads call the kernels at once
+        if _pool_executor is None:
+            from concurrent.futures import ThreadPoolExecutor
 
-        _pool_executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="cnn_core-depthwise")
+            _pool_executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="cnn_core-depthwise")
     for future in [_pool_executor.submit(work, part) for part in parts]:
         future.result()
 
