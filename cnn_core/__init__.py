@@ -10,8 +10,12 @@ Notation (the lecture's symbols, and how the arrays and arguments spell them):
     F        filter (window) size               kernel_size, f
     S        stride                             stride
     P        zero padding                       padding
+    d        dilation (taps d cells apart)      dilation
+    G        groups of channels                 groups
 
 Arrays are NCHW: x.shape == (N, D, H, W); filters w.shape == (K, D, F, F); biases (K,).
+F, S, P and the dilation may differ per axis: kernel_size=(Fh, Fw), stride=(Sh, Sw), ...;
+with groups G the filters are (K, D/G, Fh, Fw); a transposed convolution's w is (D, K/G, Fh, Fw).
 
 The lecture's equations and the functions that compute them (tests/test_lecture_map.py checks
 that every name exists):
@@ -21,6 +25,10 @@ that every name exists):
     #parameters = (F x F x D1 + 1) x K                 shapes.conv_num_params
     fully connected: (D_in + 1) x D_out                shapes.linear_num_params
     P = (F - 1)/2 keeps the size (S = 1)               shapes.same_padding
+    dilated filter: F_eff = d(F - 1) + 1               shapes.output_size, naive.conv2d_naive
+    grouped: #parameters = (F x F x D1/G + 1) x K      shapes.conv_num_params
+    transposed: H2 = (H1 - 1)S - 2P + d(F - 1) + 1     shapes.transposed_output_size
+    transposed convolution (forward, backward)         naive.conv_transpose2d_naive, fast.conv_transpose2d_forward
     receptive field of stacked layers                  shapes.receptive_field
     a_l = W_l o_(l-1), o_l = h_l(a_l)                  mlp.forward
     backprop: dE/da_l = (W_(l+1)^T dE/da_(l+1)) o h'   mlp.backward
@@ -42,16 +50,28 @@ from .functional import (
     conv2d_backward_naive,
     conv2d_forward,
     conv2d_naive,
+    conv_transpose2d_backward,
+    conv_transpose2d_backward_naive,
+    conv_transpose2d_forward,
+    conv_transpose2d_naive,
     pool2d_backward,
     pool2d_backward_naive,
     pool2d_forward,
     pool2d_naive,
 )
 from .gradcheck import check_layer, numerical_gradient, rel_error
-from .layers import AvgPool2D, Conv2D, Flatten, L2Pool2D, Layer, Linear, MaxPool2D, ReLU, Sigmoid
+from .layers import AvgPool2D, Conv2D, ConvTranspose2D, Flatten, L2Pool2D, Layer, Linear, MaxPool2D, ReLU, Sigmoid
 from .losses import mse_loss, softmax, softmax_cross_entropy
 from .model import Sequential, num_params
-from .shapes import conv_num_params, conv_output_shape, linear_num_params, output_size, receptive_field, same_padding
+from .shapes import (
+    conv_num_params,
+    conv_output_shape,
+    linear_num_params,
+    output_size,
+    receptive_field,
+    same_padding,
+    transposed_output_size,
+)
 from .train import SGD, evaluate, fit, predict
 
 # Chapter-sized modules, reachable as cnn_core.<module> (numpy-only imports; data loads lazily).
@@ -65,17 +85,23 @@ __all__ = [
     "conv_num_params",
     "linear_num_params",
     "same_padding",
+    "transposed_output_size",
     "receptive_field",
     "conv2d_naive",
     "conv2d_backward_naive",
     "conv2d_forward",
     "conv2d_backward",
+    "conv_transpose2d_naive",
+    "conv_transpose2d_backward_naive",
+    "conv_transpose2d_forward",
+    "conv_transpose2d_backward",
     "pool2d_naive",
     "pool2d_backward_naive",
     "pool2d_forward",
     "pool2d_backward",
     "Layer",
     "Conv2D",
+    "ConvTranspose2D",
     "MaxPool2D",
     "AvgPool2D",
     "L2Pool2D",

@@ -54,6 +54,7 @@ class Conv2DSpec(Conv2D):
             raise ValueError(f"groups={groups} must divide both in_channels={in_channels} and out_channels={out_channels}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
+        self.dilation, self.rounding = 1, "strict"
         self.params = {
             "W": weightless(out_channels, in_channels // groups, kernel_size, kernel_size),
             "b": weightless(out_channels),
@@ -63,10 +64,6 @@ class Conv2DSpec(Conv2D):
         raise TypeError(f"{self!r} is a spec without weights: it traces shapes and counts parameters only")
 
     backward = forward
-
-    def __repr__(self) -> str:
-        text = super().__repr__()
-        return text[:-1] + f", groups={self.groups})" if self.groups > 1 else text
 
 
 class LinearSpec(Linear):

@@ -18,7 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .naive import _conv_inputs, _conv_sizes, _dout, _pool_inputs
+from .inputs import pair
+from .naive import ConvGeometry, _conv_inputs, _conv_rounding, _conv_sizes, _dout, _pool_inputs, _transposed_sizes
 
 
 # ---------------------------------------------------------------- scratch memory
@@ -177,101 +178,154 @@ class ConvCache(NamedTuple):
 
     x: np.ndarray
     w: np.ndarray
-    stride: int
-    padding: int
+    stride: tuple[int, int]
+    padding: tuple[int, int]
     token: object
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+    out_size: tuple[int, int] = (0, 0)
 
 
-def _conv_plan(x_shape, w_shape, stride, padding, h2, w2, itemsize):
+class ConvTransposeCache(NamedTuple):
+    """What conv_transpose2d_forward keeps for conv_transpose2d_backward (x itself, not a copy)."""
+
+    x: np.ndarray
+    w: np.ndarray
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    output_padding: tuple[int, int]
+    dilation: tuple[int, int]
+    groups: int
+    out_size: tuple[int, int]
+
+
+def _conv_plan(x_shape, w_shape, geo, h2, w2, itemsize):
     """(row, images per chunk): row = Wp for stride 1 (flat rows), W2 otherwise."""
     n, d, h, wd = x_shape
-    k, _, f, _ = w_shape
-    hp, wp = h + 2 * padding, wd + 2 * padding
-    row = wp if stride == 1 else w2
+    k, _, fh, fw = w_shape
+    (sh, sw), (ph, pw) = geo.stride, geo.padding
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    row = wp if sh == sw == 1 else w2
     m1 = h2 * row  # matrix columns per image
     per_image = (
         d * (hp + 1) * wp  # xp / dxp
-        + max(d * f * f + 1, k * f) * m1  # cols / dcols / shifted G
+        + max(d * fh * fw + 1, k * fw) * m1  # cols / dcols / shifted G
         + k * m1  # res / G
-        + (d * f * m1 if stride == 1 else 0)
+        + (d * fh * m1 if sh == sw == 1 else 0)
     )  # R of _dx_row_offsets
     return row, _chunk_images(n, per_image, itemsize)
 
 
-def _im2col(x: np.ndarray, f: int, stride: int, padding: int, h2: int, w2: int, dtype):
-    """Columns of the zero-padded x plus a row of ones, a (D*F*F + 1, N*H2*row) scratch matrix.
+def _im2col(x: np.ndarray, fh: int, fw: int, geo, h2: int, w2: int, dtype):
+    """Columns of the zero-padded x plus a row of ones, a (D*Fh*Fw + 1, N*H2*row) scratch matrix.
 
-    cols[(d, i, j), (n, r, c)] = xp[n, d, r*S + i, c*S + j], cols[-1] = 1. Returns
-    (cols, row): row = Wp for stride 1 (the flat-row trick: columns c >= W2 are
-    junk) and row = W2 for stride > 1.
+    cols[(d, i, j), (n, r, c)] = xp[n, d, r*Sh + i*dh, c*Sw + j*dw], cols[-1] = 1 (dh, dw: the
+    dilation). Returns (cols, row): row = Wp for stride 1 (the flat-row trick: columns c >= W2
+    are junk) and row = W2 for stride > 1.
     """
     n, d, h, wd = x.shape
-    hp, wp = h + 2 * padding, wd + 2 * padding
-    flat = stride == 1
+    (sh, sw), (ph, pw), (dh, dw) = geo.stride, geo.padding, geo.dilation
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    flat = sh == sw == 1
     row = wp if flat else w2
     m = n * h2 * row  # number of columns (windows, junk included)
     # zero-padded copy of x, channels first; stride 1 gets a spare zero row
     xp = _workspace("xp", (d, n, hp + flat, wp), dtype)
     xp.fill(0)
-    xp[:, :, padding : padding + h, padding : padding + wd] = x.transpose(1, 0, 2, 3)
-    cols = _workspace("cols", (d * f * f + 1, m), dtype)
+    xp[:, :, ph : ph + h, pw : pw + wd] = x.transpose(1, 0, 2, 3)
+    cols = _workspace("cols", (d * fh * fw + 1, m), dtype)
     cols[-1] = 1
     if flat:
         length = h2 * wp  # columns per image
         rows = xp.reshape(d, n, (hp + 1) * wp)
-        dst = cols[:-1].reshape(d, f * f, n, length)
-        for i in range(f):
-            for j in range(f):
-                start = i * wp + j
-                dst[:, i * f + j] = rows[:, :, start : start + length]
+        dst = cols[:-1].reshape(d, fh * fw, n, length)
+        for i in range(fh):
+            for j in range(fw):
+                start = i * dh * wp + j * dw
+                dst[:, i * fw + j] = rows[:, :, start : start + length]
     else:
-        dst = cols[:-1].reshape(d, f, f, n, h2, w2)
-        for i in range(f):
-            for j in range(f):
-                dst[:, i, j] = xp[:, :, i : i + stride * (h2 - 1) + 1 : stride, j : j + stride * (w2 - 1) + 1 : stride]
+        dst = cols[:-1].reshape(d, fh, fw, n, h2, w2)
+        for i in range(fh):
+            for j in range(fw):
+                dst[:, i, j] = xp[:, :, _steps(i * dh, sh, h2), _steps(j * dw, sw, w2)]
     return cols, row
 
 
+def _steps(start: int, stride: int, count: int) -> slice:
+    """count cells, stride apart, from start on."""
+    return slice(start, start + stride * (count - 1) + 1, stride)
+
+
+def _grouped(a: np.ndarray, groups: int) -> np.ndarray:
+    """A (rows, m) matrix whose rows run over the groups as (groups, rows/groups, m)."""
+    return a.reshape(groups, a.shape[0] // groups, a.shape[1])
+
+
+def _conv_columns_product(x, w, b, geo, h2, w2, out, token=None):
+    """out[:] = the convolution of x (already checked), chunk by chunk: [W | b] @ [cols; 1]
+    (groups: one product per group, then + b)."""
+    n, d = x.shape[:2]
+    k, d_group, fh, fw = w.shape
+    groups = geo.groups
+    dtype = out.dtype
+    _scratch.cols_owner = None  # the columns get overwritten below
+    if groups == 1:
+        wb = np.empty((k, d * fh * fw + 1), dtype=dtype)  # [W | b]
+        wb[:, :-1] = w.reshape(k, -1)
+        wb[:, -1] = 0 if b is None else b
+    else:
+        wg = w.reshape(groups, k // groups, d_group * fh * fw).astype(dtype, copy=False)
+    row, chunk = _conv_plan(x.shape, w.shape, geo, h2, w2, dtype.itemsize)
+    for start in range(0, n, chunk):
+        xc = x[start : start + chunk]
+        cols, row = _im2col(xc, fh, fw, geo, h2, w2, dtype)
+        res = _workspace("res", (k, cols.shape[1]), dtype)
+        if groups == 1:
+            matmul(wb, cols, out=res)
+        else:
+            matmul(wg, _grouped(cols[:-1], groups), out=_grouped(res, groups))
+            if b is not None:
+                res += b[:, None]
+        # (K, n, H2, row) -> (n, K, H2, W2): batch axis first, junk columns cropped
+        out[start : start + chunk] = res.reshape(k, len(xc), h2, row)[:, :, :, :w2].transpose(1, 0, 2, 3)
+        if token is not None and chunk >= n and _is_scratch("cols", cols):
+            _scratch.cols_owner = (token, dtype)
+    return out
+
+
 def conv2d_forward(
-    x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: int = 1, padding: int = 0
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+    rounding: str = "strict",
 ) -> tuple[np.ndarray, ConvCache]:
     """Fast convolution as one matrix product (im2col):
 
-        out[n, k, r, c] = sum over (d, i, j) of w[k, d, i, j] * xp[n, d, r*S + i, c*S + j] + b[k]
-        i.e.  out = [W | b] @ [cols; 1],  W = w as a (K, D*F*F) matrix, cols from _im2col.
+        out[n, k, r, c] = sum over (d, i, j) of w[k, d, i, j] * xp[n, d, r*Sh + i*dh, c*Sw + j*dw] + b[k]
+        i.e.  out = [W | b] @ [cols; 1],  W = w as a (K, D*Fh*Fw) matrix, cols from _im2col
 
-    The cache keeps x itself (do not change it in place before backward), not
-    the columns, a matrix F*F times the size of x. A large batch is processed in
-    chunks of images (see SCRATCH_BYTES).
+    (dh, dw: the dilation, 1 in the lecture). With groups G, one product per group:
+    out_g = W_g @ cols_g over the D/G channels of group g. The cache keeps x itself (do not
+    change it in place before backward), not the columns, a matrix F*F times the size of x.
+    A large batch is processed in chunks of images (see SCRATCH_BYTES).
     """
-    x, w, b, stride, padding = _conv_inputs("conv2d_forward", x, w, b, stride, padding)
-    n, d, h, wd = x.shape
-    k, _, f, _ = w.shape
-    h2, w2 = _conv_sizes("conv2d_forward", x, f, stride, padding)
-    dtype = np.result_type(x, w)
+    where = "conv2d_forward"
+    x, w, b, geo = _conv_inputs(where, x, w, b, stride, padding, dilation, groups)
+    h2, w2 = _conv_sizes(where, x, w.shape[2:], geo.stride, geo.padding, geo.dilation, _conv_rounding(where, rounding))
     token = object()  # tells backward whether the columns are still in scratch
-    _scratch.cols_owner = None
-    wb = np.empty((k, d * f * f + 1), dtype=dtype)  # [W | b]
-    wb[:, :-1] = w.reshape(k, -1)
-    wb[:, -1] = 0 if b is None else b
-    out = np.empty((n, k, h2, w2), dtype=dtype)
-    row, chunk = _conv_plan(x.shape, w.shape, stride, padding, h2, w2, dtype.itemsize)
-    for start in range(0, n, chunk):
-        xc = x[start : start + chunk]
-        cols, row = _im2col(xc, f, stride, padding, h2, w2, dtype)
-        res = _workspace("res", (k, cols.shape[1]), dtype)
-        matmul(wb, cols, out=res)
-        # (K, n, H2, row) -> (n, K, H2, W2): batch axis first, junk columns cropped
-        out[start : start + chunk] = res.reshape(k, len(xc), h2, row)[:, :, :, :w2].transpose(1, 0, 2, 3)
-        if chunk >= n and _is_scratch("cols", cols):
-            _scratch.cols_owner = (token, dtype)
-    return out, ConvCache(x, w, stride, padding, token)
+    out = np.empty((x.shape[0], w.shape[0], h2, w2), dtype=np.result_type(x, w))
+    _conv_columns_product(x, w, b, geo, h2, w2, out, token)
+    return out, ConvCache(x, w, geo.stride, geo.padding, token, geo.dilation, geo.groups, (h2, w2))
 
 
 def conv2d_backward(dout: np.ndarray, cache: ConvCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients (dx, dw, db) of conv2d_forward, with G = dout as a (K, N*H2*row) matrix:
 
-        [dw | db] = G @ [cols; 1]^T          (the row of ones sums up db)
+        [dw | db] = G @ [cols; 1]^T          (the row of ones sums up db; groups: per group)
         dx: each pixel gets w[k, d, i, j] * G[k, window] from every window that
             read it; see _dx_col2im and _dx_row_offsets.
 
@@ -283,108 +337,208 @@ def conv2d_backward(dout: np.ndarray, cache: ConvCache) -> tuple[np.ndarray, np.
             f"{where}: cache must be the second value returned by conv2d_forward "
             f"(out, cache = conv2d_forward(x, w, b, stride, padding)), got {type(cache).__name__}"
         )
-    x, w, stride, padding, token = cache
-    n, d, h, wd = x.shape
-    k, _, f, _ = w.shape
-    h2, w2 = _conv_sizes(where, x, f, stride, padding)
+    x, w, stride, padding, token, dilation, groups, (h2, w2) = cache
+    geo = ConvGeometry(stride, padding, dilation, groups)
+    n, k = x.shape[0], w.shape[0]
     dout = _dout(where, dout, (n, k, h2, w2), "the output of conv2d_forward: (N, K, H2, W2)", np.result_type(x, w))
-    dtype = np.result_type(dout, x, w)
-    row, chunk = _conv_plan(x.shape, w.shape, stride, padding, h2, w2, dtype.itemsize)
+    return _conv_grads(dout, x, x.shape, w, geo, h2, w2, token=token)
+
+
+def _conv_grads(dout, x, x_shape, w, geo, h2, w2, token=None, want_dx=True, want_dw=True):
+    """(dx, dw, db) of the convolution of x (shape x_shape) with w, given dout; x is only read for
+    dw (so it may be None without it), dx is None unless want_dx, dw and db None unless want_dw."""
+    n, d, h, wd = x_shape
+    k, d_group, fh, fw = w.shape
+    (ph, pw), groups = geo.padding, geo.groups
+    flat = geo.stride == (1, 1)
+    dtype = np.result_type(dout, w) if x is None else np.result_type(dout, x, w)
+    row, chunk = _conv_plan(x_shape, w.shape, geo, h2, w2, dtype.itemsize)
     owner = getattr(_scratch, "cols_owner", None)
-    reuse = owner is not None and owner[0] is token and owner[1] == dtype and chunk >= n
+    reuse = want_dw and owner is not None and owner[0] is token and owner[1] == dtype and chunk >= n
     _scratch.cols_owner = None  # the columns get overwritten below
     wt = w.astype(dtype, copy=False)
     w_finite = bool(np.isfinite(wt).all())
-    dwb = np.zeros((k, d * f * f + 1), dtype=dtype)
-    dx = np.empty((n, d, h, wd), dtype=dtype)
+    lead = (fw - 1) * geo.dilation[1]  # zeros in front of G (_dx_row_offsets reads them)
+    dwb = np.zeros((k, d_group * fh * fw + 1), dtype=dtype) if want_dw else None
+    dx = np.empty((n, d, h, wd), dtype=dtype) if want_dx else None
     for start in range(0, n, chunk):
-        xc, dc = x[start : start + chunk], dout[start : start + chunk]
-        nc = len(xc)
+        dc = dout[start : start + chunk]
+        nc = len(dc)
         m = nc * h2 * row
-        if reuse:  # forward's columns are still in scratch
-            cols = _workspace("cols", (d * f * f + 1, m), dtype)
-        else:
-            cols, row = _im2col(xc, f, stride, padding, h2, w2, dtype)
-        # G, with junk columns set to zero and F-1 zeros in front (_dx_row_offsets reads them)
-        g_buf = _workspace("res", (k, f - 1 + m), dtype)
-        g_buf[:, : f - 1] = 0
-        g4 = g_buf[:, f - 1 :].reshape(k, nc, h2, row)
+        # G, with junk columns set to zero and `lead` zeros in front
+        g_buf = _workspace("res", (k, lead + m), dtype)
+        g_buf[:, :lead] = 0
+        g4 = g_buf[:, lead:].reshape(k, nc, h2, row)
         g4[:, :, :, w2:] = 0
         g4[:, :, :, :w2] = dc.transpose(1, 0, 2, 3)
-        g = g_buf[:, f - 1 :]
-        with np.errstate(invalid="ignore"):  # a NaN from a junk column is removed just below
-            part = matmul(g, cols.T)  # (K, D*F*F + 1): [dw | db] of this chunk
-        if stride == 1 and row > w2 and not np.isfinite(part).all():
-            # an inf/NaN in x may sit in a junk column, where 0 * inf = NaN: zero them and redo
-            cols.reshape(-1, nc, h2, row)[:, :, :, w2:] = 0
-            part = matmul(g, cols.T)
-        dwb += part
-        if stride == 1 and k <= 2 * d * f and w_finite:  # copies K*F rows of G, versus D*F*F rows of adds
-            dxp = _dx_row_offsets(g_buf, wt, xc.shape, padding, h2)
-        else:
-            dxp = _dx_col2im(g, wt, xc.shape, stride, padding, h2, w2, zero_junk=not w_finite)
-        dx[start : start + chunk] = dxp[:, :, padding : padding + h, padding : padding + wd].transpose(1, 0, 2, 3)
-    dw, db = dwb[:, :-1].reshape(w.shape).copy(), dwb[:, -1].copy()
-    return dx, dw, db
+        g = g_buf[:, lead:]
+        if want_dw:
+            if reuse:  # forward's columns are still in scratch
+                cols = _workspace("cols", (d * fh * fw + 1, m), dtype)
+            else:
+                cols, row = _im2col(x[start : start + chunk], fh, fw, geo, h2, w2, dtype)
+            part = _weight_grad(g, cols, groups)
+            if flat and row > w2 and not np.isfinite(part).all():
+                # an inf/NaN in x may sit in a junk column, where 0 * inf = NaN: zero them and redo
+                cols.reshape(-1, nc, h2, row)[:, :, :, w2:] = 0
+                part = _weight_grad(g, cols, groups)
+            dwb += part
+        if want_dx:
+            if flat and groups == 1 and k <= 2 * d * fh and w_finite:  # copies K*Fw rows of G, versus D*Fh*Fw rows of adds
+                dxp = _dx_row_offsets(g_buf, wt, (nc, d, h, wd), geo, h2)
+            else:
+                dxp = _dx_col2im(g, wt, (nc, d, h, wd), geo, h2, w2, zero_junk=not w_finite)
+            dx[start : start + chunk] = dxp[:, :, ph : ph + h, pw : pw + wd].transpose(1, 0, 2, 3)
+    if not want_dw:
+        return dx, None, None
+    return dx, dwb[:, :-1].reshape(w.shape).copy(), dwb[:, -1].copy()
 
 
-def _dx_col2im(g, w, x_shape, stride, padding, h2, w2, zero_junk=False):
-    """Padded input gradient (D, N, Hp, Wp) by col2im: dcols = W^T @ G, then row
+def _weight_grad(g: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray:
+    """[dw | db] of one chunk, (K, D/G*Fh*Fw + 1): G @ [cols; 1]^T, one product per group."""
+    with np.errstate(invalid="ignore"):  # a NaN from a junk column is removed by the caller
+        if groups == 1:
+            return matmul(g, cols.T)
+        k = g.shape[0]
+        part = np.empty((k, cols.shape[0] // groups + 1), dtype=g.dtype)
+        part[:, :-1] = matmul(_grouped(g, groups), _grouped(cols[:-1], groups).transpose(0, 2, 1)).reshape(k, -1)
+        part[:, -1] = g.sum(axis=1)
+        return part
+
+
+def _dx_col2im(g, w, x_shape, geo, h2, w2, zero_junk=False):
+    """Padded input gradient (D, N, Hp, Wp) by col2im: dcols = W^T @ G (per group), then row
     (d, i, j) of dcols is added back where it was copied from, one shifted add
-    per kernel offset (F*F adds of flat-row slices for stride 1). zero_junk
+    per kernel offset (Fh*Fw adds of flat-row slices for stride 1). zero_junk
     zeroes dcols' junk columns first (needed when w holds inf/NaN: 0 * inf = NaN)."""
     n, d, h, wd = x_shape
-    k, _, f, _ = w.shape
-    hp, wp = h + 2 * padding, wd + 2 * padding
-    dcols = _workspace("cols", (d * f * f, g.shape[1]), g.dtype)  # the columns' buffer, free now
-    matmul(w.reshape(k, -1).T, g, out=dcols)
-    dxp = _workspace("xp", (d, n, hp + (stride == 1), wp), g.dtype)
+    k, d_group, fh, fw = w.shape
+    (sh, sw), (ph, pw), (dh, dw), groups = geo
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    flat = sh == sw == 1
+    dcols = _workspace("cols", (d * fh * fw, g.shape[1]), g.dtype)  # the columns' buffer, free now
+    if groups == 1:
+        matmul(w.reshape(k, -1).T, g, out=dcols)
+    else:
+        wg = w.reshape(groups, k // groups, d_group * fh * fw)
+        matmul(wg.transpose(0, 2, 1), _grouped(g, groups), out=_grouped(dcols, groups))
+    dxp = _workspace("xp", (d, n, hp + flat, wp), g.dtype)
     dxp.fill(0)
-    if stride == 1:
+    if flat:
         if zero_junk and wp > w2:
             dcols.reshape(-1, n, h2, wp)[:, :, :, w2:] = 0
         length = h2 * wp
         rows = dxp.reshape(d, n, -1)
-        dcols = dcols.reshape(d, f * f, n, length)
-        for i in range(f):
-            for j in range(f):
-                start = i * wp + j
-                rows[:, :, start : start + length] += dcols[:, i * f + j]
+        dcols = dcols.reshape(d, fh * fw, n, length)
+        for i in range(fh):
+            for j in range(fw):
+                start = i * dh * wp + j * dw
+                rows[:, :, start : start + length] += dcols[:, i * fw + j]
     else:
-        dcols = dcols.reshape(d, f, f, n, h2, w2)
-        for i in range(f):
-            for j in range(f):
-                dxp[:, :, i : i + stride * (h2 - 1) + 1 : stride, j : j + stride * (w2 - 1) + 1 : stride] += dcols[:, i, j]
+        dcols = dcols.reshape(d, fh, fw, n, h2, w2)
+        for i in range(fh):
+            for j in range(fw):
+                dxp[:, :, _steps(i * dh, sh, h2), _steps(j * dw, sw, w2)] += dcols[:, i, j]
     return dxp[:, :, :hp]
 
 
-def _dx_row_offsets(g_buf, w, x_shape, padding, h2):
+def _dx_row_offsets(g_buf, w, x_shape, geo, h2):
     """Padded input gradient (D, N, Hp, Wp) for stride 1, with the column offsets
-    j inside a matrix product and only the F row offsets i left as adds:
+    j inside a matrix product and only the Fh row offsets i left as adds:
 
-        R[(d, i), q] = sum over (k, j) of w[k, d, i, j] * G[k, q - j]
-        dx[d, p]     = sum over i of R[(d, i), p - i*Wp]          (flat positions)
+        R[(d, i), q] = sum over (k, j) of w[k, d, i, j] * G[k, q - j*dw]
+        dx[d, p]     = sum over i of R[(d, i), p - i*dh*Wp]          (flat positions)
 
-    The shifted copies G[k, q - j] are F contiguous slices of the flat rows of G
-    (the junk columns and the F-1 leading zeros supply the zeros at the edges, so
-    w must be finite: 0 * inf = NaN). Cheaper than col2im's F*F adds unless K is
-    large next to D*F.
+    (dh, dw: the dilation). The shifted copies G[k, q - j*dw] are Fw contiguous slices of
+    the flat rows of G (the junk columns and the (Fw-1)*dw leading zeros supply the zeros at
+    the edges, so w must be finite: 0 * inf = NaN). Cheaper than col2im's Fh*Fw adds unless
+    K is large next to D*Fh.
     """
     n, d, h, wd = x_shape
-    k, _, f, _ = w.shape
-    hp, wp = h + 2 * padding, wd + 2 * padding
-    m = g_buf.shape[1] - (f - 1)
-    gj = _workspace("cols", (k, f, m), g_buf.dtype)  # the columns' buffer, free now
-    for j in range(f):
-        gj[:, j] = g_buf[:, f - 1 - j : f - 1 - j + m]
-    r = _workspace("dcols", (d, f, n, h2 * wp), g_buf.dtype)
-    matmul(w.transpose(1, 2, 0, 3).reshape(d * f, k * f), gj.reshape(k * f, m), out=r.reshape(d * f, m))
+    k, _, fh, fw = w.shape
+    (ph, pw), (dh, dw) = geo.padding, geo.dilation
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    lead = (fw - 1) * dw
+    m = g_buf.shape[1] - lead
+    gj = _workspace("cols", (k, fw, m), g_buf.dtype)  # the columns' buffer, free now
+    for j in range(fw):
+        gj[:, j] = g_buf[:, lead - j * dw : lead - j * dw + m]
+    r = _workspace("dcols", (d, fh, n, h2 * wp), g_buf.dtype)
+    matmul(w.transpose(1, 2, 0, 3).reshape(d * fh, k * fw), gj.reshape(k * fw, m), out=r.reshape(d * fh, m))
     dxp = _workspace("xp", (d, n, hp + 1, wp), g_buf.dtype)
     dxp.fill(0)
     rows = dxp.reshape(d, n, -1)
-    for i in range(f):
-        rows[:, :, i * wp : i * wp + h2 * wp] += r[:, i]
+    for i in range(fh):
+        rows[:, :, i * dh * wp : i * dh * wp + h2 * wp] += r[:, i]
     return dxp[:, :, :hp]
+
+
+# ---------------------------------------------------------------- transposed convolution, fast
+#
+# A transposed convolution is the backward pass of a convolution run forward:
+# its output is the input gradient dx of the convolution with the same w
+# (read as K filters of depth D/G: w's first axis, D, is that convolution's K),
+# stride, padding and dilation, whose "dout" is our x. Its input gradient is that
+# convolution's forward pass applied to dout, and its weight gradient is that
+# convolution's weight gradient with the roles of x and dout swapped. So it runs
+# on exactly the code above, and conv_transpose2d_forward(x, w) equals
+# conv2d_backward's dx for dout = x to the last bit.
+
+
+def conv_transpose2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    output_padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> tuple[np.ndarray, ConvTransposeCache]:
+    """Fast transposed convolution: the input gradient of conv2d(y, w, S, P, dilation, groups)
+    for dout = x, plus the bias:
+
+        H_out = (H - 1)S - 2P + dilation(F - 1) + output_padding + 1
+
+    w has PyTorch's layout (D, K/G, Fh, Fw). The cache keeps x itself, not a copy.
+    """
+    where = "conv_transpose2d_forward"
+    x, w, b, geo = _conv_inputs(where, x, w, b, stride, padding, dilation, groups, True)
+    op = pair("output_padding", output_padding, 0, where)
+    h_out, w_out = _transposed_sizes(where, x, w, geo, op)
+    n, _, h, wd = x.shape
+    k = w.shape[1] * geo.groups
+    out, _, _ = _conv_grads(x, None, (n, k, h_out, w_out), w, geo, h, wd, want_dw=False)
+    if b is not None:
+        out += b[:, None, None]
+    return out, ConvTransposeCache(x, w, geo.stride, geo.padding, op, geo.dilation, geo.groups, (h_out, w_out))
+
+
+def conv_transpose2d_backward(dout: np.ndarray, cache: ConvTransposeCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients (dx, dw, db) of conv_transpose2d_forward:
+
+    dx = conv2d(dout, w, S, P, dilation, groups)   (the convolution it transposes, run forward)
+    dw = that convolution's weight gradient with input dout and output gradient x
+    db = dout summed over the batch and the pixels
+    """
+    where = "conv_transpose2d_backward"
+    if not isinstance(cache, ConvTransposeCache):
+        raise TypeError(
+            f"{where}: cache must be the second value returned by conv_transpose2d_forward "
+            f"(out, cache = conv_transpose2d_forward(x, w, b, stride, padding)), got {type(cache).__name__}"
+        )
+    x, w, stride, padding, _, dilation, groups, (h_out, w_out) = cache
+    geo = ConvGeometry(stride, padding, dilation, groups)
+    n, _, h, wd = x.shape
+    k = w.shape[1] * groups
+    dout = _dout(
+        where, dout, (n, k, h_out, w_out), "the output of conv_transpose2d_forward: (N, K, H_out, W_out)", np.result_type(x, w)
+    )
+    dtype = np.result_type(dout, x, w)
+    dx = np.empty(x.shape, dtype=dtype)
+    _conv_columns_product(dout, w.astype(dtype, copy=False), None, geo, h, wd, dx)
+    _, dw, _ = _conv_grads(x, dout, dout.shape, w, geo, h, wd, want_dx=False)
+    return dx, dw, dout.sum(axis=(0, 2, 3))
 
 
 # ---------------------------------------------------------------- pooling, fast
@@ -394,43 +548,83 @@ def _dx_row_offsets(g_buf, w, x_shape, padding, h2):
 # The view a[:, :, i::S, j::S] (cut to H2 x W2) holds, for every window at
 # once, its element at offset (i, j); a running max, sum, or sum of squares
 # over the F*F views gives every window's result.
+#
+# With padding, or a last window hanging over the edge (rounding="ceil"), a is
+# a padded copy of x: -inf around it for max (a padded cell never wins), 0 for
+# avg and L2 (it adds nothing); the average then divides each window by its
+# number of cells inside the padded input (PyTorch's count_include_pad=True).
 
 
 class PoolCache(NamedTuple):
-    """What pool2d_forward keeps for pool2d_backward (x and out themselves, not copies)."""
+    """What pool2d_forward keeps for pool2d_backward (x, or its padded copy, and out themselves, not copies)."""
 
     x_shape: tuple
     dtype: np.dtype
-    kernel_size: int
-    stride: int
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
     mode: str
     x: np.ndarray | None
     out: np.ndarray
+    padding: tuple[int, int] = (0, 0)
+    divisor: float | np.ndarray = 1.0
+    padded_shape: tuple = ()
 
 
-def _window_views(a: np.ndarray, f: int, stride: int, h2: int, w2: int) -> list[np.ndarray]:
-    """The F*F strided views v[i*F + j][n, d, r, c] = a[n, d, r*S + i, c*S + j], r < H2, c < W2."""
-    return [
-        a[:, :, i : i + stride * (h2 - 1) + 1 : stride, j : j + stride * (w2 - 1) + 1 : stride]
-        for i in range(f)
-        for j in range(f)
-    ]
+def _window_views(a: np.ndarray, f, stride, h2: int, w2: int) -> list[np.ndarray]:
+    """The Fh*Fw strided views v[i*Fw + j][n, d, r, c] = a[n, d, r*Sh + i, c*Sw + j], r < H2, c < W2."""
+    (fh, fw), (sh, sw) = f, stride
+    return [a[:, :, _steps(i, sh, h2), _steps(j, sw, w2)] for i in range(fh) for j in range(fw)]
 
 
-def pool2d_forward(x: np.ndarray, kernel_size: int, stride: int | None = None, mode: str = "max") -> tuple[np.ndarray, PoolCache]:
+def _pool_padded(x: np.ndarray, geo, fill: float) -> np.ndarray:
+    """x itself, or a copy framed by `fill` that every window of geo fits in (padding, ceil overhang)."""
+    n, d, h, wd = x.shape
+    (fh, fw), (sh, sw), (ph, pw), _, (h2, w2) = geo
+    hp, wp = max((h2 - 1) * sh + fh, ph + h), max((w2 - 1) * sw + fw, pw + wd)
+    if (hp, wp) == (h, wd):
+        return x
+    a = np.full((n, d, hp, wp), fill, dtype=x.dtype)
+    a[:, :, ph : ph + h, pw : pw + wd] = x
+    return a
+
+
+def _pool_divisor(x_shape, geo) -> float | np.ndarray:
+    """What avg pooling divides each window by: Fh*Fw, or (H2, W2) counts of cells inside the padded input."""
+    (fh, fw), (sh, sw), (ph, pw), _, (h2, w2) = geo
+    counts = []
+    for n, f, s, p, size in zip(x_shape[2:], (fh, fw), (sh, sw), (ph, pw), (h2, w2)):
+        starts = np.arange(size) * s - p
+        counts.append(np.minimum(starts + f, n + p) - starts)
+    if (counts[0] == fh).all() and (counts[1] == fw).all():
+        return float(fh * fw)
+    return np.multiply.outer(counts[0], counts[1])
+
+
+def pool2d_forward(
+    x: np.ndarray,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    mode: str = "max",
+    padding: int | tuple[int, int] = 0,
+    ceil_mode: bool = False,
+    rounding: str = "strict",
+) -> tuple[np.ndarray, PoolCache]:
     """Fast pooling over (N, D, H, W), one step per window offset (i, j):
 
         max:  out = max over (i, j) of v_ij     (NaN if the window holds a NaN)
-        avg:  out = sum of v_ij / F^2
+        avg:  out = sum of v_ij / F^2           (/ the cells inside the padded input, at a ceil edge)
         l2:   out = sqrt(sum of v_ij^2)
 
-    The cache keeps x and out themselves (no copies): change neither in place
-    before the backward pass.
+    padding, ceil_mode and rounding as in cnn_core.naive.pool2d_naive. The cache keeps x and
+    out themselves (no copies): change neither in place before the backward pass.
     """
-    x, f, stride, h2, w2 = _pool_inputs("pool2d_forward", x, kernel_size, stride, mode)
+    x, geo = _pool_inputs("pool2d_forward", x, kernel_size, stride, mode, padding, ceil_mode, rounding)
     n, d, h, wd = x.shape
-    views = _window_views(x, f, stride, h2, w2)
+    h2, w2 = geo.out_size
+    a = _pool_padded(x, geo, -np.inf if mode == "max" else 0.0)
+    views = _window_views(a, geo.kernel_size, geo.stride, h2, w2)
     out = np.empty((n, d, h2, w2), dtype=x.dtype)
+    divisor = _pool_divisor(x.shape, geo) if mode == "avg" else 1.0
     if mode == "max":
         out[...] = views[0]
         for v in views[1:]:
@@ -439,14 +633,17 @@ def pool2d_forward(x: np.ndarray, kernel_size: int, stride: int | None = None, m
         out[...] = views[0]
         for v in views[1:]:
             out += v
-        out *= 1.0 / (f * f)
+        if np.ndim(divisor) == 0:
+            out *= 1.0 / divisor
+        else:
+            out /= divisor
     else:
         np.multiply(views[0], views[0], out=out)
         for v in views[1:]:
             out += v * v
         np.sqrt(out, out=out)
-    saved = None if mode == "avg" else x
-    return out, PoolCache(x.shape, x.dtype, f, stride, mode, saved, out)
+    saved = None if mode == "avg" else a
+    return out, PoolCache(x.shape, x.dtype, geo.kernel_size, geo.stride, mode, saved, out, geo.padding, divisor, a.shape)
 
 
 def pool2d_backward(dout: np.ndarray, cache: PoolCache) -> np.ndarray:
@@ -454,7 +651,7 @@ def pool2d_backward(dout: np.ndarray, cache: PoolCache) -> np.ndarray:
 
         max:  dx_ij += dout where x_ij = out and no earlier offset was (the first maximum;
               in a window holding NaN, the last NaN, as in PyTorch)
-        avg:  dx_ij += dout / F^2
+        avg:  dx_ij += dout / F^2               (/ the window's count at a padded edge)
         l2:   dx_ij += dout * x_ij / out   (0 where out = 0)
 
     When the windows tile the input (stride = F) every element of dx is in
@@ -466,11 +663,12 @@ def pool2d_backward(dout: np.ndarray, cache: PoolCache) -> np.ndarray:
             f"{where}: cache must be the second value returned by pool2d_forward "
             f"(out, cache = pool2d_forward(x, kernel_size, stride, mode)), got {type(cache).__name__}"
         )
-    x_shape, dtype, f, stride, mode, saved, out = cache
+    x_shape, dtype, f, stride, mode, saved, out, (ph, pw), divisor, padded_shape = cache
     h2, w2 = out.shape[2:]
     dout = _dout(where, dout, out.shape, "the output of pool2d_forward: (N, D, H2, W2)", dtype)
-    tiled = stride == f
-    dx = (np.empty if tiled else np.zeros)(x_shape, dtype=np.result_type(dtype, dout))
+    padded = tuple(padded_shape) != tuple(x_shape)
+    tiled = stride == f and tuple(padded_shape[2:]) == (h2 * stride[0], w2 * stride[1])
+    dx = (np.empty if tiled else np.zeros)(padded_shape, dtype=np.result_type(dtype, dout))
     views = _window_views(dx, f, stride, h2, w2)
     if mode == "max":
         xviews = _window_views(saved, f, stride, h2, w2)
@@ -482,7 +680,7 @@ def pool2d_backward(dout: np.ndarray, cache: PoolCache) -> np.ndarray:
             else:
                 v += np.where(hit, dout, 0)
     elif mode == "avg":
-        g = dout / (f * f)
+        g = dout / divisor
         for v in views:
             if tiled:
                 v[...] = g
@@ -495,6 +693,8 @@ def pool2d_backward(dout: np.ndarray, cache: PoolCache) -> np.ndarray:
                 np.multiply(g, xv, out=v)
             else:
                 v += g * xv
+    if padded:
+        return dx[:, :, ph : ph + x_shape[2], pw : pw + x_shape[3]].copy()
     return dx
 
 

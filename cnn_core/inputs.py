@@ -20,7 +20,7 @@ import operator
 
 import numpy as np
 
-__all__ = ["array", "as_float", "whole", "positive_number", "check_shape", "describe"]
+__all__ = ["array", "as_float", "whole", "pair", "positive_number", "check_shape", "describe"]
 
 
 def describe(value) -> str:
@@ -100,6 +100,27 @@ def whole(name: str, value, minimum: int, where: str = "", example: str = "") ->
     if value < minimum:
         raise ValueError(f"{prefix}{name} must be >= {minimum}, got {value}{fix}")
     return value
+
+
+def pair(name: str, value, minimum: int, where: str = "", example: str = "") -> tuple[int, int]:
+    """``value`` as a pair of whole numbers (height, width) >= minimum: one number means both axes.
+
+    A tuple or list must have exactly two entries; each is checked like ``whole``.
+    """
+    if isinstance(value, (tuple, list, np.ndarray)):
+        if len(value) != 2:
+            prefix = f"{where}: " if where else ""
+            fix = f"; e.g. {example}" if example else ""
+            raise ValueError(
+                f"{prefix}{name} must be one whole number or a pair (height, width), got {describe(value)} "
+                f"with {len(value)} entries{fix}"
+            )
+        return (
+            whole(f"{name} (height)", value[0], minimum, where, example),
+            whole(f"{name} (width)", value[1], minimum, where, example),
+        )
+    v = whole(name, value, minimum, where, example)
+    return (v, v)
 
 
 def positive_number(

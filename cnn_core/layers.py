@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 from . import fast, naive
-from .inputs import array, as_float, check_shape, describe, whole
-from .shapes import conv_output_shape, output_size
+from .inputs import array, as_float, check_shape, describe, pair, whole
+from .shapes import check_groups, check_rounding, conv_output_shape, output_size, transposed_output_size
 
 RngLike = int | np.random.Generator | None
 _ROOMS = {"fast": fast, "naive": naive}
@@ -128,21 +128,34 @@ def _sample_shape(layer: str, input_shape, ndim: int | None = 3) -> tuple[int, .
     return tuple(whole(f"input_shape[{i}]", n, 1, f"{layer}.output_shape") for i, n in enumerate(shape))
 
 
+def _shown(value: tuple[int, int]) -> int | tuple[int, int]:
+    """A (height, width) pair as the user would write it: one number when both axes agree."""
+    return value[0] if value[0] == value[1] else value
+
+
 class Conv2D(Layer):
     """K filters of size F x F x D, stride S, zero padding P.
 
     Input (N, D, H1, W1) -> output (N, K, H2, W2), H2 = (H1 + 2P - F)/S + 1.
     params["W"]: (K, D, F, F), params["b"]: (K,); (F*F*D + 1)*K parameters.
+
+    Beyond the lecture: kernel_size, stride, padding and dilation may be pairs (height, width);
+    dilation d spaces the filter's taps d apart (F_eff = d(F - 1) + 1); groups G splits the
+    channels so that each filter sees D/G of them (W: (K, D/G, Fh, Fw); depthwise: G = D);
+    rounding="floor" accepts sizes that do not fit (PyTorch's rule) instead of raising.
     """
 
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size: int,
-        stride: int = 1,
-        padding: int = 0,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
         *,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        rounding: str = "strict",
         rng: RngLike = None,
         dtype=np.float64,
         kernels: str = "fast",
@@ -153,24 +166,38 @@ class Conv2D(Layer):
         self._room = kernel_room(kernels, "Conv2D")
         self.in_channels = whole("in_channels (input depth D)", in_channels, 1, "Conv2D", ex)
         self.out_channels = whole("out_channels (number of filters K)", out_channels, 1, "Conv2D", ex)
-        self.kernel_size = whole("kernel_size (filter size F)", kernel_size, 1, "Conv2D", ex)
-        self.stride = whole("stride S", stride, 1, "Conv2D", ex)
-        self.padding = whole("padding P", padding, 0, "Conv2D", ex)
+        fh, fw = pair("kernel_size (filter size F)", kernel_size, 1, "Conv2D", ex)
+        self.kernel_size = _shown((fh, fw))
+        self.stride = _shown(pair("stride S", stride, 1, "Conv2D", ex))
+        self.padding = _shown(pair("padding P", padding, 0, "Conv2D", ex))
+        self.dilation = _shown(pair("dilation", dilation, 1, "Conv2D", "Conv2D(3, 8, 3, dilation=2)"))
+        self.groups = check_groups(groups, self.in_channels, self.out_channels, "Conv2D")
+        self.rounding = check_rounding(rounding, "Conv2D", ("strict", "floor"))
         dtype = float_dtype(dtype, "Conv2D")
-        in_channels, out_channels, kernel_size = self.in_channels, self.out_channels, self.kernel_size
-        fan_in = in_channels * kernel_size * kernel_size
-        self.params["W"] = he_normal((out_channels, in_channels, kernel_size, kernel_size), fan_in, rng, dtype)
-        self.params["b"] = np.zeros(out_channels, dtype=dtype)
+        fan_in = self.in_channels // self.groups * fh * fw
+        self.params["W"] = he_normal((self.out_channels, self.in_channels // self.groups, fh, fw), fan_in, rng, dtype)
+        self.params["b"] = np.zeros(self.out_channels, dtype=dtype)
+
+    def _options(self) -> tuple:
+        """(stride, padding, dilation, groups, rounding) as the kernels take them."""
+        return (
+            self.stride,
+            self.padding,
+            getattr(self, "dilation", 1),
+            getattr(self, "groups", 1),
+            getattr(self, "rounding", "strict"),
+        )
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = array("Conv2D.forward", "x", x)
         _check_input("Conv2D", x, 4, 1, self.in_channels, "input depth D")
-        out, self.cache = self._room.conv2d_forward(x, self.params["W"], self.params["b"], self.stride, self.padding)
+        out, self.cache = self._room.conv2d_forward(x, self.params["W"], self.params["b"], *self._options())
         return out
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         cache = self._saved()
-        h2, w2 = naive._conv_sizes("Conv2D.backward", cache.x, self.kernel_size, self.stride, self.padding)
+        stride, padding, dilation, _, rounding = self._options()
+        h2, w2 = naive._conv_sizes("Conv2D.backward", cache.x, self.kernel_size, stride, padding, dilation, rounding)
         dy = self._upstream(dy, (len(cache.x), self.out_channels, h2, w2), cache.x)
         dx, self.grads["W"], self.grads["b"] = self._room.conv2d_backward(dy, cache)
         return dx
@@ -179,31 +206,146 @@ class Conv2D(Layer):
         input_shape = _sample_shape("Conv2D", input_shape)
         if input_shape[0] != self.in_channels:
             raise ValueError(f"Conv2D expects input depth D={self.in_channels}, got shape {tuple(input_shape)}")
-        return conv_output_shape(input_shape, self.out_channels, self.kernel_size, self.stride, self.padding)
+        stride, padding, dilation, _, rounding = self._options()
+        return conv_output_shape(input_shape, self.out_channels, self.kernel_size, stride, padding, dilation, rounding)
 
     def __repr__(self) -> str:
+        _, _, dilation, groups, rounding = self._options()
+        extras = [f"dilation={dilation}"] if dilation != 1 else []
+        extras += [f"groups={groups}"] if groups != 1 else []
+        extras += [f"rounding={rounding!r}"] if rounding != "strict" else []
+        extras += [f"kernels={self.kernels!r}"] if getattr(self, "kernels", "fast") != "fast" else []
         return (
             f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding}"
-            + (")" if getattr(self, "kernels", "fast") == "fast" else f", kernels={self.kernels!r})")
+            f"stride={self.stride}, padding={self.padding}" + "".join(", " + e for e in extras) + ")"
+        )
+
+
+class ConvTranspose2D(Layer):
+    """The transposed convolution ("deconvolution", learned upsampling): each input pixel paints
+    its filters, scaled by its value, onto the output, S cells apart.
+
+    Input (N, D, H1, W1) -> output (N, K, H2, W2), H2 = (H1 - 1)S - 2P + dilation(F - 1) + output_padding + 1.
+    params["W"]: (D, K/G, Fh, Fw) (PyTorch's ConvTranspose2d layout), params["b"]: (K,).
+    It is the backward pass of Conv2D(K, D, F, S, P) run forward: it maps that layer's output
+    size back to its input size (output_padding picks among the S sizes that all map to H1).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        *,
+        output_padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        rng: RngLike = None,
+        dtype=np.float64,
+        kernels: str = "fast",
+    ) -> None:
+        super().__init__()
+        name, ex = "ConvTranspose2D", "ConvTranspose2D(8, 3, kernel_size=4, stride=2, padding=1)"
+        self.kernels = kernels
+        self._room = kernel_room(kernels, name)
+        self.in_channels = whole("in_channels (input depth D)", in_channels, 1, name, ex)
+        self.out_channels = whole("out_channels (number of output maps K)", out_channels, 1, name, ex)
+        fh, fw = pair("kernel_size (filter size F)", kernel_size, 1, name, ex)
+        self.kernel_size = _shown((fh, fw))
+        self.stride = _shown(pair("stride S", stride, 1, name, ex))
+        self.padding = _shown(pair("padding P", padding, 0, name, ex))
+        self.output_padding = _shown(pair("output_padding", output_padding, 0, name, ex))
+        self.dilation = _shown(pair("dilation", dilation, 1, name, ex))
+        self.groups = check_groups(groups, self.in_channels, self.out_channels, name)
+        for a, (op, s, d) in enumerate(zip(*(pair("", v, 0) for v in (self.output_padding, self.stride, self.dilation)))):
+            if op >= s and op >= d:
+                raise ValueError(
+                    f"{name}: output_padding={self.output_padding} must be smaller than the stride S={self.stride} or "
+                    f"the dilation={self.dilation} on each axis (PyTorch's rule); got {op} on the "
+                    f"{('height', 'width')[a]} axis; use output_padding <= {max(s, d) - 1} there"
+                )
+        dtype = float_dtype(dtype, name)
+        k_group = self.out_channels // self.groups
+        self.params["W"] = he_normal((self.in_channels, k_group, fh, fw), k_group * fh * fw, rng, dtype)
+        self.params["b"] = np.zeros(self.out_channels, dtype=dtype)
+
+    def _options(self) -> tuple:
+        return (self.stride, self.padding, self.output_padding, self.dilation, self.groups)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = array("ConvTranspose2D.forward", "x", x)
+        _check_input("ConvTranspose2D", x, 4, 1, self.in_channels, "input depth D")
+        out, self.cache = self._room.conv_transpose2d_forward(x, self.params["W"], self.params["b"], *self._options())
+        self._out_shape = out.shape
+        return out
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        cache = self._saved()
+        dy = self._upstream(dy, self._out_shape, cache.x)
+        dx, self.grads["W"], self.grads["b"] = self._room.conv_transpose2d_backward(dy, cache)
+        return dx
+
+    def output_shape(self, input_shape):
+        d, h, w = _sample_shape("ConvTranspose2D", input_shape)
+        if d != self.in_channels:
+            raise ValueError(f"ConvTranspose2D expects input depth D={self.in_channels}, got shape {(d, h, w)}")
+        per_axis = zip(*(pair("", v, 0) for v in (self.kernel_size, *self._options()[:4])))
+        sizes = [transposed_output_size(n, f, s, p, op, dil) for n, (f, s, p, op, dil) in zip((h, w), per_axis)]
+        return (self.out_channels, *sizes)
+
+    def __repr__(self) -> str:
+        extras = [f"output_padding={self.output_padding}"] if self.output_padding != 0 else []
+        extras += [f"dilation={self.dilation}"] if self.dilation != 1 else []
+        extras += [f"groups={self.groups}"] if self.groups != 1 else []
+        extras += [f"kernels={self.kernels!r}"] if self.kernels != "fast" else []
+        return (
+            f"ConvTranspose2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}" + "".join(", " + e for e in extras) + ")"
         )
 
 
 class _Pool2D(Layer):
     mode = "max"
 
-    def __init__(self, kernel_size: int, stride: int | None = None, *, kernels: str = "fast") -> None:
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        *,
+        padding: int | tuple[int, int] = 0,
+        ceil_mode: bool = False,
+        rounding: str = "strict",
+        kernels: str = "fast",
+    ) -> None:
         super().__init__()
         name, ex = type(self).__name__, f"{type(self).__name__}(2) or {type(self).__name__}(3, stride=2)"
         self.kernels = kernels
         self._room = kernel_room(kernels, name)
-        self.kernel_size = whole("kernel_size (window size F)", kernel_size, 1, name, ex)
-        self.stride = self.kernel_size if stride is None else whole("stride S", stride, 1, name, ex)
+        self.kernel_size = _shown(pair("kernel_size (window size F)", kernel_size, 1, name, ex))
+        self.stride = self.kernel_size if stride is None else _shown(pair("stride S", stride, 1, name, ex))
+        self.padding = _shown(pair("padding P", padding, 0, name, ex))
+        if not isinstance(ceil_mode, (bool, np.bool_)):
+            raise TypeError(f"{name}: ceil_mode must be True or False, got {ceil_mode!r}")
+        rounding = check_rounding(rounding, name)
+        if ceil_mode and rounding == "floor":
+            raise ValueError(f"{name}: ceil_mode=True asks for rounding='ceil' but rounding='floor' was given: pass one of them")
+        self.rounding = "ceil" if ceil_mode else rounding
+        for p, f in zip(pair("", self.padding, 0), pair("", self.kernel_size, 1)):
+            if 2 * p > f:
+                raise ValueError(
+                    f"{name}: padding P={p} must be at most half the window F={f} (PyTorch's rule: every window "
+                    f"must hold at least one input cell); use padding <= {f // 2}"
+                )
+
+    def _options(self) -> tuple:
+        return (getattr(self, "padding", 0), False, getattr(self, "rounding", "strict"))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._input(x)
         _check_input(type(self).__name__, x, 4, 1, x.shape[1] if x.ndim == 4 else 0, "depth D")
-        out, self.cache = self._room.pool2d_forward(x, self.kernel_size, self.stride, self.mode)
+        out, self.cache = self._room.pool2d_forward(x, self.kernel_size, self.stride, self.mode, *self._options())
         return out
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -212,11 +354,19 @@ class _Pool2D(Layer):
 
     def output_shape(self, input_shape):
         d, h, w = _sample_shape(type(self).__name__, input_shape)
-        f, s = self.kernel_size, self.stride
-        return (d, output_size(h, f, s), output_size(w, f, s))
+        padding, _, rounding = self._options()
+        per_axis = zip(pair("", self.kernel_size, 1), pair("", self.stride, 1), pair("", padding, 0))
+        return (d, *(output_size(n, f, s, p, 1, rounding) for n, (f, s, p) in zip((h, w), per_axis)))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride})"
+        padding, _, rounding = self._options()
+        extras = [f"padding={padding}"] if padding != 0 else []
+        extras += ["ceil_mode=True"] if rounding == "ceil" else [f"rounding={rounding!r}"] if rounding != "strict" else []
+        return (
+            f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride}"
+            + "".join(", " + e for e in extras)
+            + ")"
+        )
 
 
 class MaxPool2D(_Pool2D):

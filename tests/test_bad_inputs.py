@@ -62,7 +62,25 @@ for f_name in ["conv2d_naive", "conv2d_forward"]:
         f"{f_name}-x-depth-0", lambda f=f: f(Z((2, 0, 7, 7)), Z((4, 0, 3, 3)), B), V, "x", "(2, 0, 7, 7)", "at least one channel"
     )
     case(f"{f_name}-w-2d", lambda f=f: f(X4, Z((3, 3)), B), V, "w", "(3, 3)", "(K, D, F, F)")
-    case(f"{f_name}-w-not-square", lambda f=f: f(X4, Z((4, 3, 3, 2)), B), V, "w", "(4, 3, 3, 2)", "square")
+    case(f"{f_name}-w-too-wide", lambda f=f: f(X4, Z((4, 3, 3, 9)), B), V, "width W", "F=9", "P >= 1")
+    case(
+        f"{f_name}-groups-not-dividing-D",
+        lambda f=f: f(X4, Z((4, 1, 3, 3)), B, 1, 0, 1, 2),
+        V,
+        "groups=2",
+        "in_channels D=3",
+        "[1]",
+    )
+    case(f"{f_name}-groups-not-dividing-K", lambda f=f: f(X4, Z((4, 1, 3, 3)), B, 1, 0, 1, 3), V, "groups=3", "K=4", "[1]")
+    case(f"{f_name}-groups-0", lambda f=f: f(X4, W, B, 1, 0, 1, 0), V, "groups", "got 0", ">= 1")
+    case(f"{f_name}-dilation-0", lambda f=f: f(X4, W, B, 1, 0, 0), V, "dilation", "got 0", ">= 1")
+    case(f"{f_name}-dilation-float", lambda f=f: f(X4, W, B, 1, 0, 1.5), T, "dilation", "1.5", "whole number")
+    case(f"{f_name}-dilation-too-large", lambda f=f: f(X4, W, B, 1, 0, 4), V, "F_eff", "4*(3 - 1) + 1 = 9", "P >= 1")
+    case(f"{f_name}-dilation-does-not-fit", lambda f=f: f(X4, W, B, 3, 0, 2), V, "F_eff", "(7 + 2*0 - 5) / 3 + 1 = 1.67", "fits")
+    case(f"{f_name}-stride-triple", lambda f=f: f(X4, W, B, (1, 1, 1)), V, "stride S", "(1, 1, 1)", "pair (height, width)")
+    case(f"{f_name}-padding-pair-negative", lambda f=f: f(X4, W, B, 1, (1, -1)), V, "padding P (width)", "-1", ">= 0")
+    case(f"{f_name}-rounding-ceil", lambda f=f: f(X4, W, B, 3, 0, 1, 1, "ceil"), V, "rounding", "'ceil'", "'floor'")
+    case(f"{f_name}-rounding-typo", lambda f=f: f(X4, W, B, 3, 0, 1, 1, "flor"), V, "rounding", "'flor'", "'strict'")
     case(f"{f_name}-w-no-filters", lambda f=f: f(X4, Z((0, 3, 3, 3)), B), V, "w", "(0, 3, 3, 3)", "K >= 1")
     case(f"{f_name}-w-bool", lambda f=f: f(X4, W > 0, B), T, "w", "dtype bool", "astype(np.float64)")
     case(f"{f_name}-depth-mismatch", lambda f=f: f(Z((2, 1, 7, 7)), W, B), V, "x", "D=1", "D=3")
@@ -187,6 +205,53 @@ case("pad-x-3d", lambda: fn.pad(Z((3, 4, 4)), 1), V, "x", "(3, 4, 4)", "pad(x[No
 case("pad-negative", lambda: fn.pad(XP, -1), V, "padding P", "-1", ">= 0")
 case("pad-float", lambda: fn.pad(XP, 1.5), T, "padding P", "1.5", "whole number")
 
+# ------------------------------------------------ transposed convolution kernels: w is (D, K/G, F, F)
+WT = rng.standard_normal((3, 4, 3, 3))
+TOUT, TCACHE = fn.conv_transpose2d_forward(X4, WT, B, 2, 1, 1)  # (2, 4, 14, 14)
+for f_name in ["conv_transpose2d_naive", "conv_transpose2d_forward"]:
+    f = getattr(fn, f_name)
+    case(f"{f_name}-x-3d", lambda f=f: f(Z((3, 7, 7)), WT, B), V, "x", "(3, 7, 7)", "x[None]")
+    case(f"{f_name}-depth-mismatch", lambda f=f: f(X4, Z((4, 3, 3, 3)), B), V, "x", "D=4", "D=3")
+    case(f"{f_name}-b-short", lambda f=f: f(X4, WT, Z(3)), V, "b", "(3,)", "(4,)")
+    case(f"{f_name}-groups", lambda f=f: f(X4, WT, Z(8), 1, 0, 0, 1, 2), V, "groups=2", "D=3", "[1]")
+    case(f"{f_name}-output-padding-ge-stride", lambda f=f: f(X4, WT, B, 2, 0, 2), V, "output_padding=2", "S=2", "<= 1")
+    case(f"{f_name}-output-padding-stride-1", lambda f=f: f(X4, WT, B, 1, 0, 1), V, "output_padding=1", "dilation=1", "<= 0")
+    case(f"{f_name}-output-padding-negative", lambda f=f: f(X4, WT, B, 2, 0, -1), V, "output_padding", "-1", ">= 0")
+    case(f"{f_name}-padding-too-large", lambda f=f: f(X4, WT, B, 1, 5), V, "padding", "= -1 is < 1", "P <= 4")
+    case(f"{f_name}-dilation-0", lambda f=f: f(X4, WT, B, 1, 0, 0, 0), V, "dilation", "got 0", ">= 1")
+case(
+    "conv_transpose2d_backward-dout-shape",
+    lambda: fn.conv_transpose2d_backward(Z((2, 4, 13, 13)), TCACHE),
+    V,
+    "dout",
+    "(2, 4, 13, 13)",
+    "(2, 4, 14, 14)",
+)
+case(
+    "conv_transpose2d_backward-cache-conv", lambda: fn.conv_transpose2d_backward(TOUT, CACHE), T, "cache", "ConvCache", "forward"
+)
+case(
+    "conv_transpose2d_backward_naive-dout",
+    lambda: fn.conv_transpose2d_backward_naive(Z((2, 4, 7, 7)), X4, WT, 2, 1, 1),
+    V,
+    "dout",
+    "(2, 4, 7, 7)",
+    "(2, 4, 14, 14)",
+)
+
+# ------------------------------------------------ pooling: padding and rounding
+for f_name in ["pool2d_naive", "pool2d_forward"]:
+    f = getattr(fn, f_name)
+    case(f"{f_name}-padding-over-half", lambda f=f: f(XP, 3, 2, "max", 2), V, "padding P=2", "F=3", "padding <= 1")
+    case(f"{f_name}-padding-negative", lambda f=f: f(XP, 3, 2, "max", -1), V, "padding P", "-1", ">= 0")
+    case(f"{f_name}-ceil-mode-int", lambda f=f: f(XP, 3, 2, "max", 0, 1), T, "ceil_mode", "1", "True or False")
+    case(f"{f_name}-ceil-and-floor", lambda f=f: f(XP, 3, 2, "max", 0, True, "floor"), V, "ceil_mode=True", "'floor'", "one of")
+    case(f"{f_name}-rounding-typo", lambda f=f: f(XP, 3, 2, "max", 0, False, "round"), V, "rounding", "'round'", "'ceil'")
+    case(f"{f_name}-kernel-triple", lambda f=f: f(XP, (2, 2, 2)), V, "kernel_size F", "(2, 2, 2)", "pair (height, width)")
+    case(
+        f"{f_name}-strict-with-padding", lambda f=f: f(XP, 3, 2, "max", 1), V, "height H", "(8 + 2*1 - 3) / 2 + 1 = 4.50", "Try:"
+    )
+
 # ------------------------------------------------ layer constructors
 conv_args = dict(in_channels=3, out_channels=8, kernel_size=3)
 for arg, bad, exc, value, form in [
@@ -208,6 +273,37 @@ for arg, bad, exc, value, form in [
     ("rng", 1.5, T, "1.5", "np.random.default_rng(0)"),
 ]:
     case(f"Conv2D-{arg}-{bad!r}", lambda arg=arg, bad=bad: cc.Conv2D(**{**conv_args, arg: bad}), exc, arg, value, form)
+for arg, bad, exc, value, form in [
+    ("groups", 2, V, "groups=2", "in_channels D=3"),
+    ("groups", 0, V, "groups", ">= 1"),
+    ("dilation", 0, V, "dilation", ">= 1"),
+    ("dilation", (1, 2, 3), V, "dilation", "pair (height, width)"),
+    ("rounding", "ceil", V, "rounding", "'floor'"),
+    ("kernel_size", (3, 0), V, "(width)", ">= 1"),
+]:
+    case(f"Conv2D-{arg}-{bad!r}", lambda arg=arg, bad=bad: cc.Conv2D(**{**conv_args, arg: bad}), exc, arg, value, form)
+for arg, bad, exc, value, form in [
+    ("groups", 2, V, "groups=2", "in_channels D=3"),
+    ("output_padding", 1, V, "output_padding=1", "S=1"),
+    ("output_padding", -1, V, "output_padding", ">= 0"),
+    ("dilation", 0, V, "dilation", ">= 1"),
+    ("stride", (2,), V, "stride S", "pair (height, width)"),
+]:
+    case(
+        f"ConvTranspose2D-{arg}-{bad!r}",
+        lambda arg=arg, bad=bad: cc.ConvTranspose2D(**{**conv_args, arg: bad}),
+        exc,
+        arg,
+        value,
+        form,
+    )
+for arg, bad, exc, value, form in [
+    ("padding", 2, V, "padding P=2", "padding <= 1"),
+    ("ceil_mode", "yes", T, "ceil_mode", "True or False"),
+    ("rounding", "up", V, "rounding", "'ceil'"),
+]:
+    case(f"MaxPool2D-{arg}-{bad!r}", lambda arg=arg, bad=bad: cc.MaxPool2D(3, **{arg: bad}), exc, arg, value, form)
+case("ConvTranspose2D.forward-depth", lambda: cc.ConvTranspose2D(1, 4, 3).forward(X4), V, "input depth D", "got 3", "D=1")
 for cls in [cc.MaxPool2D, cc.AvgPool2D, cc.L2Pool2D]:
     for kwargs, exc, arg, value, form in [
         ({"kernel_size": 0}, V, "kernel_size", "got 0", ">= 1"),

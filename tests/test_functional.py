@@ -177,7 +177,8 @@ def test_conv_both_stride_1_input_gradients_equal_naive(shape, k, f, p, dtype):
     g_buf = np.zeros((k, f - 1 + m), dtype)
     g_buf[:, f - 1 :].reshape(k, n, h2, -1)[:, :, :, :w2] = dout.transpose(1, 0, 2, 3)
     fast = cc.fast
-    for dxp in (fast._dx_col2im(g_buf[:, f - 1 :], w, x.shape, 1, p, h2, w2), fast._dx_row_offsets(g_buf, w, x.shape, p, h2)):
+    geo = cc.naive.ConvGeometry((1, 1), (p, p), (1, 1), 1)
+    for dxp in (fast._dx_col2im(g_buf[:, f - 1 :], w, x.shape, geo, h2, w2), fast._dx_row_offsets(g_buf, w, x.shape, geo, h2)):
         dx = dxp[:, :, p : p + h, p : p + wd].transpose(1, 0, 2, 3)
         tol = 1e-12 if dtype == np.float64 else 1e-4
         np.testing.assert_allclose(dx, expected, atol=tol, rtol=tol)
