@@ -22,7 +22,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .connectivity import conv_matrix
 from .naive import _max_position, conv2d_naive
-from .shapes import check_whole_number, output_size
+from .shapes import check_whole_number, output_size, transposed_output_size
 
 
 def _grid(name: str, a, ndim: int = 2) -> np.ndarray:
@@ -175,14 +175,6 @@ def maxpool_routes(x, f: int, stride: int | None = None, dout=None) -> tuple[lis
 
 
 # ---------------------------------------------------------------- the transposed convolution
-
-
-def transposed_output_size(n: int, f: int, stride: int = 1, padding: int = 0) -> int:
-    """(N - 1) S - 2P + F: the size whose convolution (F, S, P) has output size N."""
-    out = (check_whole_number("input size N", n, 1) - 1) * stride - 2 * padding + check_whole_number("filter size F", f, 1)
-    if out < 1:
-        raise ValueError(f"(N - 1)S - 2P + F = ({n} - 1)*{stride} - 2*{padding} + {f} = {out} < 1: use a smaller padding")
-    return out
 
 
 def transposed_by_matrix(x, w, stride: int = 1, padding: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import cnn_core as cc
+from cnn_core.shapes import transposed_output_size
 from cnn_core.conv_in_depth import (
     backward_steps,
     backward_totals,
@@ -20,7 +21,6 @@ from cnn_core.conv_in_depth import (
     tap_counts,
     transposed_by_matrix,
     transposed_by_scatter,
-    transposed_output_size,
     upsample,
 )
 

@@ -204,3 +204,22 @@ def test_framework_table_rows():
     assert [r["output"] for r in rows] == [7] * 7
     md = table_markdown(framework_table(7, 3, 3))
     assert md.count("\n") == 8 and "| — |" in md
+
+
+def test_pytorch_rows_agree_with_cnn_core_shapes():
+    """cnn_core.shapes.output_size(..., rounding="floor" / "ceil") is PyTorch's rule too."""
+    from cnn_core.shapes import output_size, transposed_output_size
+
+    for n, f, s, p, d in GRID:
+        if n + 2 * p < span(f, d):
+            continue
+        assert framework_output_size("pytorch", n, f, s, p, d) == output_size(n, f, s, p, d, rounding="floor")
+        if p <= f // 2:
+            pool = framework_output_size("pytorch", n, f, s, p, d, layer="pool", ceil_mode=True)
+            assert pool == output_size(n, f, s, p, d, rounding="ceil"), (n, f, s, p, d)
+        if (n + 2 * p - span(f, d)) % s == 0:
+            assert framework_output_size("lecture", n, f, s, p, d) == output_size(n, f, s, p, d)
+        for op in range(min(max(s, d), 3)):
+            got = framework_output_size("pytorch", n, f, s, p, d, layer="transposed", output_padding=op)
+            if got >= 1:
+                assert got == transposed_output_size(n, f, s, p, op, d)
