@@ -275,11 +275,13 @@ def dilation_figure(image, stacks: dict[str, np.ndarray], center: tuple[int, int
         ax.imshow(
             seen,
             cmap="autumn_r",
-            alpha=0.75,
+            alpha=0.6,
             extent=(off - 0.5, off + counts.shape[1] - 0.5, off + counts.shape[0] - 0.5, off - 0.5),
             interpolation="nearest",
         )
         ax.add_patch(Rectangle((off - 0.5, off - 0.5), counts.shape[1], counts.shape[0], fill=False, edgecolor=TAP_COLOR, lw=1.5))
+        ax.set_xlim(-0.5, crop.shape[1] - 0.5)
+        ax.set_ylim(crop.shape[0] - 0.5, -0.5)
         unseen = int((counts == 0).sum())
         ax.set_title(f"{name}\nreceptive field {counts.shape[0]}×{counts.shape[1]}, {unseen} pixels never read", fontsize=9)
         ax.set_xticks([]), ax.set_yticks([])
