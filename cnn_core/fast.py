@@ -269,6 +269,8 @@ def _conv_columns_product(x, w, b, geo, h2, w2, out, token=None):
     groups = geo.groups
     dtype = out.dtype
     _scratch.cols_owner = None  # the columns get overwritten below
+    if _is_depthwise(x.shape, w.shape, groups):
+        return _depthwise_forward(x, w, b, geo, h2, w2, out)
     if groups == 1:
         wb = np.empty((k, d * fh * fw + 1), dtype=dtype)  # [W | b]
         wb[:, :-1] = w.reshape(k, -1)
@@ -352,6 +354,10 @@ def _conv_grads(dout, x, x_shape, w, geo, h2, w2, token=None, want_dx=True, want
     (ph, pw), groups = geo.padding, geo.groups
     flat = geo.stride == (1, 1)
     dtype = np.result_type(dout, w) if x is None else np.result_type(dout, x, w)
+    finite = bool(np.isfinite(w).all()) and (x is None or bool(np.isfinite(x).all()))
+    if _is_depthwise(x_shape, w.shape, groups) and finite:
+        _scratch.cols_owner = None
+        return _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype)
     row, chunk = _conv_plan(x_shape, w.shape, geo, h2, w2, dtype.itemsize)
     owner = getattr(_scratch, "cols_owner", None)
     reuse = want_dw and owner is not None and owner[0] is token and owner[1] == dtype and chunk >= n
@@ -471,6 +477,137 @@ def _dx_row_offsets(g_buf, w, x_shape, geo, h2):
     for i in range(fh):
         rows[:, :, i * dh * wp : i * dh * wp + h2 * wp] += r[:, i]
     return dxp[:, :, :hp]
+
+
+# ---------------------------------------------------------------- depthwise convolution, fast
+#
+# Depthwise (groups = D, each filter sees one channel; K = D * multiplier) has
+# only Fh*Fw numbers per filter, so im2col's matrix products degenerate into
+# products with one row or one column, which BLAS does slowly, after copying
+# the input Fh*Fw times. Instead: one multiply-add over the whole batch per
+# kernel offset, straight from the padded input.
+#
+# For stride 1 the flat-row trick goes one step further: the padded images of a
+# channel lie one after the other in one flat row (a spare zero image at the
+# end), so offset (i, j) of every window of every image is ONE contiguous slice
+# starting at i*dh*Wp + j*dw. Outputs computed at junk positions (columns >= W2,
+# rows >= H2, reading across into the next row or image) are cropped; in backward
+# their gradient is zero, so inputs that are not finite take the general path
+# (0 * inf = NaN would leak).
+#
+# Stride S > 1: split the padded input into its Sh*Sw phases, phase (a, b) =
+# xp[a::Sh, b::Sw]. Offset (i, j) of window (r, c) reads xp[r*Sh + i*dh, c*Sw + j*dw],
+# which is phase ((i*dh) % Sh, (j*dw) % Sw) at (r + (i*dh) // Sh, c + (j*dw) // Sw):
+# a stride-1 read again, so each offset is one contiguous slice of one phase.
+
+
+def _is_depthwise(x_shape, w_shape, groups: int) -> bool:
+    return groups > 1 and groups == x_shape[1] and w_shape[1] == 1
+
+
+def _phase_grid(x_shape, geo) -> tuple[int, int]:
+    """(rows, columns) of one phase of the padded input, a spare zero row included."""
+    (sh, sw), (ph, pw) = geo.stride, geo.padding
+    return -(-(x_shape[2] + 2 * ph) // sh) + 1, -(-(x_shape[3] + 2 * pw) // sw)
+
+
+def _depthwise_phases(x: np.ndarray, geo, dtype) -> np.ndarray:
+    """The Sh*Sw phases of zero-padded x, channels first, each followed by a spare zero image:
+    a (Sh*Sw, D, (N + 1) * Hq * Wq) scratch array (Hq, Wq from _phase_grid)."""
+    n, d, h, wd = x.shape
+    (sh, sw), (ph, pw) = geo.stride, geo.padding
+    hq, wq = _phase_grid(x.shape, geo)
+    phases = _workspace("xp", (sh * sw, d, n + 1, hq, wq), dtype)
+    phases.fill(0)
+    if sh == sw == 1:
+        phases[0, :, :n, ph : ph + h, pw : pw + wd] = x.transpose(1, 0, 2, 3)
+    else:
+        xp = _workspace("dcols", (d, n, h + 2 * ph, wd + 2 * pw), dtype)
+        xp.fill(0)
+        xp[:, :, ph : ph + h, pw : pw + wd] = x.transpose(1, 0, 2, 3)
+        for a in range(sh):
+            for b in range(sw):
+                phase = xp[:, :, a::sh, b::sw]
+                phases[a * sw + b, :, :n, : phase.shape[2], : phase.shape[3]] = phase
+    return phases.reshape(sh * sw, d, -1)
+
+
+def _depthwise_taps(geo, fh: int, fw: int, wq: int) -> list[tuple[int, int, int]]:
+    """(t, phase, flat offset) of every kernel offset (i, j), t = i*Fw + j."""
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    return [
+        (i * fw + j, (i * dh % sh) * sw + j * dw % sw, (i * dh // sh) * wq + j * dw // sw) for i in range(fh) for j in range(fw)
+    ]
+
+
+def _depthwise_forward(x, w, b, geo, h2, w2, out):
+    """out[n, d*M + c] = sum over (i, j) of w[d*M + c, 0, i, j] * xp[n, d, r*Sh + i*dh, c*Sw + j*dw] + b[d*M + c]
+    (M: the depth multiplier K/D), one multiply-add of contiguous slices per kernel offset."""
+    n, d = x.shape[:2]
+    k, _, fh, fw = w.shape
+    mult, dtype = k // d, out.dtype
+    phases = _depthwise_phases(x, geo, dtype)
+    hq, wq = _phase_grid(x.shape, geo)
+    m = n * hq * wq
+    taps = w.reshape(d, mult, fh * fw).astype(dtype, copy=False)
+    acc = _workspace("res", (d, mult, m), dtype)
+    tmp = _workspace("cols", (d, m), dtype)
+    for c in range(mult):
+        for t, phase, start in _depthwise_taps(geo, fh, fw, wq):
+            if t == 0:
+                np.multiply(phases[phase, :, start : start + m], taps[:, c, t, None], out=acc[:, c])
+            else:
+                np.multiply(phases[phase, :, start : start + m], taps[:, c, t, None], out=tmp)
+                acc[:, c] += tmp
+    out[...] = acc.reshape(k, n, hq, wq)[:, :, :h2, :w2].transpose(1, 0, 2, 3)
+    if b is not None:
+        out += b[:, None, None]
+    return out
+
+
+def _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype):
+    """(dx, dw, db) of _depthwise_forward, with G on the phase grid (zero at junk positions): each
+    offset (i, j) sends w * G back to its slice of its phase and collects sum(G * that slice) for
+    dw; the phases of dx are then put back in place. x may be None without want_dw."""
+    n, d, h, wd = x_shape
+    k, _, fh, fw = w.shape
+    mult = k // d
+    (sh, sw), (ph, pw) = geo.stride, geo.padding
+    hq, wq = _phase_grid(x_shape, geo)
+    m = n * hq * wq
+    taps = w.reshape(d, mult, fh * fw).astype(dtype, copy=False)
+    g = _workspace("res", (k, n, hq, wq), dtype)
+    g.fill(0)
+    g[:, :, :h2, :w2] = dout.transpose(1, 0, 2, 3)
+    g = g.reshape(d, mult, m)
+    dx = dwt = db = None
+    if want_dw:
+        phases = _depthwise_phases(x, geo, dtype)
+        dwt = np.empty((d, mult, fh * fw), dtype=dtype)
+        for c in range(mult):
+            for t, phase, start in _depthwise_taps(geo, fh, fw, wq):
+                # D dot products at once: (D, 1, m) @ (D, m, 1)
+                dwt[:, c, t] = matmul(g[:, c, None, :], phases[phase, :, start : start + m, None])[:, 0, 0]
+        db = dout.sum(axis=(0, 2, 3), dtype=dtype)
+    if want_dx:
+        dphases = _workspace("xp", (sh * sw, d, (n + 1) * hq * wq), dtype)
+        dphases.fill(0)
+        tmp = _workspace("cols", (d, m), dtype)
+        for c in range(mult):
+            for t, phase, start in _depthwise_taps(geo, fh, fw, wq):
+                np.multiply(g[:, c], taps[:, c, t, None], out=tmp)
+                dphases[phase, :, start : start + m] += tmp
+        dphases = dphases.reshape(sh * sw, d, n + 1, hq, wq)
+        if sh == sw == 1:
+            dxp = dphases[0]
+        else:
+            dxp = np.empty((d, n, h + 2 * ph, wd + 2 * pw), dtype=dtype)
+            for a in range(sh):
+                for b in range(sw):
+                    target = dxp[:, :, a::sh, b::sw]
+                    target[...] = dphases[a * sw + b, :, :n, : target.shape[2], : target.shape[3]]
+        dx = dxp[:, :n, ph : ph + h, pw : pw + wd].transpose(1, 0, 2, 3).copy()
+    return dx, None if dwt is None else dwt.reshape(w.shape), db
 
 
 # ---------------------------------------------------------------- transposed convolution, fast

@@ -12,6 +12,7 @@ import pytest
 
 import cnn_core as cc
 from cnn_core import functional as fn
+from cnn_core.export import to_json
 
 rng = np.random.default_rng(0)
 X4 = rng.standard_normal((2, 3, 7, 7))
@@ -250,6 +251,23 @@ for f_name in ["pool2d_naive", "pool2d_forward"]:
     case(f"{f_name}-kernel-triple", lambda f=f: f(XP, (2, 2, 2)), V, "kernel_size F", "(2, 2, 2)", "pair (height, width)")
     case(
         f"{f_name}-strict-with-padding", lambda f=f: f(XP, 3, 2, "max", 1), V, "height H", "(8 + 2*1 - 3) / 2 + 1 = 4.50", "Try:"
+    )
+
+# ------------------------------------------------ the page engine (export.to_json) refuses what it cannot compute
+for bad_layer, text in [
+    (cc.Conv2D(1, 2, 3, dilation=2), "dilation=2"),
+    (cc.Conv2D(2, 2, 3, groups=2), "groups=2"),
+    (cc.Conv2D(1, 2, (3, 1)), "kernel_size=(3, 1)"),
+    (cc.MaxPool2D(3, 2, padding=1), "padding=1"),
+    (cc.MaxPool2D(3, 2, ceil_mode=True), "rounding='ceil'"),
+]:
+    case(
+        f"to_json-{bad_layer!r}",
+        lambda bad_layer=bad_layer: to_json(cc.Sequential([bad_layer])),
+        V,
+        text,
+        "page engine",
+        "to_json",
     )
 
 # ------------------------------------------------ layer constructors

@@ -306,3 +306,225 @@ def test_max_pool_ties_go_to_the_first_maximum_like_the_naive_loops(f, s):
     np.testing.assert_allclose(
         cc.pool2d_backward(dout, cache), cc.pool2d_backward_naive(dout, x, f, s, "max"), rtol=1e-6, atol=1e-6
     )
+
+
+# ---------------------------------------------------------------- beyond the lecture: pairs, dilation, groups,
+# transposed convolution, pooling with padding and rounding (issue 15)
+
+
+def test_dilated_filter_by_hand():
+    # taps 2 apart: out[0, 0] = 1*x[0,0] + 2*x[0,2] + 3*x[2,0] + 4*x[2,2] = 1 + 6 + 33 + 52 = 92;
+    # one step right adds (1+2+3+4)*1, one step down (1+2+3+4)*5 (x[r, c] = 5r + c + 1)
+    x = np.arange(1, 26, dtype=float).reshape(1, 1, 5, 5)
+    w = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 1, 2, 2)
+    expected = 92 + 10 * np.arange(3)[None, :] + 50 * np.arange(3)[:, None]
+    for room in (cc.naive, cc.fast):
+        out, _ = room.conv2d_forward(x, w, None, dilation=2)
+        np.testing.assert_array_equal(out[0, 0], expected)
+    assert cc.output_size(5, 2, dilation=2) == 3  # F_eff = 2*(2 - 1) + 1 = 3
+
+
+def test_transposed_convolution_by_hand():
+    # each input pixel paints the filter, scaled by its value; overlaps add up
+    x = np.array([[1.0, 0.0], [0.0, 1.0]]).reshape(1, 1, 2, 2)
+    ones = np.ones((1, 1, 2, 2))
+    for room in (cc.naive, cc.fast):
+        out, _ = room.conv_transpose2d_forward(x, ones, None)
+        np.testing.assert_array_equal(out[0, 0], [[1, 1, 0], [1, 2, 1], [0, 1, 1]])
+        # F = S = 2 with a filter of ones: every pixel becomes a 2x2 block (nearest-neighbour upsampling)
+        y = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 1, 2, 2)
+        up, _ = room.conv_transpose2d_forward(y, ones, np.array([0.5]), stride=2)
+        np.testing.assert_array_equal(up[0, 0], np.kron(y[0, 0], np.ones((2, 2))) + 0.5)
+        # padding cuts P rows and columns from each side; output_padding adds one back at the far edge
+        cut, _ = room.conv_transpose2d_forward(y, ones, None, stride=2, padding=1, output_padding=1)
+        np.testing.assert_array_equal(cut[0, 0], [[1, 2, 2], [3, 4, 4], [3, 4, 4]])
+    assert cc.transposed_output_size(2, 2, 2) == 4 and cc.transposed_output_size(2, 2, 2, 1, 1) == 3
+
+
+def test_grouped_convolution_by_hand():
+    # two groups: filter 0 sees only channel 0 (all 1s), filter 1 only channel 1 (all 2s)
+    x = np.stack([np.ones((3, 3)), 2 * np.ones((3, 3))])[None]
+    w = np.array([10.0, 100.0]).reshape(2, 1, 1, 1)
+    for room in (cc.naive, cc.fast):
+        out, _ = room.conv2d_forward(x, w, np.array([1.0, 2.0]), groups=2)
+        np.testing.assert_array_equal(out[0, 0], np.full((3, 3), 11.0))
+        np.testing.assert_array_equal(out[0, 1], np.full((3, 3), 202.0))
+    assert cc.conv_num_params(3, 32, 32, groups=32) == (3 * 3 * 1 + 1) * 32  # depthwise
+
+
+def test_one_by_one_convolution_is_a_matrix_product_per_pixel():
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((2, 6, 4, 5)), rng.standard_normal((3, 6, 1, 1)), rng.standard_normal(3)
+    expected = np.einsum("kd,ndhw->nkhw", w[:, :, 0, 0], x) + b[:, None, None]
+    for room in (cc.naive, cc.fast):
+        out, _ = room.conv2d_forward(x, w, b)
+        np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_non_square_filter_stride_and_padding_by_hand():
+    # a 1x3 filter [1, 0, -1] with stride (1, 2), padding (0, 1): horizontal differences x[c-1] - x[c+1]
+    x = np.arange(12, dtype=float).reshape(1, 1, 3, 4)
+    w = np.array([1.0, 0.0, -1.0]).reshape(1, 1, 1, 3)
+    for room in (cc.naive, cc.fast):
+        out, _ = room.conv2d_forward(x, w, None, stride=(1, 2), padding=(0, 1), rounding="floor")
+        # columns c = 0, 2 of the padded row [0, x0, x1, x2, x3, 0]: 0 - x1, x1 - x3
+        np.testing.assert_array_equal(out[0, 0], [[-1, -2], [-5, -2], [-9, -2]])
+
+
+def test_pool_ceil_and_padding_by_hand():
+    x = np.arange(25, dtype=float).reshape(1, 1, 5, 5)
+    for room in (cc.naive, cc.fast):
+        mx, _ = room.pool2d_forward(x, 2, 2, "max", ceil_mode=True)  # (5 - 2)/2 + 1 = 2.5 -> 3 windows
+        np.testing.assert_array_equal(mx[0, 0], [[6, 8, 9], [16, 18, 19], [21, 23, 24]])
+        avg, _ = room.pool2d_forward(x, 2, 2, "avg", rounding="ceil")
+        assert avg[0, 0, 0, 2] == (4 + 9) / 2  # the edge window holds 2 cells: divide by 2, not 4
+        assert avg[0, 0, 2, 2] == 24
+        floor, _ = room.pool2d_forward(x, 2, 2, "max", rounding="floor")
+        np.testing.assert_array_equal(floor[0, 0], [[6, 8], [16, 18]])
+        padded, _ = room.pool2d_forward(np.ones((1, 1, 3, 3)), 3, 1, "avg", padding=1)
+        assert padded[0, 0, 0, 0] == 4 / 9 and padded[0, 0, 1, 1] == 1  # zeros of the padding count (PyTorch)
+        neg, _ = room.pool2d_forward(-np.ones((1, 1, 3, 3)), 3, 1, "max", padding=1)
+        np.testing.assert_array_equal(neg, -1)  # a padded cell never wins a max
+    with pytest.raises(ValueError, match=r"\(5 \+ 2\*0 - 2\) / 2 \+ 1 = 2.50"):  # strict stays the default
+        cc.pool2d_forward(x, 2, 2)
+
+
+def _loss_and_gradients(forward, backward_grads, arrays, dout):
+    """Numerical gradients of sum(forward() * dout) w.r.t. each array, next to the analytic ones."""
+    for a, analytic in zip(arrays, backward_grads):
+        numeric = cc.numerical_gradient(lambda: float(np.sum(forward() * dout)), a)
+        assert cc.rel_error(analytic, numeric) < 1e-6, (a.shape, cc.rel_error(analytic, numeric))
+
+
+NEW_CONV_CASES = [  # (N, D, H, W), K, (Fh, Fw), stride, padding, dilation, groups
+    ((2, 4, 7, 8), 6, (3, 2), (2, 1), (1, 2), (2, 1), 2),
+    ((1, 3, 6, 6), 3, (3, 3), 1, 1, 2, 3),  # depthwise, dilated
+    ((2, 2, 5, 7), 4, (1, 1), (1, 2), 0, 1, 1),  # 1x1, strided per axis
+    ((1, 6, 9, 8), 4, (2, 3), (3, 2), (0, 1), (1, 2), 2),
+    ((2, 4, 8, 8), 8, (3, 3), 1, (2, 0), 3, 4),
+    ((2, 4, 9, 8), 8, (3, 2), (2, 3), (1, 1), (1, 2), 4),  # depthwise, strided: the phases path
+    ((1, 3, 9, 9), 3, (3, 3), 2, 1, 2, 3),  # depthwise, strided and dilated
+]
+
+
+@pytest.mark.parametrize("shape, k, f, s, p, dil, g", NEW_CONV_CASES)
+def test_conv_options_naive_gradients_match_finite_differences(shape, k, f, s, p, dil, g):
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal(shape), rng.standard_normal((k, shape[1] // g, *f)), rng.standard_normal(k)
+    out = cc.conv2d_naive(x, w, b, s, p, dil, g, "floor")
+    dout = rng.standard_normal(out.shape)
+    grads = cc.conv2d_backward_naive(dout, x, w, s, p, dil, g, "floor")
+    _loss_and_gradients(lambda: cc.conv2d_naive(x, w, b, s, p, dil, g, "floor"), grads, (x, w, b), dout)
+
+
+@pytest.mark.parametrize("shape, k, f, s, p, dil, g", NEW_CONV_CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv_options_fast_equals_naive(shape, k, f, s, p, dil, g, dtype):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((k, shape[1] // g, *f)).astype(dtype)
+    b = rng.standard_normal(k).astype(dtype)
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    out, cache = cc.fast.conv2d_forward(x, w, b, s, p, dil, g, "floor")
+    out_n, cache_n = cc.naive.conv2d_forward(x, w, b, s, p, dil, g, "floor")
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, out_n, rtol=tol, atol=tol)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    for fast, naive in zip(cc.fast.conv2d_backward(dout, cache), cc.naive.conv2d_backward(dout, cache_n)):
+        assert fast.dtype == dtype and fast.shape == naive.shape
+        np.testing.assert_allclose(fast, naive, rtol=tol, atol=tol)
+
+
+TRANSPOSED_CASES = [  # (N, D, H, W), K, (Fh, Fw), stride, padding, output_padding, dilation, groups
+    ((2, 3, 4, 5), 2, (3, 3), 2, 1, 1, 1, 1),
+    ((1, 4, 3, 3), 6, (2, 3), (2, 3), (0, 1), (1, 2), (2, 1), 2),
+    ((2, 4, 5, 4), 4, (3, 3), 1, 1, 0, 2, 4),  # depthwise, dilated
+    ((1, 2, 3, 4), 3, (1, 1), 3, 0, 2, 1, 1),  # 1x1, upsampling by 3
+]
+
+
+@pytest.mark.parametrize("shape, k, f, s, p, op, dil, g", TRANSPOSED_CASES)
+def test_conv_transpose_naive_gradients_match_finite_differences(shape, k, f, s, p, op, dil, g):
+    rng = np.random.default_rng(9)
+    x, w, b = rng.standard_normal(shape), rng.standard_normal((shape[1], k // g, *f)), rng.standard_normal(k)
+    out = cc.conv_transpose2d_naive(x, w, b, s, p, op, dil, g)
+    dout = rng.standard_normal(out.shape)
+    grads = cc.conv_transpose2d_backward_naive(dout, x, w, s, p, op, dil, g)
+    _loss_and_gradients(lambda: cc.conv_transpose2d_naive(x, w, b, s, p, op, dil, g), grads, (x, w, b), dout)
+
+
+@pytest.mark.parametrize("shape, k, f, s, p, op, dil, g", TRANSPOSED_CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv_transpose_fast_equals_naive(shape, k, f, s, p, op, dil, g, dtype):
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((shape[1], k // g, *f)).astype(dtype)
+    b = rng.standard_normal(k).astype(dtype)
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    out, cache = cc.fast.conv_transpose2d_forward(x, w, b, s, p, op, dil, g)
+    out_n, cache_n = cc.naive.conv_transpose2d_forward(x, w, b, s, p, op, dil, g)
+    assert out.dtype == dtype and out.shape == out_n.shape
+    np.testing.assert_allclose(out, out_n, rtol=tol, atol=tol)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    for fast, naive in zip(cc.fast.conv_transpose2d_backward(dout, cache), cc.naive.conv_transpose2d_backward(dout, cache_n)):
+        assert fast.dtype == dtype and fast.shape == naive.shape
+        np.testing.assert_allclose(fast, naive, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("shape, k, f, s, p, op, dil, g", TRANSPOSED_CASES)
+def test_conv_transpose_is_the_input_gradient_of_the_convolution_exactly(shape, k, f, s, p, op, dil, g):
+    # conv2d with input y of the transposed output's shape and K = D filters of depth K/G
+    rng = np.random.default_rng(11)
+    x, w = rng.standard_normal(shape), rng.standard_normal((shape[1], k // g, *f))
+    for room in (cc.fast, cc.naive):
+        out, _ = room.conv_transpose2d_forward(x, w, None, s, p, op, dil, g)
+        y = rng.standard_normal(out.shape)
+        conv_out, conv_cache = room.conv2d_forward(y, w, None, s, p, dil, g, "floor")
+        assert conv_out.shape == x.shape  # the convolution maps the transposed output's size back
+        dx = room.conv2d_backward(x, conv_cache)[0]
+        if room is cc.fast:
+            assert np.array_equal(out, dx)  # the same code: equal to the last bit
+        else:
+            np.testing.assert_allclose(out, dx, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "input_shape, k, f, s, p", [((2, 5, 5), 3, 3, 2, 1), ((3, 6, 7), 2, (2, 3), 1, 0), ((1, 4, 4), 1, 2, 2, 0)]
+)
+def test_conv_transpose_is_the_transpose_of_the_conv_matrix(input_shape, k, f, s, p):
+    # connectivity.conv_matrix(w, (D, H, W)) is the convolution as an (K*H2*W2, D*H*W) matrix M;
+    # the transposed convolution with the same w computes M^T @ x
+    rng = np.random.default_rng(12)
+    fh, fw = (f, f) if isinstance(f, int) else f
+    w = rng.standard_normal((k, input_shape[0], fh, fw))
+    m, _ = cc.conv_matrix(w, input_shape, s, p)
+    k_, h2, w2 = cc.conv_output_shape(input_shape, k, (fh, fw), s, p)
+    x = rng.standard_normal((1, k_, h2, w2))
+    expected = (m.T @ x.ravel()).reshape(input_shape)
+    for room in (cc.fast, cc.naive):
+        out, _ = room.conv_transpose2d_forward(x, w, None, s, p)
+        assert out.shape[1:] == input_shape
+        np.testing.assert_allclose(out[0], expected, rtol=1e-12, atol=1e-12)
+
+
+NEW_POOL_CASES = [  # (N, D, H, W), F, S, padding, rounding
+    ((2, 3, 5, 5), 2, 2, 0, "ceil"),
+    ((1, 2, 7, 6), 3, 2, 1, "ceil"),
+    ((2, 2, 8, 7), (3, 2), (2, 1), (1, 1), "floor"),
+    ((1, 3, 7, 7), 3, 3, 1, "strict"),
+    ((2, 1, 9, 4), 4, 3, 2, "ceil"),
+]
+
+
+@pytest.mark.parametrize("shape, f, s, p, rounding", NEW_POOL_CASES)
+@pytest.mark.parametrize("mode", ["max", "avg", "l2"])
+def test_pool_padding_and_rounding_naive_gradients_and_fast(shape, f, s, p, rounding, mode):
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal(shape)
+    out = cc.pool2d_naive(x, f, s, mode, p, rounding=rounding)
+    dout = rng.standard_normal(out.shape)
+    dx = cc.pool2d_backward_naive(dout, x, f, s, mode, p, rounding=rounding)
+    _loss_and_gradients(lambda: cc.pool2d_naive(x, f, s, mode, p, rounding=rounding), [dx], [x], dout)
+    fast_out, cache = cc.fast.pool2d_forward(x, f, s, mode, p, rounding == "ceil", "floor" if rounding == "floor" else "strict")
+    np.testing.assert_allclose(fast_out, out, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cc.fast.pool2d_backward(dout, cache), dx, rtol=1e-12, atol=1e-12)

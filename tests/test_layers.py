@@ -16,6 +16,14 @@ GRADCHECK_CASES = [
     (lambda: cc.AvgPool2D(3, stride=1), (1, 2, 5, 7)),
     (lambda: cc.L2Pool2D(2), (2, 3, 6, 8)),
     (lambda: cc.L2Pool2D(3, stride=2), (1, 2, 7, 9)),
+    (lambda: cc.Conv2D(4, 6, (3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2, rng=6), (2, 4, 7, 8)),
+    (lambda: cc.Conv2D(3, 3, 3, padding=2, dilation=2, groups=3, rng=7), (1, 3, 5, 6)),  # depthwise, dilated
+    (lambda: cc.Conv2D(2, 3, 3, stride=2, rounding="floor", rng=8), (2, 2, 8, 6)),  # (8 - 3)/2 is not whole: floor
+    (lambda: cc.ConvTranspose2D(3, 2, 3, stride=2, padding=1, output_padding=1, rng=9), (2, 3, 3, 4)),
+    (lambda: cc.ConvTranspose2D(4, 6, (2, 3), stride=(1, 2), dilation=(2, 1), groups=2, rng=10), (1, 4, 3, 3)),
+    (lambda: cc.MaxPool2D(3, stride=2, padding=1, ceil_mode=True), (2, 2, 6, 7)),
+    (lambda: cc.AvgPool2D((2, 3), stride=2, padding=1, ceil_mode=True), (1, 2, 5, 6)),
+    (lambda: cc.L2Pool2D(2, rounding="floor"), (1, 2, 5, 7)),
     (lambda: cc.ReLU(), (3, 2, 4, 5)),
     (lambda: cc.Sigmoid(), (4, 6)),
     (lambda: cc.Flatten(), (2, 3, 4, 5)),
@@ -135,6 +143,10 @@ def test_backward_before_forward_says_so():
         lambda kernels: cc.MaxPool2D(2, kernels=kernels),
         lambda kernels: cc.AvgPool2D(3, stride=1, kernels=kernels),
         lambda kernels: cc.L2Pool2D(2, kernels=kernels),
+        lambda kernels: cc.Conv2D(2, 4, (3, 1), stride=(1, 2), padding=1, dilation=2, groups=2, rng=0, kernels=kernels),
+        lambda kernels: cc.ConvTranspose2D(2, 4, 3, stride=2, padding=1, output_padding=1, groups=2, rng=0, kernels=kernels),
+        lambda kernels: cc.MaxPool2D(3, stride=2, padding=1, ceil_mode=True, kernels=kernels),
+        lambda kernels: cc.AvgPool2D(2, padding=1, rounding="ceil", kernels=kernels),
     ],
 )
 def test_a_layer_runs_the_lecture_loops_or_the_fast_kernels_with_the_same_results(make):
@@ -168,3 +180,40 @@ def test_an_unknown_kernel_room_is_refused():
         cc.Conv2D(1, 1, 3, kernels="gpu")
     with pytest.raises(ValueError, match="MaxPool2D: kernels must be"):
         cc.MaxPool2D(2, kernels="slow")
+
+
+# ---------------------------------------------------------------- options beyond the lecture (issue 15)
+
+
+@pytest.mark.parametrize(
+    "layer, shape",
+    [
+        (cc.Conv2D(4, 6, (3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2, rng=0), (4, 7, 8)),
+        (cc.Conv2D(3, 2, 3, stride=2, rounding="floor", rng=0), (3, 8, 6)),
+        (cc.ConvTranspose2D(3, 2, 3, stride=2, padding=1, output_padding=1, rng=0), (3, 3, 4)),
+        (cc.ConvTranspose2D(4, 6, (2, 3), stride=(1, 2), dilation=(2, 1), groups=2, rng=0), (4, 3, 3)),
+        (cc.MaxPool2D(3, stride=2, padding=1, ceil_mode=True), (2, 6, 7)),
+        (cc.AvgPool2D((2, 3), stride=2, rounding="floor"), (2, 5, 7)),
+    ],
+    ids=repr,
+)
+def test_output_shape_is_what_forward_returns(layer, shape):
+    assert layer.forward(np.zeros((2, *shape))).shape == (2, *layer.output_shape(shape))
+
+
+def test_conv_transpose_layer_params_and_repr():
+    layer = cc.ConvTranspose2D(8, 4, 4, stride=2, padding=1, groups=2, rng=0)
+    assert layer.params["W"].shape == (8, 2, 4, 4) and layer.params["b"].shape == (4,)  # (D, K/G, F, F)
+    assert layer.num_params() == cc.conv_num_params(4, 4, 8, bias=False, groups=2) + 4
+    assert layer.output_shape((8, 16, 16)) == (4, 32, 32)  # the classic 2x upsampling: F=4, S=2, P=1
+    assert repr(layer) == "ConvTranspose2D(8, 4, kernel_size=4, stride=2, padding=1, groups=2)"
+
+
+def test_conv_layer_options_in_params_and_repr():
+    layer = cc.Conv2D(6, 6, (3, 5), padding=(1, 2), dilation=2, groups=6, rng=0)
+    assert layer.params["W"].shape == (6, 1, 3, 5)  # depthwise: one 3x5 filter per channel
+    assert layer.num_params() == cc.conv_num_params((3, 5), 6, 6, groups=6) == (3 * 5 + 1) * 6
+    assert repr(layer) == "Conv2D(6, 6, kernel_size=(3, 5), stride=1, padding=(1, 2), dilation=2, groups=6)"
+    assert repr(cc.Conv2D(3, 8, 3, padding=1)) == "Conv2D(3, 8, kernel_size=3, stride=1, padding=1)"  # unchanged
+    assert repr(cc.MaxPool2D(3, 2, padding=1, ceil_mode=True)) == "MaxPool2D(kernel_size=3, stride=2, padding=1, ceil_mode=True)"
+    assert repr(cc.MaxPool2D(2)) == "MaxPool2D(kernel_size=2, stride=2)"  # unchanged

@@ -240,6 +240,169 @@ def test_pool_fast_matches_naive(c):
         assert_same(fn.pool2d_backward(dout, cache), fn.pool2d_backward_naive(dout, x, f, s, mode), xf.dtype, f"dx {c}")
 
 
+# ---------------------------------------------------------------- beyond the lecture (issue 15), float64 to 1e-10
+#
+# Non-square filters, strides, paddings and dilations per axis, groups (depthwise included),
+# rounding="floor", transposed convolutions with output_padding, pooling with padding and
+# ceil_mode: fast and naive against PyTorch, forward and backward, relative error <= 1e-10.
+
+
+def assert_close_1e10(ours, theirs, what=""):
+    ours, theirs = np.asarray(ours), np.asarray(theirs)
+    assert ours.shape == theirs.shape, (what, ours.shape, theirs.shape)
+    scale = max(1e-300, float(np.abs(theirs).max(initial=0)))
+    assert float(np.abs(ours - theirs).max(initial=0)) <= 1e-10 * scale, (what, np.abs(ours - theirs).max(), scale)
+
+
+@st.composite
+def _axis(draw, transposed=False):
+    """One axis: (input size, F, S, P, dilation, output_padding)."""
+    f, s, dil = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    p = draw(st.integers(0, 2))
+    if transposed:
+        n, op = draw(st.integers(1, 4)), draw(st.integers(0, max(s, dil) - 1))
+        assume((n - 1) * s - 2 * p + dil * (f - 1) + op + 1 >= 1)
+        return n, f, s, p, dil, op
+    n = draw(st.integers(1, 3)) * s + dil * (f - 1) + 1 - 2 * p + draw(st.integers(0, s - 1))
+    assume(n >= 1 and n + 2 * p >= dil * (f - 1) + 1)
+    return n, f, s, p, dil, 0
+
+
+@st.composite
+def general_conv_cases(draw, transposed=False):
+    g = draw(st.integers(1, 3))
+    rows, cols = draw(_axis(transposed)), draw(_axis(transposed))
+    return dict(
+        n=draw(st.integers(1, 2)),
+        d=g * draw(st.integers(1, 2)),
+        k=g * draw(st.integers(1, 2)),
+        groups=g,
+        hw=(rows[0], cols[0]),
+        **{name: (rows[i], cols[i]) for i, name in enumerate(["f", "s", "p", "dil", "op"], start=1)},
+        bias=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**16)),
+    )
+
+
+def _torch_grads(op, arrays, dout):
+    ts = [None if a is None else torch.tensor(a, requires_grad=True) for a in arrays]
+    out = op(*ts)
+    out.backward(torch.tensor(dout))
+    return [out.detach().numpy()] + [None if t is None else t.grad.numpy() for t in ts]
+
+
+@needs_torch
+@settings(max_examples=150, **SETTINGS)
+@given(general_conv_cases())
+def test_conv_options_match_torch_to_1e10(c):
+    rng = np.random.default_rng(c["seed"])
+    x = rng.standard_normal((c["n"], c["d"], *c["hw"]))
+    w = rng.standard_normal((c["k"], c["d"] // c["groups"], *c["f"]))
+    b = rng.standard_normal(c["k"]) if c["bias"] else None
+    opts = (c["s"], c["p"], c["dil"], c["groups"])
+    out, cache = fn.conv2d_forward(x, w, b, *opts, "floor")
+    dout = rng.standard_normal(out.shape)
+    expected = _torch_grads(lambda xt, wt, bt: tF.conv2d(xt, wt, bt, *opts), (x, w, b), dout)
+    fast_all = [out, *fn.conv2d_backward(dout, cache)]
+    naive_out, naive_cache = cc.naive.conv2d_forward(x, w, b, *opts, "floor")
+    naive_all = [naive_out, *cc.naive.conv2d_backward(dout, naive_cache)]
+    for name, o, nv, t in zip(["out", "dx", "dw", "db"], fast_all, naive_all, expected):
+        if t is not None:
+            assert_close_1e10(o, t, f"fast {name} {c}")
+            assert_close_1e10(nv, t, f"naive {name} {c}")
+
+
+@needs_torch
+@settings(max_examples=150, **SETTINGS)
+@given(general_conv_cases(transposed=True))
+def test_conv_transpose_matches_torch_to_1e10(c):
+    rng = np.random.default_rng(c["seed"])
+    x = rng.standard_normal((c["n"], c["d"], *c["hw"]))
+    w = rng.standard_normal((c["d"], c["k"] // c["groups"], *c["f"]))
+    b = rng.standard_normal(c["k"]) if c["bias"] else None
+    s, p, op, dil, g = c["s"], c["p"], c["op"], c["dil"], c["groups"]
+    out, cache = fn.conv_transpose2d_forward(x, w, b, s, p, op, dil, g)
+    dout = rng.standard_normal(out.shape)
+    expected = _torch_grads(lambda xt, wt, bt: tF.conv_transpose2d(xt, wt, bt, s, p, op, g, dil), (x, w, b), dout)
+    fast_all = [out, *fn.conv_transpose2d_backward(dout, cache)]
+    naive_out, naive_cache = cc.naive.conv_transpose2d_forward(x, w, b, s, p, op, dil, g)
+    naive_all = [naive_out, *cc.naive.conv_transpose2d_backward(dout, naive_cache)]
+    for name, o, nv, t in zip(["out", "dx", "dw", "db"], fast_all, naive_all, expected):
+        if t is not None:
+            assert_close_1e10(o, t, f"fast {name} {c}")
+            assert_close_1e10(nv, t, f"naive {name} {c}")
+
+
+@st.composite
+def padded_pool_cases(draw):
+    f = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    p = (draw(st.integers(0, f[0] // 2)), draw(st.integers(0, f[1] // 2)))
+    hw = (draw(st.integers(1, 9)), draw(st.integers(1, 9)))
+    assume(all(n + 2 * pa >= fa for n, pa, fa in zip(hw, p, f)))
+    return dict(
+        shape=(draw(st.integers(1, 2)), draw(st.integers(1, 3)), *hw),
+        f=f,
+        s=s,
+        p=p,
+        ceil=draw(st.booleans()),
+        mode=draw(st.sampled_from(["max", "avg"])),
+        seed=draw(st.integers(0, 2**16)),
+    )
+
+
+@needs_torch
+@settings(max_examples=150, **SETTINGS)
+@given(padded_pool_cases())
+def test_pool_padding_and_ceil_mode_match_torch_to_1e10(c):
+    rng = np.random.default_rng(c["seed"])
+    x = rng.standard_normal(c["shape"])
+    f, s, p, ceil, mode = c["f"], c["s"], c["p"], c["ceil"], c["mode"]
+    rounding = "ceil" if ceil else "floor"
+    out, cache = fn.pool2d_forward(x, f, s, mode, p, rounding=rounding)
+    dout = rng.standard_normal(out.shape)
+    pool = tF.max_pool2d if mode == "max" else tF.avg_pool2d
+    t_out, t_dx = _torch_grads(lambda xt: pool(xt, f, s, p, ceil_mode=ceil), (x,), dout)
+    assert_close_1e10(out, t_out, f"fast out {c}")
+    assert_close_1e10(fn.pool2d_backward(dout, cache), t_dx, f"fast dx {c}")
+    n_out, n_cache = cc.naive.pool2d_forward(x, f, s, mode, p, ceil_mode=ceil, rounding="strict" if ceil else "floor")
+    assert_close_1e10(n_out, t_out, f"naive out {c}")
+    assert_close_1e10(cc.naive.pool2d_backward(dout, n_cache), t_dx, f"naive dx {c}")
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(padded_pool_cases(), st.sampled_from(["max", "avg", "l2"]))
+def test_pool_padding_and_ceil_mode_fast_matches_naive(c, mode):
+    rng = np.random.default_rng(c["seed"])
+    x = rng.standard_normal(c["shape"])
+    rounding = "ceil" if c["ceil"] else "floor"
+    out, cache = fn.pool2d_forward(x, c["f"], c["s"], mode, c["p"], rounding=rounding)
+    dout = rng.standard_normal(out.shape)
+    n_out, n_cache = cc.naive.pool2d_forward(x, c["f"], c["s"], mode, c["p"], rounding=rounding)
+    assert_same(out, n_out, np.float64, f"out {c}")
+    assert_same(fn.pool2d_backward(dout, cache), cc.naive.pool2d_backward(dout, n_cache), np.float64, f"dx {c}")
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(general_conv_cases(), st.integers(1, 2))
+def test_conv_options_fast_matches_naive_in_chunks(c, images_per_chunk):
+    rng = np.random.default_rng(c["seed"])
+    x = rng.standard_normal((c["n"], c["d"], *c["hw"]))
+    w = rng.standard_normal((c["k"], c["d"] // c["groups"], *c["f"]))
+    opts = (c["s"], c["p"], c["dil"], c["groups"], "floor")
+    original = fast._chunk_images
+    fast._chunk_images = lambda n, per_image, itemsize: max(1, min(n, images_per_chunk))
+    try:
+        out, cache = fn.conv2d_forward(x, w, None, *opts)
+        dout = rng.standard_normal(out.shape)
+        chunked = [out, *fn.conv2d_backward(dout, cache)]
+    finally:
+        fast._chunk_images = original
+    naive_out, naive_cache = cc.naive.conv2d_forward(x, w, None, *opts)
+    for name, a, nv in zip(["out", "dx", "dw", "db"], chunked, [naive_out, *cc.naive.conv2d_backward(dout, naive_cache)]):
+        assert_same(a, nv, np.float64, f"{name} {c}")
+
+
 # ---------------------------------------------------------------- layers against torch modules
 
 

@@ -2,7 +2,15 @@
 
 import pytest
 
-from cnn_core import conv_num_params, conv_output_shape, linear_num_params, output_size, receptive_field, same_padding
+from cnn_core import (
+    conv_num_params,
+    conv_output_shape,
+    linear_num_params,
+    output_size,
+    receptive_field,
+    same_padding,
+    transposed_output_size,
+)
 
 
 @pytest.mark.parametrize("stride, expected", [(1, 5), (2, 3)])
@@ -89,3 +97,53 @@ def test_receptive_field_grows_with_depth():
 def test_non_square_error_names_the_axis():
     with pytest.raises(ValueError, match=r"^width W1=451: filter does not fit"):
         conv_output_shape((3, 300, 451), 8, 2, stride=2)
+
+
+# ---------------------------------------------------------------- beyond the lecture (issue 15)
+
+
+def test_dilation_replaces_f_by_f_eff():
+    # a 3x3 filter with dilation 2 spans 5 cells: 7x7 -> 3x3, like a 5x5 filter
+    assert output_size(7, 3, dilation=2) == output_size(7, 5) == 3
+    assert output_size(7, 3, 1, 2, dilation=2) == 7  # padding d(F - 1)/2 = 2 keeps the size
+    with pytest.raises(ValueError, match=r"F_eff = dilation\*\(F - 1\) \+ 1 = 4\*\(3 - 1\) \+ 1 = 9"):
+        output_size(7, 3, dilation=4)
+
+
+def test_rounding_strict_floor_ceil():
+    # the lecture's 7x7, 3x3, stride 3: strict refuses (same message as ever), floor drops the
+    # leftover column, ceil adds a partial window
+    with pytest.raises(ValueError, match=r"\(7 \+ 2\*0 - 3\) / 3 \+ 1 = 2.33"):
+        output_size(7, 3, 3)
+    assert output_size(7, 3, 3, rounding="floor") == 2
+    assert output_size(7, 3, 3, rounding="ceil") == 3
+    assert output_size(7, 3, 2, rounding="ceil") == output_size(7, 3, 2) == 3  # whole: all three agree
+    # PyTorch's rule: the extra window must start inside the input or its left padding
+    assert output_size(5, 2, 2, padding=1, rounding="ceil") == 3  # would start at 6 >= N + P = 6: dropped
+    with pytest.raises(ValueError, match="rounding must be one of 'strict'"):
+        output_size(7, 3, 3, rounding="round")
+
+
+def test_transposed_output_size_inverts_output_size():
+    for n, f, s, p in [(7, 3, 2, 1), (32, 4, 2, 1), (5, 5, 1, 0), (14, 3, 3, 0)]:
+        m = output_size(n, f, s, p, rounding="floor")
+        op = (n + 2 * p - f) % s  # the leftover that floor dropped
+        assert transposed_output_size(m, f, s, p, output_padding=op) == n
+    assert transposed_output_size(16, 4, 2, 1) == 32  # DCGAN's 2x upsampling
+    assert transposed_output_size(3, 3, 1, 0, dilation=2) == 7  # (3 - 1) + 2*2 + 1
+    with pytest.raises(ValueError, match="output_padding=2 must be smaller than the stride S=2 or the dilation=1"):
+        transposed_output_size(4, 3, 2, 0, output_padding=2)
+    with pytest.raises(ValueError, match=r"= -1 is < 1"):
+        transposed_output_size(1, 1, 1, 1)
+
+
+def test_pairs_and_groups_in_shape_and_count():
+    assert conv_output_shape((3, 7, 9), 4, (3, 5), stride=(1, 2), padding=(1, 0)) == (4, 7, 3)
+    assert conv_output_shape((3, 7, 8), 4, 3, stride=2, rounding="floor") == (4, 3, 3)
+    assert conv_num_params((3, 5), 4, 8) == (3 * 5 * 4 + 1) * 8
+    assert conv_num_params(3, 96, 256, groups=2) == (3 * 3 * 48 + 1) * 256  # AlexNet's two GPUs
+    assert conv_num_params(1, 64, 128) == (64 + 1) * 128  # a 1x1 convolution mixes channels only
+    with pytest.raises(ValueError, match=r"groups=4 must divide out_channels K=6.*\[1, 2\]"):
+        conv_num_params(3, 4, 6, groups=4)
+    with pytest.raises(ValueError, match=r"pair \(height, width\)"):
+        conv_output_shape((3, 7, 7), 2, (3, 3, 3))
