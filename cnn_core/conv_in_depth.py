@@ -232,14 +232,33 @@ def dilate_kernel(w, dilation: int) -> np.ndarray:
     return upsample(_filter(w), check_whole_number("dilation d", dilation, 1))
 
 
+def _layers3(layers: Sequence[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Checked (F, S, d) triples."""
+    out = []
+    for i, layer in enumerate(layers):
+        try:
+            f, s, d = layer
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"layers[{i}] must be a triple (F, S, d) (filter size, stride, dilation), got {layer!r}; "
+                f"e.g. [(3, 1, 1), (3, 1, 2)]"
+            ) from None
+        out.append(
+            (
+                check_whole_number(f"filter size F of layers[{i}]", f, 1),
+                check_whole_number(f"stride S of layers[{i}]", s, 1),
+                check_whole_number(f"dilation d of layers[{i}]", d, 1),
+            )
+        )
+    return out
+
+
 def dilated_receptive_field(layers: Sequence[tuple[int, int, int]]) -> int:
     """Receptive field of stacked (F, S, d) layers: r_l = r_(l-1) + d_l (F_l - 1) * (product of earlier strides)."""
     r, jump = 1, 1
-    for i, (f, s, d) in enumerate(layers):
-        f = check_whole_number(f"filter size F of layers[{i}]", f, 1)
-        d = check_whole_number(f"dilation d of layers[{i}]", d, 1)
+    for f, s, d in _layers3(layers):
         r += d * (f - 1) * jump
-        jump *= check_whole_number(f"stride S of layers[{i}]", s, 1)
+        jump *= s
     return r
 
 
@@ -248,7 +267,7 @@ def tap_counts(layers: Sequence[tuple[int, int, int]]) -> np.ndarray:
     (F, S, d) layers reads each input pixel. Zeros inside the square are pixels it never sees
     (the 'gridding' of repeated dilation 2)."""
     counts, jump = np.ones((1, 1)), 1
-    for f, s, d in layers:
+    for f, s, d in _layers3(layers):
         taps = dilate_kernel(np.ones((f, f)), d * jump)
         k = taps.shape[0]
         counts = correlate(np.pad(counts, k - 1), taps)  # full convolution (taps is symmetric)
