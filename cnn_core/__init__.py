@@ -75,7 +75,7 @@ from .shapes import (
 from .train import SGD, evaluate, fit, predict
 
 # Chapter-sized modules, reachable as cnn_core.<module> (numpy-only imports; data loads lazily).
-from . import architectures, connectivity, data, fast, filters, mlp, naive, transforms, windows  # noqa: E402
+from . import architectures, connectivity, conv_in_depth, data, fast, filters, frameworks, mlp, naive, transforms, windows  # noqa: E402
 from .connectivity import conv_matrix, receptive_field_mask  # noqa: E402
 from .filters import apply_filter  # noqa: E402
 
@@ -126,9 +126,11 @@ __all__ = [
     "apply_filter",
     "architectures",
     "connectivity",
+    "conv_in_depth",
     "data",
     "fast",
     "filters",
+    "frameworks",
     "mlp",
     "naive",
     "transforms",

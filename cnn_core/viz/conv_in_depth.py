@@ -313,10 +313,10 @@ framework_controls = {
     "dilation": [1, 2, 3],
     "framework": list(FRAMEWORK_VIEWS),
 }
-framework_book_controls = {
+framework_book_controls = {  # pre-rendered in the book: 64 pictures
     "n": [7, 8],
     "f": [3],
-    "stride": [1, 2, 3],
+    "stride": [2, 3],
     "padding": [0, 1],
     "dilation": [1, 2],
     "framework": list(FRAMEWORK_VIEWS),
