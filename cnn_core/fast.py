@@ -270,7 +270,7 @@ def _conv_columns_product(x, w, b, geo, h2, w2, out, token=None):
     dtype = out.dtype
     _scratch.cols_owner = None  # the columns get overwritten below
     if _is_depthwise(x.shape, w.shape, groups):
-        return _depthwise_forward(x, w, b, geo, h2, w2, out)
+        return _depthwise_forward(x, w, b, geo, h2, w2, out, token)
     if groups == 1:
         wb = np.empty((k, d * fh * fw + 1), dtype=dtype)  # [W | b]
         wb[:, :-1] = w.reshape(k, -1)
@@ -354,14 +354,14 @@ def _conv_grads(dout, x, x_shape, w, geo, h2, w2, token=None, want_dx=True, want
     (ph, pw), groups = geo.padding, geo.groups
     flat = geo.stride == (1, 1)
     dtype = np.result_type(dout, w) if x is None else np.result_type(dout, x, w)
-    finite = bool(np.isfinite(w).all()) and (x is None or bool(np.isfinite(x).all()))
-    if _is_depthwise(x_shape, w.shape, groups) and finite:
-        _scratch.cols_owner = None
-        return _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype)
-    row, chunk = _conv_plan(x_shape, w.shape, geo, h2, w2, dtype.itemsize)
     owner = getattr(_scratch, "cols_owner", None)
-    reuse = want_dw and owner is not None and owner[0] is token and owner[1] == dtype and chunk >= n
-    _scratch.cols_owner = None  # the columns get overwritten below
+    _scratch.cols_owner = None  # the scratch gets overwritten below
+    forward_left = want_dw and owner is not None and owner[0] is token and owner[1] == dtype
+    if _is_depthwise(x_shape, w.shape, groups) and np.isfinite(w).all() and (x is None or np.isfinite(x).all()):
+        return _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype, forward_left)
+    row, chunk = _conv_plan(x_shape, w.shape, geo, h2, w2, dtype.itemsize)
+    # forward's columns are still in scratch (a depthwise forward left phases, not columns)
+    reuse = forward_left and chunk >= n and not _is_depthwise(x_shape, w.shape, groups)
     wt = w.astype(dtype, copy=False)
     w_finite = bool(np.isfinite(wt).all())
     lead = (fw - 1) * geo.dilation[1]  # zeros in front of G (_dx_row_offsets reads them)
@@ -513,22 +513,22 @@ def _phase_grid(x_shape, geo) -> tuple[int, int]:
 
 def _depthwise_phases(x: np.ndarray, geo, dtype) -> np.ndarray:
     """The Sh*Sw phases of zero-padded x, channels first, each followed by a spare zero image:
-    a (Sh*Sw, D, (N + 1) * Hq * Wq) scratch array (Hq, Wq from _phase_grid)."""
+    a (Sh*Sw, D, (N + 1) * Hq * Wq) scratch array (Hq, Wq from _phase_grid). Phase (a, b) holds
+    the padded rows a, a + Sh, ... and columns b, b + Sw, ..., copied straight from x."""
     n, d, h, wd = x.shape
     (sh, sw), (ph, pw) = geo.stride, geo.padding
     hq, wq = _phase_grid(x.shape, geo)
     phases = _workspace("xp", (sh * sw, d, n + 1, hq, wq), dtype)
     phases.fill(0)
-    if sh == sw == 1:
-        phases[0, :, :n, ph : ph + h, pw : pw + wd] = x.transpose(1, 0, 2, 3)
-    else:
-        xp = _workspace("dcols", (d, n, h + 2 * ph, wd + 2 * pw), dtype)
-        xp.fill(0)
-        xp[:, :, ph : ph + h, pw : pw + wd] = x.transpose(1, 0, 2, 3)
-        for a in range(sh):
-            for b in range(sw):
-                phase = xp[:, :, a::sh, b::sw]
-                phases[a * sw + b, :, :n, : phase.shape[2], : phase.shape[3]] = phase
+    xt = x.transpose(1, 0, 2, 3)
+    for a in range(sh):
+        q_r = -(-(ph - a) // sh) if ph > a else 0  # first phase row that holds an input row
+        rows = slice(a + q_r * sh - ph, h, sh)
+        for b in range(sw):
+            q_c = -(-(pw - b) // sw) if pw > b else 0
+            cols = slice(b + q_c * sw - pw, wd, sw)
+            src = xt[:, :, rows, cols]
+            phases[a * sw + b, :, :n, q_r : q_r + src.shape[2], q_c : q_c + src.shape[3]] = src
     return phases.reshape(sh * sw, d, -1)
 
 
@@ -540,7 +540,7 @@ def _depthwise_taps(geo, fh: int, fw: int, wq: int) -> list[tuple[int, int, int]
     ]
 
 
-def _depthwise_forward(x, w, b, geo, h2, w2, out):
+def _depthwise_forward(x, w, b, geo, h2, w2, out, token=None):
     """out[n, d*M + c] = sum over (i, j) of w[d*M + c, 0, i, j] * xp[n, d, r*Sh + i*dh, c*Sw + j*dw] + b[d*M + c]
     (M: the depth multiplier K/D), one multiply-add of contiguous slices per kernel offset."""
     n, d = x.shape[:2]
@@ -562,13 +562,16 @@ def _depthwise_forward(x, w, b, geo, h2, w2, out):
     out[...] = acc.reshape(k, n, hq, wq)[:, :, :h2, :w2].transpose(1, 0, 2, 3)
     if b is not None:
         out += b[:, None, None]
+    if token is not None and _is_scratch("xp", phases):  # backward may reuse the phases
+        _scratch.cols_owner = (token, dtype)
     return out
 
 
-def _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype):
+def _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype, reuse=False):
     """(dx, dw, db) of _depthwise_forward, with G on the phase grid (zero at junk positions): each
     offset (i, j) sends w * G back to its slice of its phase and collects sum(G * that slice) for
-    dw; the phases of dx are then put back in place. x may be None without want_dw."""
+    dw; the phases of dx are then put back in place. x may be None without want_dw; reuse: the
+    forward pass left x's phases in scratch."""
     n, d, h, wd = x_shape
     k, _, fh, fw = w.shape
     mult = k // d
@@ -582,7 +585,10 @@ def _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype):
     g = g.reshape(d, mult, m)
     dx = dwt = db = None
     if want_dw:
-        phases = _depthwise_phases(x, geo, dtype)
+        if reuse:
+            phases = _workspace("xp", (sh * sw, d, (n + 1) * hq * wq), dtype)
+        else:
+            phases = _depthwise_phases(x, geo, dtype)
         dwt = np.empty((d, mult, fh * fw), dtype=dtype)
         for c in range(mult):
             for t, phase, start in _depthwise_taps(geo, fh, fw, wq):
