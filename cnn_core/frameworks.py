@@ -207,6 +207,8 @@ def dropped_positions(n: int, f: int, stride: int = 1, padding: int = 0, dilatio
 def framework_table(n: int, f: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> list[dict]:
     """One row per framework setting for the lecture's N, F, S, P (and dilation d): the call, the
     formula with the numbers, and the output size (None where the setting is refused, with why).
+    The last row goes back with nn.ConvTranspose2d from Conv2d's output to N: its output_padding is
+    the (N + 2P - F') mod S rows the floor dropped.
 
     Keys: "framework", "call", "formula", "output" (int or None), "note".
     """
@@ -261,6 +263,20 @@ def framework_table(n: int, f: int, stride: int = 1, padding: int = 0, dilation:
     dropped = dropped_positions(n, f, s, p, d)
     if dropped and table[1]["output"] is not None:
         table[1]["note"] = f"input rows {dropped} never read"
+    floor = table[1]["output"]  # back from Conv2d's output: output_padding restores the rows the floor lost
+    a = (n + 2 * p - fd) % s if floor is not None else 0
+    row = {
+        "framework": "PyTorch",
+        "call": f"nn.ConvTranspose2d(…, {f}, stride={s}, padding={p}{dil}, output_padding={a})",
+        "formula": f"({floor} − 1)·{s} − 2·{p} + {fs} + {a}, back from Conv2d's {floor}",
+        "output": None,
+        "note": "",
+    }
+    if floor is None:
+        row["note"] = "no Conv2d output to go back from"
+    else:
+        row["output"] = framework_output_size("pytorch", floor, f, s, p, d, layer="transposed", output_padding=a)
+    table.append(row)
     return table
 
 

@@ -196,14 +196,19 @@ def test_refusals_name_the_argument():
 def test_framework_table_rows():
     rows = framework_table(8, 3, 2, 0)
     out = {r["call"].split("(")[0] + r["call"][-14:]: r["output"] for r in rows}
-    assert [r["output"] for r in rows] == [None, 3, 4, None, 3, 4, 3], out
+    assert [r["output"] for r in rows] == [None, 3, 4, None, 3, 4, 3, 8], out
+    assert rows[7]["call"].endswith("output_padding=1)")  # 8 -> 3 -> 8: the dropped row comes back
     assert "does not fit" in rows[0]["note"] and "strided" in rows[3]["note"]
     assert rows[1]["note"] == "input rows [7] never read"
     assert "pads 1 = 0 left + 1 right" in rows[5]["formula"]
     rows = framework_table(7, 3, 1, 1)
-    assert [r["output"] for r in rows] == [7] * 7
+    assert [r["output"] for r in rows] == [7] * 8 and rows[7]["call"].endswith("output_padding=0)")
+    for n, f, s, p, d in GRID:  # ConvTranspose2d with output_padding = dropped rows always gets N back
+        if n + 2 * p >= span(f, d):
+            assert framework_table(n, f, s, p, d)[7]["output"] == n, (n, f, s, p, d)
+    assert framework_table(2, 5, 1)[7]["output"] is None
     md = table_markdown(framework_table(7, 3, 3))
-    assert md.count("\n") == 8 and "| — |" in md
+    assert md.count("\n") == 9 and "| — |" in md
 
 
 def test_pytorch_rows_agree_with_cnn_core_shapes():
