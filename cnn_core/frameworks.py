@@ -278,13 +278,3 @@ def framework_table(n: int, f: int, stride: int = 1, padding: int = 0, dilation:
         row["output"] = framework_output_size("pytorch", floor, f, s, p, d, layer="transposed", output_padding=a)
     table.append(row)
     return table
-
-
-def table_markdown(rows: list[dict]) -> str:
-    """The framework table as a markdown table (output '—' where the setting is refused)."""
-    lines = ["| framework | call | formula | output | note |", "|---|---|---|---|---|"]
-    for r in rows:
-        out = "—" if r["output"] is None else str(r["output"])
-        note = r["note"].replace("|", "\\|")
-        lines.append(f"| {r['framework']} | `{r['call']}` | {r['formula']} | {out} | {note} |")
-    return "\n".join(lines)

@@ -8,6 +8,7 @@ import pytest
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
+from cnn_core.frameworks import framework_table
 from cnn_core.conv_in_depth import (
     backward_steps,
     full_convolution_dx,
@@ -29,6 +30,7 @@ from cnn_core.viz.conv_in_depth import (
     framework_controls,
     framework_describe,
     framework_render,
+    framework_table_html,
     full_convolution_figure,
     images_figure,
     matrix_figure,
@@ -185,3 +187,10 @@ def test_framework_controls():
     assert framework_controls["framework"] == list(FRAMEWORK_VIEWS)
     combos = int(np.prod([len(v) for v in framework_book_controls.values()]))
     assert combos <= 100  # pre-rendered in the book
+
+
+def test_framework_table_html():
+    table = framework_table_html(framework_table(7, 3, 3)).data
+    assert table.count("<tr>") == 1 + 8 and "overflow-x:auto" in table
+    assert "<td>—</td>" in table and "<td>input rows [6] never read</td>" in table
+    assert "<code>nn.Conv2d(…, 3, stride=3, padding=&#x27;same&#x27;)</code>" in table

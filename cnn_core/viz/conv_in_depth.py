@@ -8,6 +8,7 @@ returns a figure (or an animation); nothing here computes what the chapter asser
 
 from __future__ import annotations
 
+import html
 import textwrap
 from collections.abc import Sequence
 
@@ -443,3 +444,18 @@ def patch_figure(image, r: int, c: int, size: int, zoom: int = 40) -> plt.Figure
         a.set_xticks([]), a.set_yticks([])
     fig.tight_layout()
     return fig
+
+
+def framework_table_html(rows: Sequence[dict]) -> HTML:
+    """cnn_core.frameworks.framework_table as an HTML table (a notebook's text/markdown output is
+    rendered as CommonMark in the book, without tables); it scrolls sideways on a phone."""
+    head = "".join(f"<th>{h}</th>" for h in ("framework", "call", "formula", "output", "note"))
+    body = []
+    for r in rows:
+        out = "—" if r["output"] is None else str(r["output"])
+        cells = [html.escape(r["framework"]), f"<code>{html.escape(r['call'])}</code>", html.escape(r["formula"]), out]
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + f"<td>{html.escape(r['note'])}</td></tr>")
+    return HTML(
+        '<div class="cnn-framework-table" style="overflow-x:auto;max-width:100%">'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
