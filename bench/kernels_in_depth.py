@@ -67,10 +67,12 @@ def _torch_call(kind, options):
     return lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **o)
 
 
-def bench(rounds: int, naive_images: int) -> list[tuple]:
+def bench(rounds: int, naive_images: int, only: str = "") -> list[tuple]:
     rows = []
     rng = np.random.default_rng(0)
     for name, kind, shape, k, f, options in SHAPES:
+        if only not in name:
+            continue
         x, w, b = _arrays(kind, shape, k, f, options, rng)
         forward, backward = _kernels(fast, kind)
         out, _ = forward(x, w, b, **options)
@@ -112,6 +114,7 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=10, help="timed rounds per kernel, 3 calls each (default 10)")
     parser.add_argument("--naive-images", type=int, default=1, help="images the naive loops run on (default 1)")
     parser.add_argument("--threads", type=int, default=THREADS, help=f"threads for torch and numpy's BLAS (default {THREADS})")
+    parser.add_argument("--only", default="", help="run the shapes whose name contains this text (e.g. depthwise)")
     parser.add_argument("--quick", action="store_true", help="few rounds: a smoke test")
     args = parser.parse_args(argv)
     if args.quick:
@@ -124,9 +127,9 @@ def main(argv=None) -> None:
         threadpool_limits(args.threads, user_api="blas")
     except ImportError:
         pass
-    print("cnn_core kernels in depth:", time.strftime("%Y-%m-%d %H:%M"))
+    print("cnn_core kernels in depth:", time.strftime("%Y-%m-%d %H:%M"), f"({args.threads} thread(s) for torch and BLAS)")
     print("\n".join(machine_info()))
-    rows = bench(args.rounds, args.naive_images)
+    rows = bench(args.rounds, args.naive_images, args.only)
     print(f"\nms per forward+backward, float32, batch {BATCH}; median of rounds, min in brackets")
     print(f"{'shape':42}{'naive*':>11}{'fast':>18}{'torch':>18}{'fast/torch':>12}{'naive/fast':>12}")
     for name, naive_t, fast_t, torch_t in rows:

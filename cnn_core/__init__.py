@@ -27,7 +27,8 @@ that every name exists):
     P = (F - 1)/2 keeps the size (S = 1)               shapes.same_padding
     dilated filter: F_eff = d(F - 1) + 1               shapes.output_size, naive.conv2d_naive
     grouped: #parameters = (F x F x D1/G + 1) x K      shapes.conv_num_params
-    transposed: H2 = (H1 - 1)S - 2P + d(F - 1) + 1     shapes.transposed_output_size
+    transposed: H2 = (H1 - 1)S - 2P + d(F - 1)        shapes.transposed_output_size
+                     + output_padding + 1
     transposed convolution (forward, backward)         naive.conv_transpose2d_naive, fast.conv_transpose2d_forward
     receptive field of stacked layers                  shapes.receptive_field
     a_l = W_l o_(l-1), o_l = h_l(a_l)                  mlp.forward

@@ -1,8 +1,12 @@
 """The same kernels as ``cnn_core.naive``, tuned: im2col and one matrix product per pass.
 
-Same names and contract as the loops: ``conv2d_forward(x, w, b, S, P) -> (out, cache)``,
-``conv2d_backward(dout, cache) -> (dx, dw, db)``, ``pool2d_forward(x, F, S, mode) -> (out, cache)``,
-``pool2d_backward(dout, cache) -> dx``; the tests check them against the loops and PyTorch.
+Same names and contract as the loops: ``conv2d_forward(x, w, b, S, P, dilation, groups, rounding)
+-> (out, cache)``, ``conv2d_backward(dout, cache) -> (dx, dw, db)``, ``conv_transpose2d_forward(x, w,
+b, S, P, output_padding, dilation, groups) -> (out, cache)``, ``conv_transpose2d_backward(dout,
+cache) -> (dx, dw, db)``, ``pool2d_forward(x, F, S, mode, padding, ceil_mode, rounding) -> (out,
+cache)``, ``pool2d_backward(dout, cache) -> dx``; the tests check them against the loops and PyTorch.
+Grouped convolutions are one product per group; depthwise ones (groups = D) skip im2col (see
+"depthwise convolution, fast"); the transposed convolution runs on the convolution's backward code.
 Convolution: every window becomes a column of a matrix, so a pass is one matrix product;
 pooling: one whole-array step per window offset. The only Python loops run over the F*F offsets
 of the window (and over chunks of a large batch), never over pixels. Scratch buffers are reused
@@ -12,6 +16,7 @@ between calls up to SCRATCH_BYTES per thread; small products run on one BLAS thr
 from __future__ import annotations
 
 import math
+import os
 import threading
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -499,6 +504,9 @@ def _dx_row_offsets(g_buf, w, x_shape, geo, h2):
 # xp[a::Sh, b::Sw]. Offset (i, j) of window (r, c) reads xp[r*Sh + i*dh, c*Sw + j*dw],
 # which is phase ((i*dh) % Sh, (j*dw) % Sw) at (r + (i*dh) // Sh, c + (j*dw) // Sw):
 # a stride-1 read again, so each offset is one contiguous slice of one phase.
+#
+# The batch is not chunked here: the scratch (phases, sums, one temporary) is
+# about four times x, taken as temporaries beyond SCRATCH_BYTES.
 
 
 def _is_depthwise(x_shape, w_shape, groups: int) -> bool:
@@ -511,24 +519,35 @@ def _phase_grid(x_shape, geo) -> tuple[int, int]:
     return -(-(x_shape[2] + 2 * ph) // sh) + 1, -(-(x_shape[3] + 2 * pw) // sw)
 
 
+def _phase_slices(x_shape, geo) -> list[tuple[int, slice, slice, slice, slice]]:
+    """For each phase (a, b): (index, its rows and columns that hold input cells, those input rows and columns)."""
+    n, d, h, wd = x_shape
+    (sh, sw), (ph, pw) = geo.stride, geo.padding
+    out = []
+    for a in range(sh):
+        q_r = -(-(ph - a) // sh) if ph > a else 0  # first phase row that holds an input row
+        rows = slice(a + q_r * sh - ph, h, sh)
+        n_r = len(range(*rows.indices(h)))
+        for b in range(sw):
+            q_c = -(-(pw - b) // sw) if pw > b else 0
+            cols = slice(b + q_c * sw - pw, wd, sw)
+            n_c = len(range(*cols.indices(wd)))
+            out.append((a * sw + b, slice(q_r, q_r + n_r), slice(q_c, q_c + n_c), rows, cols))
+    return out
+
+
 def _depthwise_phases(x: np.ndarray, geo, dtype) -> np.ndarray:
     """The Sh*Sw phases of zero-padded x, channels first, each followed by a spare zero image:
     a (Sh*Sw, D, (N + 1) * Hq * Wq) scratch array (Hq, Wq from _phase_grid). Phase (a, b) holds
     the padded rows a, a + Sh, ... and columns b, b + Sw, ..., copied straight from x."""
-    n, d, h, wd = x.shape
-    (sh, sw), (ph, pw) = geo.stride, geo.padding
+    n, d = x.shape[:2]
+    (sh, sw) = geo.stride
     hq, wq = _phase_grid(x.shape, geo)
     phases = _workspace("xp", (sh * sw, d, n + 1, hq, wq), dtype)
     phases.fill(0)
     xt = x.transpose(1, 0, 2, 3)
-    for a in range(sh):
-        q_r = -(-(ph - a) // sh) if ph > a else 0  # first phase row that holds an input row
-        rows = slice(a + q_r * sh - ph, h, sh)
-        for b in range(sw):
-            q_c = -(-(pw - b) // sw) if pw > b else 0
-            cols = slice(b + q_c * sw - pw, wd, sw)
-            src = xt[:, :, rows, cols]
-            phases[a * sw + b, :, :n, q_r : q_r + src.shape[2], q_c : q_c + src.shape[3]] = src
+    for index, phase_rows, phase_cols, rows, cols in _phase_slices(x.shape, geo):
+        phases[index, :, :n, phase_rows, phase_cols] = xt[:, :, rows, cols]
     return phases.reshape(sh * sw, d, -1)
 
 
@@ -538,6 +557,37 @@ def _depthwise_taps(geo, fh: int, fw: int, wq: int) -> list[tuple[int, int, int]
     return [
         (i * fw + j, (i * dh % sh) * sw + j * dw % sw, (i * dh // sh) * wq + j * dw // sw) for i in range(fh) for j in range(fw)
     ]
+
+
+PARALLEL_ELEMENTS = 2**18  # a depthwise pass over at least this many numbers is split over threads
+
+_pool_executor = None
+
+
+def _channel_parts(d: int, elements: int) -> list[slice]:
+    """The channels split into one part per BLAS thread (numpy's thread setting) when a pass is large.
+
+    numpy's element-wise work runs on one core; the depthwise passes are independent per channel
+    and numpy releases the GIL inside them, so Python threads can share them out.
+    """
+    libs = _blas()
+    threads = min(d, max((lib.get_num_threads() for lib in libs), default=1)) if elements >= PARALLEL_ELEMENTS else 1
+    bounds = np.linspace(0, d, threads + 1).astype(int)
+    return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def _for_channel_parts(work, parts: list[slice]) -> None:
+    """work(part) for every part, on worker threads when there are several."""
+    global _pool_executor
+    if len(parts) == 1:
+        work(parts[0])
+        return
+    if _pool_executor is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool_executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="cnn_core-depthwise")
+    for future in [_pool_executor.submit(work, part) for part in parts]:
+        future.result()
 
 
 def _depthwise_forward(x, w, b, geo, h2, w2, out, token=None):
@@ -552,13 +602,18 @@ def _depthwise_forward(x, w, b, geo, h2, w2, out, token=None):
     taps = w.reshape(d, mult, fh * fw).astype(dtype, copy=False)
     acc = _workspace("res", (d, mult, m), dtype)
     tmp = _workspace("cols", (d, m), dtype)
-    for c in range(mult):
-        for t, phase, start in _depthwise_taps(geo, fh, fw, wq):
-            if t == 0:
-                np.multiply(phases[phase, :, start : start + m], taps[:, c, t, None], out=acc[:, c])
-            else:
-                np.multiply(phases[phase, :, start : start + m], taps[:, c, t, None], out=tmp)
-                acc[:, c] += tmp
+    offsets = _depthwise_taps(geo, fh, fw, wq)
+
+    def work(ch: slice) -> None:
+        for c in range(mult):
+            for t, phase, start in offsets:
+                if t == 0:
+                    np.multiply(phases[phase, ch, start : start + m], taps[ch, c, t, None], out=acc[ch, c])
+                else:
+                    np.multiply(phases[phase, ch, start : start + m], taps[ch, c, t, None], out=tmp[ch])
+                    acc[ch, c] += tmp[ch]
+
+    _for_channel_parts(work, _channel_parts(d, d * m))
     out[...] = acc.reshape(k, n, hq, wq)[:, :, :h2, :w2].transpose(1, 0, 2, 3)
     if b is not None:
         out += b[:, None, None]
@@ -575,10 +630,12 @@ def _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype, 
     n, d, h, wd = x_shape
     k, _, fh, fw = w.shape
     mult = k // d
-    (sh, sw), (ph, pw) = geo.stride, geo.padding
+    (sh, sw) = geo.stride
     hq, wq = _phase_grid(x_shape, geo)
     m = n * hq * wq
     taps = w.reshape(d, mult, fh * fw).astype(dtype, copy=False)
+    offsets = _depthwise_taps(geo, fh, fw, wq)
+    parts = _channel_parts(d, d * m)
     g = _workspace("res", (k, n, hq, wq), dtype)
     g.fill(0)
     g[:, :, :h2, :w2] = dout.transpose(1, 0, 2, 3)
@@ -590,29 +647,31 @@ def _depthwise_grads(dout, x, x_shape, w, geo, h2, w2, want_dx, want_dw, dtype, 
         else:
             phases = _depthwise_phases(x, geo, dtype)
         dwt = np.empty((d, mult, fh * fw), dtype=dtype)
-        for c in range(mult):
-            for t, phase, start in _depthwise_taps(geo, fh, fw, wq):
-                # D dot products at once: (D, 1, m) @ (D, m, 1)
-                dwt[:, c, t] = matmul(g[:, c, None, :], phases[phase, :, start : start + m, None])[:, 0, 0]
+
+        def weight_work(ch: slice) -> None:
+            for c in range(mult):
+                for t, phase, start in offsets:  # one dot product per channel: (D, 1, m) @ (D, m, 1)
+                    dwt[ch, c, t] = np.matmul(g[ch, c, None, :], phases[phase, ch, start : start + m, None])[:, 0, 0]
+
+        _for_channel_parts(weight_work, parts)
         db = dout.sum(axis=(0, 2, 3), dtype=dtype)
     if want_dx:
         dphases = _workspace("xp", (sh * sw, d, (n + 1) * hq * wq), dtype)
-        dphases.fill(0)
         tmp = _workspace("cols", (d, m), dtype)
-        for c in range(mult):
-            for t, phase, start in _depthwise_taps(geo, fh, fw, wq):
-                np.multiply(g[:, c], taps[:, c, t, None], out=tmp)
-                dphases[phase, :, start : start + m] += tmp
+
+        def input_work(ch: slice) -> None:
+            dphases[:, ch] = 0
+            for c in range(mult):
+                for t, phase, start in offsets:
+                    np.multiply(g[ch, c], taps[ch, c, t, None], out=tmp[ch])
+                    dphases[phase, ch, start : start + m] += tmp[ch]
+
+        _for_channel_parts(input_work, parts)
         dphases = dphases.reshape(sh * sw, d, n + 1, hq, wq)
-        if sh == sw == 1:
-            dxp = dphases[0]
-        else:
-            dxp = np.empty((d, n, h + 2 * ph, wd + 2 * pw), dtype=dtype)
-            for a in range(sh):
-                for b in range(sw):
-                    target = dxp[:, :, a::sh, b::sw]
-                    target[...] = dphases[a * sw + b, :, :n, : target.shape[2], : target.shape[3]]
-        dx = dxp[:, :n, ph : ph + h, pw : pw + wd].transpose(1, 0, 2, 3).copy()
+        dx = np.empty((n, d, h, wd), dtype=dtype)
+        dxt = dx.transpose(1, 0, 2, 3)
+        for index, phase_rows, phase_cols, rows, cols in _phase_slices(x_shape, geo):
+            dxt[:, :, rows, cols] = dphases[index, :, :n, phase_rows, phase_cols]
     return dx, None if dwt is None else dwt.reshape(w.shape), db
 
 

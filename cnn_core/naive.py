@@ -22,9 +22,11 @@ products; ``conv2d_backward_naive`` sends each output's gradient back through th
 (dw += dout * window, dx[window] += dout * w, db = sum of dout); ``pool2d_naive`` and
 ``pool2d_backward_naive`` do the same for pooling. ``cnn_core.fast`` has the same operations,
 tuned; both rooms offer the contract the layers use,
-``conv2d_forward(x, w, b, S, P) -> (out, cache)``, ``conv2d_backward(dout, cache) -> (dx, dw, db)``,
-``pool2d_forward(x, F, S, mode) -> (out, cache)``, ``pool2d_backward(dout, cache) -> dx``, so a
-layer runs either (``Conv2D(..., kernels="naive")``).
+``conv2d_forward(x, w, b, S, P, dilation, groups, rounding) -> (out, cache)``,
+``conv2d_backward(dout, cache) -> (dx, dw, db)``, ``conv_transpose2d_forward(x, w, b, S, P,
+output_padding, dilation, groups) -> (out, cache)``, ``conv_transpose2d_backward(dout, cache) ->
+(dx, dw, db)``, ``pool2d_forward(x, F, S, mode, padding, ceil_mode, rounding) -> (out, cache)``,
+``pool2d_backward(dout, cache) -> dx``, so a layer runs either (``Conv2D(..., kernels="naive")``).
 
 The convolution is a cross-correlation (the filter is not flipped), exactly as in the
 deep-learning frameworks. Inputs: arrays or nested lists; integer arrays (uint8 photos) are

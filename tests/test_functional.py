@@ -528,3 +528,22 @@ def test_pool_padding_and_rounding_naive_gradients_and_fast(shape, f, s, p, roun
     fast_out, cache = cc.fast.pool2d_forward(x, f, s, mode, p, rounding == "ceil", "floor" if rounding == "floor" else "strict")
     np.testing.assert_allclose(fast_out, out, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(cc.fast.pool2d_backward(dout, cache), dx, rtol=1e-12, atol=1e-12)
+
+
+def test_depthwise_split_over_threads_equals_naive(monkeypatch):
+    # large depthwise passes are shared out over threads by channel; force it on a small case
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(cc.fast, "PARALLEL_ELEMENTS", 0)
+    rng = np.random.default_rng(14)
+    x, w, b = rng.standard_normal((2, 5, 7, 6)), rng.standard_normal((10, 1, 3, 2)), rng.standard_normal(10)
+    with threadpoolctl.threadpool_limits(3, user_api="blas"):
+        if cc.fast._blas():
+            parts = cc.fast._channel_parts(5, 1)
+            assert len(parts) == 3 and [p.start for p in parts] == [0, 1, 3] and parts[-1].stop == 5
+        for s in (1, 2):
+            out, cache = cc.fast.conv2d_forward(x, w, b, s, 1, (1, 2), 5, "floor")
+            out_n, cache_n = cc.naive.conv2d_forward(x, w, b, s, 1, (1, 2), 5, "floor")
+            np.testing.assert_allclose(out, out_n, rtol=1e-12, atol=1e-12)
+            dout = rng.standard_normal(out.shape)
+            for got, expected in zip(cc.fast.conv2d_backward(dout, cache), cc.naive.conv2d_backward(dout, cache_n)):
+                np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
