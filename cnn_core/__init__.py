@@ -61,6 +61,7 @@ chapters' code; every chapter also uses viz.explore for its explorers and viz.pr
     08 pooling                         data fast gradcheck layers naive shapes windows | viz.live viz.pooling
     09 putting a CNN together          architectures data layers model shapes | viz.architecture
     10 training a CNN                  architectures data evaluation gradcheck layers shapes train | viz.live viz.training
+    11 convolution in depth            connectivity conv_in_depth data fast frameworks gradcheck naive shapes | viz.conv_in_depth
 """
 
 from .functional import (
@@ -93,7 +94,20 @@ from .shapes import (
 from .train import SGD, evaluate, fit, predict
 
 # Chapter-sized modules, reachable as cnn_core.<module> (numpy-only imports; data loads lazily).
-from . import architectures, connectivity, data, evaluation, fast, filters, mlp, naive, transforms, windows  # noqa: E402
+from . import (  # noqa: E402
+    architectures,
+    connectivity,
+    conv_in_depth,
+    data,
+    evaluation,
+    fast,
+    filters,
+    frameworks,
+    mlp,
+    naive,
+    transforms,
+    windows,
+)
 from .connectivity import conv_matrix, receptive_field_mask  # noqa: E402
 from .filters import apply_filter  # noqa: E402
 
@@ -144,10 +158,12 @@ __all__ = [
     "apply_filter",
     "architectures",
     "connectivity",
+    "conv_in_depth",
     "data",
     "evaluation",
     "fast",
     "filters",
+    "frameworks",
     "mlp",
     "naive",
     "transforms",

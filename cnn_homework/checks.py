@@ -67,6 +67,9 @@ __all__ = [
     "check_filter_plot",
     "check_first_layer_weights",
     "check_choice",
+    "check_conv_transpose_forward",
+    "check_conv_backward_dx",
+    "check_framework_sizes",
 ]
 
 # rel_error scale used by CS231n's gradient checks.
@@ -191,6 +194,12 @@ KERNELS = {
     "conv": ("conv2d_naive", "conv2d_forward", "conv2d_backward", "conv2d_backward_naive"),
     "pool": ("pool2d_naive", "pool2d_forward", "pool2d_backward", "pool2d_backward_naive"),
     "shapes": ("output_size", "conv_output_shape", "conv_num_params", "linear_num_params", "receptive_field"),
+    "transpose": (
+        "conv_transpose2d_naive",
+        "conv_transpose2d_forward",
+        "conv_transpose2d_backward",
+        "conv_transpose2d_backward_naive",
+    ),
 }
 
 
@@ -1670,3 +1679,202 @@ def check_choice(name: str, answer: Any, options: Mapping[str, str], correct: st
     if correct is not None and key != correct:
         raise CheckFailure(name, f"({key}) is not right", got=f"({key}) {options[key]}", hint=why)
     _done(f"{name}: answered ({key})" + (" correctly" if correct is not None else ""))
+
+
+# ---------------------------------------------------------------- hw5: the transposed convolution
+
+# (N, D, H, W, K, F, S, P) of the transposed convolution: x (N, D, H, W) -> (N, K, H_out, W_out),
+# H_out = (H - 1)S - 2P + F. The chapter's 2x2 -> 5x5 first, then overlap, padding, depth, batch, non-square.
+TRANSPOSE_CASES = [
+    (1, 1, 2, 2, 1, 3, 2, 0),
+    (1, 1, 3, 3, 1, 3, 1, 0),
+    (1, 1, 3, 3, 1, 4, 2, 1),
+    (2, 3, 3, 3, 2, 3, 2, 1),
+    (2, 2, 2, 3, 3, 2, 3, 0),
+]
+
+
+def _transpose_inputs(cases: Sequence[tuple] | None, seed: int) -> list[tuple]:
+    rng = _rng(seed)
+    out = []
+    for n, d, h, w, k, f, s, p in TRANSPOSE_CASES if cases is None else cases:
+        x = rng.standard_normal((n, d, h, w))
+        wt = rng.standard_normal((d, k, f, f))  # (D_in, K_out, F, F), as PyTorch's ConvTranspose2d
+        out.append((x, wt, rng.standard_normal(k), s, p))
+    return out
+
+
+def _transpose_mistakes(x, w, b, s, p) -> list[tuple[Callable[[], np.ndarray], str]]:
+    ref = _fn.conv_transpose2d_naive
+    d, k, f, _ = w.shape
+
+    def overwrite() -> np.ndarray:  # '=' instead of '+=' where the paintings overlap
+        n, _, h, wd = x.shape
+        big = np.zeros((n, k, (h - 1) * s + f, (wd - 1) * s + f))
+        for i, r, c in np.ndindex(n, h, wd):
+            big[i, :, r * s : r * s + f, c * s : c * s + f] = np.einsum("d,dkij->kij", x[i, :, r, c], w)
+        big = big[:, :, p : big.shape[2] - p, p : big.shape[3] - p]
+        return big + b[None, :, None, None]
+
+    return [
+        (lambda: ref(x, w, np.zeros_like(b), s, p), "the bias is missing: add b[k] to every output of channel k"),
+        (lambda: ref(x, w[:, :, ::-1, ::-1], b, s, p), "you flipped the filter: paint x[n, d, r, c] * w[d, k] as it is"),
+        (
+            lambda: ref(x, w.transpose(1, 0, 2, 3), b, s, p) if d == k else None,
+            "w is (D_in, K_out, F, F) here, PyTorch's layout for ConvTranspose2d: input channel d paints w[d, k] "
+            "onto output channel k (you used w[k, d])",
+        ),
+        (overwrite, "where two paintings overlap they must add up (+=), not overwrite (=)"),
+    ]
+
+
+def _transpose_shape_hint(x, w, s: int, p: int, exp: tuple, got: tuple) -> str:
+    n, d, h, wd = x.shape
+    f = w.shape[2]
+    if len(got) != 4:
+        return "return a 4-D array (N, K, H_out, W_out)"
+    if got[1] != exp[1]:
+        return f"one output map per output channel: K = w.shape[1] = {exp[1]} (w is (D_in, K_out, F, F))"
+    if got[2:] == ((h - 1) * s + f, (wd - 1) * s + f) and p:
+        return f"the output still has its padding: cut P = {p} rows and columns from each side"
+    if got[2:] == (h * s, wd * s):
+        return "H_out = (H - 1)S - 2P + F, not H*S: the last pixel's painting reaches F - S past H*S"
+    return f"H_out = (H - 1)S - 2P + F = ({h} - 1)*{s} - 2*{p} + {f}"
+
+
+def check_conv_transpose_forward(fn: Callable, cases: Sequence[tuple] | None = None, seed: int = 7) -> None:
+    """fn(x, w, b, stride, padding) -> out, compared with cnn_core's conv_transpose2d_naive.
+
+    x (N, D, H, W), w (D, K, F, F), b (K,); cases: (N, D, H, W, K, F, S, P) tuples (random data, seeded).
+    """
+    __tracebackhide__ = True
+    owner = getattr(fn, "__name__", "conv_transpose_forward")
+    inputs = _transpose_inputs(cases, seed)
+    forbid = KERNELS["transpose"] + KERNELS["conv"]  # the conv backward's dx is the same operation
+    worst = 0.0
+    for x, w, b, s, p in inputs:
+        case = _describe(x=x, w=w, b=b, stride=s, padding=p)
+        expected = _fn.conv_transpose2d_naive(x, w, b, s, p)
+        copies = {"x": x.copy(), "w": w.copy(), "b": b.copy()}
+        got = _as_array(owner, _call(owner, fn, (x, w, b, s, p), case, forbid), "output", case)
+        _unchanged(owner, copies, {"x": x, "w": w, "b": b}, case)
+        if got.shape != expected.shape:
+            raise CheckFailure(
+                owner,
+                "wrong output shape",
+                case=case,
+                expected=expected.shape,
+                got=got.shape,
+                hint=_transpose_shape_hint(x, w, s, p, expected.shape, got.shape),
+            )
+        if not _close(expected, got):
+            raise CheckFailure(
+                owner,
+                "wrong values",
+                case=case,
+                expected="cnn_core's conv_transpose2d_naive(x, w, b, stride, padding)",
+                got=_first_difference(expected, got),
+                hint=_match_mistake(got, _transpose_mistakes(x, w, b, s, p))
+                or "each x[n, d, r, c] adds x[n, d, r, c] * w[d, k] at rows r*S..r*S+F-1, columns c*S..c*S+F-1 "
+                "of output channel k; then cut P from each side and add b[k]",
+            )
+        worst = max(worst, rel_error(expected, got))
+    _done(f"{owner}: {len(inputs)} cases match cnn_core's conv_transpose2d (largest rel. error {worst:.1e})")
+
+
+def check_conv_backward_dx(fn: Callable, cases: Sequence[tuple] | None = None, seed: int = 8) -> None:
+    """fn(dout, w, stride, padding) -> dx of the convolution conv2d(x, w, b, stride, padding), compared
+    with cnn_core.conv2d_backward_naive. cases: conv cases (N, D, H, W, K, F, S, P) that fit exactly."""
+    __tracebackhide__ = True
+    owner = getattr(fn, "__name__", "conv_backward_dx")
+    rng = _rng(seed)
+    inputs = _conv_inputs(cases, seed)
+    forbid = KERNELS["transpose"] + KERNELS["conv"]
+    for x, w, b, s, p in inputs:
+        dout = rng.standard_normal(_fn.conv2d_naive(x, w, b, s, p).shape)
+        case = _describe(dout=dout, w=w, stride=s, padding=p) + f" (x {tuple(x.shape)})"
+        expected = _fn.conv2d_backward_naive(dout, x, w, s, p)[0]
+        copies = {"dout": dout.copy(), "w": w.copy()}
+        got = _as_array(owner, _call(owner, fn, (dout, w, s, p), case, forbid), "dx", case)
+        _unchanged(owner, copies, {"dout": dout, "w": w}, case)
+        if got.shape != expected.shape:
+            raise CheckFailure(
+                owner,
+                "dx has the wrong shape",
+                case=case,
+                expected=expected.shape,
+                got=got.shape,
+                hint="dx has the shape of x: the transposed convolution of dout with the conv's own w "
+                "((K, D, F, F) is (D_in, K_out, F, F) for the transposed one), same stride and padding",
+            )
+        if not _close(expected, got):
+            flipped = _fn.conv_transpose2d_naive(dout, w[:, :, ::-1, ::-1], None, s, p)
+            hint = _match_mistake(
+                got,
+                [
+                    (lambda: flipped, "no flip here: the transposed convolution paints w as it is"),
+                    (
+                        lambda: _fn.conv_transpose2d_naive(dout, w, np.ones(w.shape[1]), s, p),
+                        "dx has no bias term: call your conv_transpose_forward with b = None or zeros",
+                    ),
+                ],
+            )
+            raise CheckFailure(
+                owner,
+                "wrong dx",
+                case=case,
+                expected="cnn_core.conv2d_backward_naive(dout, x, w, stride, padding)[0]",
+                got=_first_difference(expected, got, "dx"),
+                hint=hint or "dx = conv_transpose_forward(dout, w, None, stride, padding)",
+            )
+    _done(f"{owner}: {len(inputs)} cases: your transposed convolution of dout is the conv backward pass's dx")
+
+
+def _framework_size(question: tuple) -> int | None:
+    """framework_output_size for a question (framework, N, F, S, padding, options), None where refused."""
+    from cnn_core.frameworks import framework_output_size
+
+    framework, n, f, s, padding, options = question
+    try:
+        return framework_output_size(framework, n, f, s, padding, **options)
+    except ValueError:
+        return None
+
+
+_FRAMEWORK_HINTS = {
+    "lecture": "the lecture: (N + 2P - F)/S + 1, and it must be a whole number (else None: doesn't fit)",
+    "pytorch": "PyTorch: floor((N + 2P - d(F-1) - 1)/S) + 1; ceil_mode=True (pooling) rounds up unless the last "
+    "window would start in the right padding; padding='same' only at stride 1 (else None); ConvTranspose2d: "
+    "(N - 1)S - 2P + d(F-1) + output_padding + 1",
+    "keras": "Keras: 'valid' -> floor((N - d(F-1) - 1)/S) + 1, 'same' -> ceil(N/S)",
+    "d2l": "d2l counts the total padding p of both sides: floor((n - k + p + s)/s)",
+}
+
+
+def check_framework_sizes(answers: Mapping[str, Any], questions: Mapping[str, tuple]) -> None:
+    """answers[label] must be framework X's output size for questions[label], or None where X refuses
+    the setting (or the lecture says it doesn't fit). Right answers are not shown."""
+    __tracebackhide__ = True
+    owner = "sizes"
+    if not isinstance(answers, Mapping):
+        raise CheckFailure(
+            owner,
+            f"must be a dict like {{'a': 3, ...}}, got {type(answers).__name__}",
+            hint="answer every question with a whole number, or None",
+        )
+    missing = [k for k in questions if answers.get(k, ...) is ...]
+    if missing:
+        raise CheckFailure(owner, f"has no answer for {missing}", expected=sorted(questions), got=sorted(answers))
+    for key, question in questions.items():
+        value = answers[key]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            raise CheckFailure(owner, f"answer for {key!r} is {value!r}", expected="a whole number or None", got=repr(value))
+        if value != _framework_size(question):
+            framework, n, f, s, padding, options = question
+            extra = "".join(f", {k}={v!r}" for k, v in options.items())
+            raise CheckFailure(
+                owner,
+                f"({key}) {framework}: N={n}, F={f}, S={s}, padding={padding!r}{extra}: your answer {value} is not right",
+                hint=_FRAMEWORK_HINTS[framework],
+            )
+    _done(f"sizes: all {len(questions)} questions answered right")

@@ -71,6 +71,10 @@ ASSIGNMENTS = {
             "check_q_lr",
         ),
     ),
+    "hw5_transposed": Assignment(
+        answers=("conv_transpose_forward", "conv_backward_dx", "sizes"),
+        checks=("check_conv_transpose_forward", "check_conv_backward_dx", "check_sizes"),
+    ),
 }
 MAX_BYTES = 20 << 20  # neither the grader nor the self-check reads larger notebooks
 

@@ -12,7 +12,7 @@
     python homework/hw.py similarity A              copied code: homework/grades/<A>_similarity.{csv,html}
     python homework/hw.py samples A DEST            the sample submissions of homework/samples/<A>/ -> DEST
 
-Assignments A: hw1_shapes, hw2_conv, hw3_pool, hw4_train. Run it with the project's .venv Python.
+Assignments A: hw1_shapes, hw2_conv, hw3_pool, hw4_train, hw5_transposed (optional). Run it with the project's .venv Python.
 ``grade`` exits with status 1 when a student could not be graded (their row says why), 2 on a usage error.
 Everything happens inside the course folder that holds this file (copy homework/ to rehearse).
 """

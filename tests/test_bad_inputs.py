@@ -524,6 +524,72 @@ case("same_padding-float", lambda: cc.same_padding(3.0), T, "filter size F", "3.
 case("receptive_field-pair", lambda: cc.receptive_field([(3,)]), V, "layers[0]", "(3,)", "(F, S)")
 case("receptive_field-stride-0", lambda: cc.receptive_field([(3, 1), (2, 0)]), V, "stride S of layers[1]", "got 0", ">= 1")
 
+# ------------------------------------------------ frameworks and the chapter's step-throughs
+from cnn_core import conv_in_depth as cid  # noqa: E402
+from cnn_core.frameworks import dropped_positions, framework_output_size, keras_same_padding  # noqa: E402
+
+case("framework-name", lambda: framework_output_size("tensorflow", 7, 3), V, "framework", "'tensorflow'", "'keras'")
+case("framework-layer", lambda: framework_output_size("pytorch", 7, 3, layer="dense"), V, "layer", "'dense'", "'pool'")
+case("framework-keras-int-padding", lambda: framework_output_size("keras", 7, 3, 1, 1), V, "padding", "(1)", "ZeroPadding2D")
+case("framework-keras-full", lambda: framework_output_size("keras", 7, 3, 1, "full"), V, "padding", "'full'", "'same'")
+case(
+    "framework-ceil-conv",
+    lambda: framework_output_size("pytorch", 7, 3, 2, ceil_mode=True),
+    V,
+    "ceil_mode",
+    "True",
+    "layer='pool'",
+)
+case(
+    "framework-output-padding-conv",
+    lambda: framework_output_size("pytorch", 7, 3, 2, output_padding=1),
+    V,
+    "output_padding",
+    "layer='conv'",
+    "layer='transposed'",
+)
+case(
+    "framework-same-strided",
+    lambda: framework_output_size("pytorch", 7, 3, 2, "same"),
+    V,
+    "padding='same'",
+    "stride=2",
+    "int padding",
+)
+case(
+    "framework-output-padding-big",
+    lambda: framework_output_size("pytorch", 3, 3, 2, layer="transposed", output_padding=2),
+    V,
+    "output padding",
+    "output_padding=2",
+    "smaller than either stride or dilation",
+)
+case(
+    "framework-pool-pad", lambda: framework_output_size("pytorch", 7, 3, 1, 2, layer="pool"), V, "pad", "pad=2", "half of kernel"
+)
+case("framework-n-0", lambda: framework_output_size("pytorch", 0, 3), V, "input size N", "got 0", ">= 1")
+case("framework-dilation-0", lambda: framework_output_size("pytorch", 7, 3, dilation=0), V, "dilation d", "got 0", ">= 1")
+case("keras_same_padding-stride", lambda: keras_same_padding(7, 3, 0), V, "stride S", "got 0", ">= 1")
+case("dropped_positions-padding", lambda: dropped_positions(7, 3, 1, -1), V, "padding P", "got -1", ">= 0")
+case("backward_steps-dout", lambda: cid.backward_steps(Z((4, 4)), Z((2, 2)), Z((2, 2))), V, "dout", "(2, 2)", "(3, 3)")
+case("backward_steps-x-3d", lambda: cid.backward_steps(Z((1, 4, 4)), Z((2, 2)), Z((3, 3))), V, "x", "(1, 4, 4)", "(H, W)")
+case("backward_steps-w", lambda: cid.backward_steps(Z((4, 4)), Z((2, 3)), Z((3, 2))), V, "w", "(2, 3)", "square F x F")
+case("maxpool_routes-dout", lambda: cid.maxpool_routes(Z((4, 4)), 2, 2, Z((3, 3))), V, "dout", "(3, 3)", "(2, 2)")
+case("partial_sums-depth", lambda: cid.partial_sums(Z((3, 4, 4)), Z((2, 2, 2))), V, "depth", "D=3", "spans 2")
+case("partial_sums-position", lambda: cid.partial_sums(Z((1, 4, 4)), Z((1, 2, 2)), r=5), V, "position", "(5, 0)", "3 x 3 output")
+case("dilated_rf-pair", lambda: cid.dilated_receptive_field([(3, 1)]), V, "layers[0]", "(3, 1)", "(F, S, d)")
+case("tap_counts-dilation-0", lambda: cid.tap_counts([(3, 1, 0)]), V, "dilation d of layers[0]", "got 0", ">= 1")
+case("pointwise-w", lambda: cid.pointwise_as_linear(Z((3, 4, 4)), Z((2, 3, 3, 3))), V, "w", "(2, 3, 3, 3)", "(K, D, 1, 1)")
+case(
+    "separable-w_depth",
+    lambda: cid.depthwise_separable(Z((1, 3, 4, 4)), Z((3, 3, 3, 3)), Z((2, 3, 1, 1))),
+    V,
+    "w_depth",
+    "(3, 3, 3, 3)",
+    "(D, 1, F, F)",
+)
+case("separable_params-k-0", lambda: cid.separable_params(3, 64, 0), V, "out_channels K", "got 0", ">= 1")
+
 
 def test_the_table_is_large():
     assert len(CASES) >= 150, len(CASES)

@@ -385,3 +385,81 @@ def test_plot_functions_are_called_checked_and_closed(trained):
     assert len(plt.get_fignums()) == before  # the figure the check made is closed
     assert "the model has no Conv2D layer" in fails(checks.check_filter_plot, plot_filters, None)
     assert "not a matplotlib Figure" in fails(checks.check_filter_plot, lambda W: None, model)
+
+
+# ---------------------------------------------------------------- HW5 (optional): the transposed convolution
+
+
+def transpose_with(mistake):
+    return with_mistake(F.conv_transpose2d_naive, mistake, "conv_transpose_forward")
+
+
+def test_conv_transpose_forward_right_and_mistakes(capsys):
+    checks.check_conv_transpose_forward(transpose_with(lambda ref, *a: ref(*a)))
+    assert "5 cases match cnn_core's conv_transpose2d" in capsys.readouterr().out
+    msg = fails(checks.check_conv_transpose_forward, transpose_with(lambda ref, x, w, b, s, p: ref(x, w, None, s, p)))
+    assert "the bias is missing" in msg
+    msg = fails(
+        checks.check_conv_transpose_forward, transpose_with(lambda ref, x, w, b, s, p: ref(x, w[:, :, ::-1, ::-1], b, s, p))
+    )
+    assert "you flipped the filter" in msg
+    overwrite = transpose_with(lambda ref, x, w, b, s, p: checks._transpose_mistakes(x, w, b, s, p)[3][0]())
+    msg = fails(checks.check_conv_transpose_forward, overwrite)
+    assert "must add up (+=), not overwrite (=)" in msg
+    swapped = transpose_with(lambda ref, x, w, b, s, p: ref(x, w.transpose(1, 0, 2, 3), b, s, p))
+    msg = fails(checks.check_conv_transpose_forward, swapped, cases=[(1, 2, 3, 3, 2, 3, 2, 0)])
+    assert "PyTorch's layout for ConvTranspose2d" in msg
+
+
+def test_conv_transpose_forward_shapes():
+    uncut = transpose_with(lambda ref, x, w, b, s, p: ref(x, w, b, s, 0))
+    msg = fails(checks.check_conv_transpose_forward, uncut, cases=[(1, 1, 3, 3, 1, 4, 2, 1)])
+    assert "expected:       (1, 1, 6, 6)" in msg and "got:            (1, 1, 8, 8)" in msg
+    assert "cut P = 1 rows and columns from each side" in msg
+    times_s = transpose_with(lambda ref, x, w, b, s, p: np.zeros((x.shape[0], w.shape[1], x.shape[2] * s, x.shape[3] * s)))
+    msg = fails(checks.check_conv_transpose_forward, times_s, cases=[(1, 1, 2, 2, 1, 3, 2, 0)])
+    assert "not H*S" in msg
+
+
+def test_conv_transpose_forward_refuses_the_reference():
+    def conv_transpose_forward(x, w, b, stride, padding):
+        return F.conv_transpose2d_naive(x, w, b, stride, padding)
+
+    assert "calls cnn_core's reference conv_transpose2d_naive()" in fails(
+        checks.check_conv_transpose_forward, conv_transpose_forward
+    )
+
+    def via_backward(x, w, b, stride, padding):  # the conv backward's dx is the same operation
+        return F.conv2d_backward_naive(x, np.zeros((1, 1, 5, 5)), w, stride, padding)[0]
+
+    via_backward.__name__ = "conv_transpose_forward"
+    assert "calls cnn_core's reference conv2d_backward_naive()" in fails(checks.check_conv_transpose_forward, via_backward)
+
+
+def test_conv_backward_dx_right_and_mistakes(capsys):
+    right = with_mistake(F.conv_transpose2d_naive, lambda ref, d, w, s, p: ref(d, w, None, s, p), "conv_backward_dx")
+    checks.check_conv_backward_dx(right)
+    assert "your transposed convolution of dout is the conv backward pass's dx" in capsys.readouterr().out
+    flipped = with_mistake(
+        F.conv_transpose2d_naive, lambda ref, d, w, s, p: ref(d, w[:, :, ::-1, ::-1], None, s, p), "conv_backward_dx"
+    )
+    assert "no flip here" in fails(checks.check_conv_backward_dx, flipped)
+    bias = with_mistake(
+        F.conv_transpose2d_naive, lambda ref, d, w, s, p: ref(d, w, np.ones(w.shape[1]), s, p), "conv_backward_dx"
+    )
+    assert "dx has no bias term" in fails(checks.check_conv_backward_dx, bias)
+    padded = with_mistake(F.conv_transpose2d_naive, lambda ref, d, w, s, p: ref(d, w, None, s, 0), "conv_backward_dx")
+    assert "dx has the wrong shape" in fails(checks.check_conv_backward_dx, padded, cases=[(1, 1, 7, 7, 1, 3, 1, 1)])
+
+
+def test_framework_sizes():
+    questions = {"a": ("lecture", 224, 3, 2, 0, {}), "b": ("pytorch", 224, 3, 2, 0, {}), "f": ("pytorch", 28, 3, 2, "same", {})}
+    checks.check_framework_sizes({"a": None, "b": 111, "f": None}, questions)
+    msg = fails(checks.check_framework_sizes, {"a": 112, "b": 111, "f": None}, questions)
+    assert "(a) lecture: N=224, F=3, S=2, padding=0: your answer 112 is not right" in msg and "must be a whole number" in msg
+    assert "111" not in msg.split("likely mistake")[1]  # the right answer is not revealed
+    assert "has no answer for ['f']" in fails(checks.check_framework_sizes, {"a": None, "b": 111}, questions)
+    assert "a whole number or None" in fails(checks.check_framework_sizes, {"a": None, "b": 111.0, "f": None}, questions)
+    assert "must be a dict" in fails(checks.check_framework_sizes, [None, 111, None], questions)
+    msg = fails(checks.check_framework_sizes, {"a": None, "b": 111, "f": 14}, questions)
+    assert "padding='same' only at stride 1" in msg

@@ -439,3 +439,37 @@ def test_hw1_reference_formulas_are_withheld_in_the_student_side_cnn_core(tmp_pa
     assert out.returncode == 0, out.stderr
     assert "output_size is withheld while hw1_shapes is graded" in out.stdout
     assert out.stdout.strip().endswith("0.0")
+
+
+# ---------------------------------------------------------------- hw5: trusted questions, withheld kernels
+
+
+def test_hw5_reference_kernels_emptied_questions_and_patched_check_do_not_count(course, tmp_path):
+    """A hw5 submission that calls cnn_core's transposed convolution and framework sizes (withheld in the
+    sandbox), empties QUESTIONS and patches the sizes check scores nothing; an honest one scores 6."""
+    cls = Class(course, "hw5_transposed", tmp_path / "inbox")
+    cls.student("honest")
+    cls.student(
+        "cheat",
+        {
+            "conv_transpose_forward": (
+                "def conv_transpose_forward(x, w, b, stride=1, padding=0):\n"
+                "    return cnn_core.functional.conv_transpose2d_naive(x, w, b, stride, padding)\n"
+            ),
+            "sizes": (
+                "from cnn_core.frameworks import framework_output_size\n"
+                "sizes = {k: framework_output_size(q[0], *q[1:5], **q[5]) for k, q in QUESTIONS.items()}\n"
+            ),
+        },
+        after={"sizes": "QUESTIONS = {}\nsizes = {}\nchecks.check_framework_sizes = lambda *a, **k: None\n"},
+    )
+    assert run_hw(course, "collect", "hw5_transposed", str(tmp_path / "inbox")).returncode == 0
+    proc = run_hw(course, "grade", "hw5_transposed", "--quiet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with (course / "grades" / "hw5_transposed.csv").open() as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert rows["honest"]["total"] == "6", rows["honest"]["problems"]
+    assert rows["cheat"]["total"] == "0", rows["cheat"]["problems"]
+    page = (course / "feedback" / "hw5_transposed" / "cheat.html").read_text()
+    assert "withheld while hw5_transposed is graded" in page
+    assert sandbox_processes() == []

@@ -25,7 +25,7 @@ from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[1]
 HOMEWORK = REPO / "homework"
-ASSIGNMENTS = ["hw1_shapes", "hw2_conv", "hw3_pool", "hw4_train"]
+ASSIGNMENTS = ["hw1_shapes", "hw2_conv", "hw3_pool", "hw4_train", "hw5_transposed"]
 GENERATED = (
     "release",
     "gradebook.db",
@@ -210,6 +210,12 @@ EXPECTED_STUB_ERRORS = {
         "check_q_gap": "q_gap: has no answer yet",
         "check_q_edge": "q_edge: has no answer yet",
         "check_q_lr": "q_lr: has no answer yet",
+    },
+    "hw5_transposed": {
+        "check_conv_transpose_forward": NOT_DONE,
+        "check_conv_backward_dx": NOT_DONE,
+        "sizes": None,
+        "check_sizes": "has no answer for",
     },
 }
 
