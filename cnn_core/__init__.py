@@ -32,6 +32,15 @@ that every name exists):
     softmax and cross-entropy                          losses.softmax, losses.softmax_cross_entropy
     numerical gradient, relative error                 gradcheck.numerical_gradient, gradcheck.rel_error
 
+Beyond the lecture (the chapter "From LeNet to ResNet"):
+
+    batch norm y = gamma (x - mu)/sqrt(var + eps) + beta   normalization.BatchNorm2D, normalization.batchnorm2d_naive
+    global average pooling (N, D, H, W) -> (N, D)      global_pool.GlobalAvgPool2D
+    inverted dropout y = x * keep / (1 - p)            regularization.Dropout
+    residual block y = F(x) + x (or + W_s x)           residual.Residual
+    weight decay g <- grad + lambda w                  train.SGD
+    training / evaluation mode                         model.set_training
+
 Rooms: naive.py (the loops, read these first) and fast.py (the same operations tuned, same names
 and contract); layers.py wires them into layers (Conv2D(..., kernels="naive") runs the loops);
 model.py, losses.py, train.py train them; shapes.py holds the formulas. viz/ draws.
@@ -50,12 +59,17 @@ from .functional import (
 from .gradcheck import check_layer, numerical_gradient, rel_error
 from .layers import AvgPool2D, Conv2D, Flatten, L2Pool2D, Layer, Linear, MaxPool2D, ReLU, Sigmoid
 from .losses import mse_loss, softmax, softmax_cross_entropy
-from .model import Sequential, num_params
+from .model import Sequential, num_params, set_training
 from .shapes import conv_num_params, conv_output_shape, linear_num_params, output_size, receptive_field, same_padding
 from .train import SGD, evaluate, fit, predict
 
 # Chapter-sized modules, reachable as cnn_core.<module> (numpy-only imports; data loads lazily).
 from . import architectures, connectivity, data, fast, filters, mlp, naive, transforms, windows  # noqa: E402
+from . import global_pool, normalization, regularization, residual  # noqa: E402
+from .global_pool import GlobalAvgPool2D  # noqa: E402
+from .normalization import BatchNorm2D  # noqa: E402
+from .regularization import Dropout  # noqa: E402
+from .residual import Residual  # noqa: E402
 from .connectivity import conv_matrix, receptive_field_mask  # noqa: E402
 from .filters import apply_filter  # noqa: E402
 
@@ -83,6 +97,11 @@ __all__ = [
     "Sigmoid",
     "Flatten",
     "Linear",
+    "BatchNorm2D",
+    "GlobalAvgPool2D",
+    "Dropout",
+    "Residual",
+    "set_training",
     "softmax",
     "softmax_cross_entropy",
     "mse_loss",
@@ -107,4 +126,8 @@ __all__ = [
     "naive",
     "transforms",
     "windows",
+    "global_pool",
+    "normalization",
+    "regularization",
+    "residual",
 ]
