@@ -134,9 +134,11 @@ def test_a_small_residual_network_learns_the_digits():
             cc.Linear(16, 10, rng=3),
         ]
     )
-    history = cc.fit(model, X, y, epochs=3, batch_size=32, lr=0.1, progress=False, weight_decay=1e-4)
+    # lr_decay lets the weights settle, so BN's running statistics (a lagging average) fit the final weights;
+    # with lr=0.1 throughout, this net reaches train loss 0.1 but only ~0.6 test accuracy in evaluation mode
+    history = cc.fit(model, X, y, epochs=3, batch_size=32, lr=0.1, lr_decay=0.3, progress=False, weight_decay=1e-4)
     assert history["loss"][-1] < 0.3 * history["loss"][0]
-    assert cc.evaluate(model, X_test, y_test)[1] > 0.8  # chance is 0.1
+    assert cc.evaluate(model, X_test, y_test)[1] > 0.9  # chance is 0.1
 
 
 # ------------------------------------------------ PyTorch
