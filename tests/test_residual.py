@@ -103,6 +103,11 @@ def test_backward_with_batchnorm_in_the_body_matches_finite_differences():
     assert np.abs(analytic["body.0.b"]).max() < 1e-12  # the bias before BN gets no gradient
 
 
+def test_backward_before_forward_is_refused():
+    with pytest.raises(RuntimeError, match="before forward"):
+        Residual([ReLU()]).backward(np.zeros((1, 2, 3, 3)))
+
+
 def test_modes_reach_the_layers_inside_the_block():
     block = Residual(conv_bn_body(2, 2))
     model = cc.Sequential([block, ReLU()])
