@@ -511,7 +511,6 @@ case(
     "has none",
     "Conv2D(D_in, D_out, 1",
 )
-)
 case("SGD-weight_decay", lambda: cc.SGD(net(), weight_decay=-0.1), V, "weight_decay", "weight_decay=-0.1", "weight_decay >= 0")
 case(
     "fit-weight_decay",
