@@ -214,3 +214,12 @@ def test_matches_pytorch_forward_and_backward(stride, d_in, d_out, shape):
                 assert rel(layer.running_var, mod.running_var.numpy()) < 1e-10
         body_t.zero_grad()
         skip_t.zero_grad()
+
+
+def test_float32_blocks_are_checked_on_a_float64_copy():
+    block = Residual([Conv2D(2, 2, 3, padding=1, rng=0, dtype=np.float32), BatchNorm2D(2, dtype=np.float32)])
+    x = np.random.default_rng(0).standard_normal((3, 2, 5, 5)).astype(np.float32)
+    with pytest.warns(cc.gradcheck.GradientCheckWarning, match="float64 copy"):
+        errors = cc.check_layer(block, x)
+    assert errors["x"] < 1e-6 and errors["body.0.W"] < 1e-6
+    assert block.body.layers[0].params["W"].dtype == np.float32  # the block itself is untouched
