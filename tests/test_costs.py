@@ -81,6 +81,9 @@ def test_receptive_fields_of_vgg16_layer_by_layer():
     assert fields == [cc.receptive_field(chain[: i + 1]) for i in range(len(chain))]
     # conv1_1 3, conv1_2 5, pool1 6, ..., conv5_3 196, pool5 212 (each conv adds 2 * jump, each pool 1 * jump)
     assert fields[:3] == [3, 5, 6] and fields[-2:] == [196, 212]
+    named = dict(zip(A.vgg16_layer_names(), C.layer_costs(A.vgg16(), (3, 224, 224))))
+    assert len(named) == len(A.vgg16().layers) and named["fc6"].params == 25088 * 4096 + 4096
+    assert (named["conv5_3"].receptive_field, named["pool5"].receptive_field) == (196, 212)
     assert C.receptive_fields(A.vgg16(), (3, 224, 224))[-1] == ("36", None, 32)  # the last FC layer sees everything
 
 
