@@ -7,7 +7,8 @@ Notation (the lecture's symbols, and how the arrays and arguments spell them):
     D        depth = channels: x.shape[1]       in_channels
     H, W     height, width: x.shape[2:]         (the lecture's H1, W1; outputs H2, W2)
     K        number of filters: w.shape[0]      out_channels
-    F        filter (window) size               kernel_size, f
+    F        filter (window) size               kernel_size, f (pool_size: the pool's F where a
+                                                function builds both, architectures.typical_architecture)
     S        stride                             stride
     P        zero padding                       padding
 
@@ -45,11 +46,27 @@ Beyond the lecture (the chapter "From LeNet to ResNet"):
 
 Rooms: naive.py (the loops, read these first) and fast.py (the same operations tuned, same names
 and contract); layers.py wires them into layers (Conv2D(..., kernels="naive") runs the loops);
-model.py, losses.py, train.py train them; shapes.py holds the formulas. viz/ draws.
+model.py, losses.py, train.py train them (progress.py draws fit's line per epoch); shapes.py holds
+the formulas; the chapters' computations live in modules named for their concept (connectivity,
+windows, filters, architectures, evaluation, costs, ...); viz/ draws what they compute and never trains.
 Beyond the lecture: normalization.py (BatchNorm2D, with its graph-by-node reference), global_pool.py,
 regularization.py (Dropout), residual.py (Residual blocks); layers with a training/evaluation mode
 have a ``training`` flag that model.set_training sets; costs.py counts multiply-adds, activations
 and receptive fields layer by layer.
+
+Chapters and the modules they use (tests/test_lecture_map.py checks this both ways against the
+chapters' code; every chapter also uses viz.explore for its explorers and viz.prose for glue):
+
+    01 review of MLPs and backprop     data gradcheck layers losses mlp model shapes | viz.fully_connected
+    02 the semantic gap                data transforms | viz.pixels viz.semantic_gap
+    03 fully connected layers          data fast layers model shapes train transforms | viz.fully_connected
+    04 convolution                     data fast filters layers model naive shapes | viz.convolution viz.live viz.sliding
+    05 sparse connectivity             connectivity data fast shapes | viz.connectivity
+    06 parameter sharing               connectivity data filters layers shapes | viz.connectivity viz.convolution
+    07 stride and padding              data filters layers shapes windows | viz.live viz.sliding viz.stride_padding
+    08 pooling                         data fast gradcheck layers naive shapes windows | viz.live viz.pooling
+    09 putting a CNN together          architectures data layers model shapes | viz.architecture
+    10 training a CNN                  architectures data evaluation gradcheck layers shapes train | viz.live viz.training
 """
 
 from .functional import (
@@ -70,7 +87,7 @@ from .shapes import conv_num_params, conv_output_shape, linear_num_params, outpu
 from .train import SGD, evaluate, fit, predict
 
 # Chapter-sized modules, reachable as cnn_core.<module> (numpy-only imports; data loads lazily).
-from . import architectures, connectivity, data, fast, filters, mlp, naive, transforms, windows  # noqa: E402
+from . import architectures, connectivity, data, evaluation, fast, filters, mlp, naive, transforms, windows  # noqa: E402
 from . import costs, global_pool, normalization, regularization, residual  # noqa: E402
 from .global_pool import GlobalAvgPool2D  # noqa: E402
 from .normalization import BatchNorm2D  # noqa: E402
@@ -126,6 +143,7 @@ __all__ = [
     "architectures",
     "connectivity",
     "data",
+    "evaluation",
     "fast",
     "filters",
     "mlp",

@@ -97,6 +97,10 @@ def to_nchw(img: np.ndarray) -> np.ndarray:
     return img[None, None] if img.ndim == 2 else img.transpose(2, 0, 1)[None]
 
 
+# The moves (pixels down / right) chapter 10 tests its networks with: every pair of these.
+SHIFTS = (-2, -1, 0, 1, 2)
+
+
 def shift(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
     """Move the content of (..., H, W) images down by dy and right by dx pixels,
     filling with zeros (negative values move up / left)."""

@@ -129,6 +129,12 @@ def blas_threads_for(flops: float):
                 lib.set_num_threads(n)
 
 
+def one_blas_thread():
+    """Run the block with one BLAS thread: for small matrices more threads only add overhead (and
+    contend for the cores of a busy machine). No-op without threadpoolctl."""
+    return blas_threads_for(0.0)
+
+
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """a @ b, on one BLAS thread when the product is small (see SMALL_PRODUCT_FLOPS)."""
     flops = 2.0 * a.shape[-2] * a.shape[-1] * b.shape[-1] * math.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))

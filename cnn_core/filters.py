@@ -53,18 +53,18 @@ def kernel(name: str) -> np.ndarray:
     return KERNELS[name].copy()
 
 
-def box_kernel(size: int) -> np.ndarray:
+def box_kernel(kernel_size: int) -> np.ndarray:
     """The F x F average: every weight 1 / F^2."""
-    if size < 1:
-        raise ValueError(f"kernel size must be >= 1, got {size}")
-    return np.full((size, size), 1.0 / size**2)
+    if kernel_size < 1:
+        raise ValueError(f"kernel_size must be >= 1, got {kernel_size}")
+    return np.full((kernel_size, kernel_size), 1.0 / kernel_size**2)
 
 
-def gaussian_kernel(size: int, sigma: float) -> np.ndarray:
+def gaussian_kernel(kernel_size: int, sigma: float) -> np.ndarray:
     """w[i, j] proportional to exp(-((i-c)^2 + (j-c)^2) / (2 sigma^2)), c = (F-1)/2, summing to 1."""
-    if size < 1 or sigma <= 0:
-        raise ValueError(f"need size >= 1 and sigma > 0, got size={size}, sigma={sigma}")
-    t = np.arange(size) - (size - 1) / 2
+    if kernel_size < 1 or sigma <= 0:
+        raise ValueError(f"need kernel_size >= 1 and sigma > 0, got kernel_size={kernel_size}, sigma={sigma}")
+    t = np.arange(kernel_size) - (kernel_size - 1) / 2
     g = np.exp(-(t[:, None] ** 2 + t[None, :] ** 2) / (2 * sigma**2))
     return g / g.sum()
 
@@ -80,15 +80,15 @@ def is_signed(w: np.ndarray, tol: float = 1e-9) -> bool:
     return abs(float(np.sum(w))) < tol
 
 
-def color_filter_bank(size: int = 5) -> dict[str, np.ndarray]:
+def color_filter_bank(kernel_size: int = 5) -> dict[str, np.ndarray]:
     """Six hand-made F x F x 3 colour filters, each spanning the full depth (R, G, B).
 
     Edges and blur look at brightness (the same 2-D pattern on all three channels,
     divided by 3); the last two compare colours at each pixel (colour-opponent).
     """
-    g = gaussian_kernel(size, size / 4)
-    t = np.arange(size) - (size - 1) / 2
-    ramp = np.outer(np.ones(size), t) * g  # brighter to the right -> positive
+    g = gaussian_kernel(kernel_size, kernel_size / 4)
+    t = np.arange(kernel_size) - (kernel_size - 1) / 2
+    ramp = np.outer(np.ones(kernel_size), t) * g  # brighter to the right -> positive
     ramp /= np.abs(ramp).sum()
     diag = (t[:, None] + t[None, :]) * g
     diag /= np.abs(diag).sum()

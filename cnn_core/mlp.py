@@ -19,11 +19,12 @@ keep them equal.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
+from .fast import one_blas_thread
 from .layers import sigmoid as _sigmoid
 
 
@@ -133,7 +134,7 @@ def backprop(
     return errors
 
 
-def predict(Ws: Sequence[np.ndarray], acts: Sequence[str], X: np.ndarray) -> np.ndarray:
+def outputs(Ws: Sequence[np.ndarray], acts: Sequence[str], X: np.ndarray) -> np.ndarray:
     """f(x) for every row of X at once: (N, D_0) -> (N, D_L)."""
     return forward_batch(Ws, acts, X)[1][-1]
 
@@ -186,19 +187,6 @@ def append_one(o: np.ndarray) -> np.ndarray:
     return np.append(o, 1.0) if o.ndim == 1 else np.hstack([o, np.ones((len(o), 1))])
 
 
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """Run the block with one BLAS thread: for matrices this small, more threads only add
-    overhead (and contend for the cores of a busy machine). No-op without threadpoolctl."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def train_digits_mlp(
     learning_rate: float, hidden_width: int, batch_size: int, epochs: int = 6, seed: int = 0
 ) -> dict[str, list[float]]:
@@ -224,3 +212,10 @@ def train_digits_mlp(
             seed=seed,
             progress=False,
         )
+
+
+@lru_cache(maxsize=64)
+def digits_mlp_history(learning_rate: float, hidden_width: int, batch_size: int) -> dict[str, list[float]]:
+    """train_digits_mlp for one setting, computed once and kept: chapter 1's text and its explorer
+    (cnn_core.viz.fully_connected.TrainingExplorer) read the same runs."""
+    return train_digits_mlp(learning_rate, hidden_width, batch_size)

@@ -112,3 +112,24 @@ def browser():
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """200 training and 100 test digits (8x8, float32): (X_tr, y_tr, X_te, y_te)."""
+    import numpy as np
+
+    from cnn_core.data import load_digits
+
+    X_tr, y_tr, X_te, y_te = load_digits(dtype=np.float32)
+    return X_tr[:200], y_tr[:200], X_te[:100], y_te[:100]
+
+
+@pytest.fixture
+def small_cnn():
+    """A function that builds the same small digits CNN each call: Conv-ReLU-Pool x2, FC (float32)."""
+    import numpy as np
+
+    from cnn_core.architectures import typical_architecture
+
+    return lambda: typical_architecture(1, 2, 0, input_shape=(1, 8, 8), filters=4, dtype=np.float32, rng=0)

@@ -50,7 +50,7 @@ def test_batch_form_equals_loop_and_sequential():
     for layer, W in zip(model.layers[::2], Ws):
         layer.params["W"][...] = W  # biases stay 0, as in the lecture
     out = model.forward(X)
-    np.testing.assert_allclose(out, mlp.predict(Ws, ACTS, X), atol=1e-14)
+    np.testing.assert_allclose(out, mlp.outputs(Ws, ACTS, X), atol=1e-14)
     loss, dout = cc.mse_loss(out, Y)
     assert loss == pytest.approx(np.mean([mlp.squared_error(Ws, ACTS, x, y) for x, y in zip(X, Y)]))
     model.backward(dout)
@@ -88,7 +88,7 @@ def test_backprop_learns_two_digit_classes():
     Ws = mlp.init_weights([64, 16, 1], seed=0)
     errors = mlp.backprop(Ws, ["sigmoid", "sigmoid"], A, YA, eta=0.5, steps=1500, seed=0)
     assert errors.shape == (1500,) and errors[-300:].mean() < errors[:300].mean() / 5
-    assert np.mean((mlp.predict(Ws, ["sigmoid", "sigmoid"], B) > 0.5) == YB) > 0.95
+    assert np.mean((mlp.outputs(Ws, ["sigmoid", "sigmoid"], B) > 0.5) == YB) > 0.95
 
 
 def test_errors_name_the_problem():

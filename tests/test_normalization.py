@@ -202,3 +202,17 @@ def test_matches_pytorch_on_random_shapes():
             ]:
                 assert np.max(np.abs(a - b)) <= 1e-10 * np.max(np.abs(b)), (n, d, h, w, training)
             ref.zero_grad()
+
+
+def test_chapter_10_analyses_run_in_evaluation_mode():
+    model = cc.Sequential([cc.Conv2D(1, 2, 3, rng=0), BatchNorm2D(2), cc.ReLU(), cc.Flatten(), cc.Linear(2 * 3 * 3, 3, rng=1)])
+    bn = model.layers[1]
+    cc.fit(model, np.random.default_rng(0).standard_normal((8, 1, 5, 5)), np.arange(8) % 3, epochs=1, progress=False)
+    x = np.random.default_rng(1).standard_normal((4, 1, 5, 5))
+    before = bn.running_mean.copy()
+    probs = cc.evaluation.probabilities(model, x)
+    np.testing.assert_allclose(cc.evaluation.probabilities(model, x[:1]), probs[:1])  # one image == in a batch
+    outs = cc.evaluation.layer_outputs(model, x[:1])
+    np.testing.assert_allclose(cc.softmax(outs[-1][1]), probs[:1])
+    np.testing.assert_array_equal(bn.running_mean, before)
+    assert bn.training  # fit left training mode on; the analyses restore it

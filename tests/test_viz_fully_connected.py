@@ -2,7 +2,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from cnn_core import data
+from cnn_core import mlp
 from cnn_core.viz import fully_connected as F
 
 
@@ -17,11 +17,6 @@ def test_fc_cost_lecture_numbers():
     assert F.fc_cost(32, 32, 3, 784, bias=False)[0] == 2_408_448
     assert F.fc_cost(200, 200, 3, 1, bias=False)[0] == 120_000
     assert F.fc_cost(32, 32, 3, 784, bias=False, bytes_per_value=8)[1] == pytest.approx(19.267584)
-
-
-def test_updates_per_epoch_and_digits_count():
-    assert F.updates_per_epoch(4) == 337 and F.updates_per_epoch(256) == 6 and F.updates_per_epoch(1347) == 1
-    assert len(data.load_digits()[0]) == F.digits_train_size() == 1347
 
 
 def test_render_params_and_description():
@@ -44,23 +39,33 @@ def test_show_stretch_layout():
     plt.close(fig)
 
 
-def test_training_explorer_uses_cached_runs(monkeypatch):
+def test_training_explorer_draws_one_line_per_batch_size():
     calls = []
 
-    def fake(lr, width, batch):
+    def history(lr, width, batch):
         calls.append((lr, width, batch))
         return {"epoch": [1, 2], "loss": [2.0, 1.0], "val_accuracy": [0.5, 0.75]}
 
-    monkeypatch.setattr("cnn_core.mlp.train_digits_mlp", fake)
-    F.training_history.cache_clear()
+    render = F.TrainingExplorer(history, n_train=1347, n_test=450)
+    fig = render(0.5, 3)
+    assert len(fig.axes[1].lines) == len(F.BATCH_SIZES)
+    assert [line.get_label() for line in fig.axes[1].lines][0] == "batch 4 (337 updates/epoch)"
+    assert fig.axes[1].get_title() == "accuracy on the 450 test digits"
+    assert "1,347 training digits" in fig.axes[0].get_xlabel()
+    plt.close(fig)
+    assert "batch 4: 75%" in render.describe(0.5, 3)
+    assert sorted(set(calls)) == [(0.5, 3, b) for b in F.BATCH_SIZES]
+
+
+def test_digits_mlp_history_is_computed_once(monkeypatch):
+    calls = []
+    monkeypatch.setattr(mlp, "train_digits_mlp", lambda *a: calls.append(a) or {"loss": [1.0]})
+    mlp.digits_mlp_history.cache_clear()
     try:
-        fig = F.render_training(0.5, 3)
-        assert len(fig.axes[1].lines) == len(F.BATCH_SIZES)
-        plt.close(fig)
-        assert "batch 4: 75%" in F.describe_training(0.5, 3)
-        assert sorted(calls) == [(0.5, 3, b) for b in F.BATCH_SIZES]  # each run once, then cached
+        assert mlp.digits_mlp_history(0.5, 3, 4) is mlp.digits_mlp_history(0.5, 3, 4)
+        assert calls == [(0.5, 3, 4)]
     finally:
-        F.training_history.cache_clear()
+        mlp.digits_mlp_history.cache_clear()
 
 
 def test_small_figures_have_titles():

@@ -21,7 +21,7 @@ from cnn_core.viz.stride_padding import (
     render,
     shrinking_figure,
     slide_animation,
-    volume_figure,
+    maps_volume_figure,
 )
 
 
@@ -106,7 +106,7 @@ def test_slide_animation_one_frame_per_position_of_the_slower_stride():
 
 
 def test_volume_figure_titles():
-    fig = volume_figure(np.zeros((32, 32, 3)), np.zeros((10, 32, 32)))
+    fig = maps_volume_figure(np.zeros((32, 32, 3)), np.zeros((10, 32, 32)))
     assert len(fig.axes) == 11
     assert fig.axes[0].get_title() == "input 32×32×3" and fig.axes[10].get_title() == "map 10: 32×32"
     assert fig.axes[5].get_subplotspec().rowspan.start == 0 and fig.axes[6].get_subplotspec().rowspan.start == 1

@@ -28,7 +28,9 @@ import inspect
 import json
 import os
 import re
+import string
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 
@@ -36,6 +38,7 @@ Render = Callable[..., "plt.Figure"]
 
 # Set (to "1") by the book's Sphinx extension before Jupyter Book executes the chapters.
 BOOK_BUILD_ENV = "CNN_BOOK_BUILD"
+TEMPLATES = Path(__file__).with_name("templates")
 
 # JupyterLab / Notebook 7 bind the arrow keys (select the cell above/below) and would take them
 # from a focused slider: Lumino skips its shortcuts inside elements with this attribute.
@@ -61,6 +64,11 @@ class HTML:
 
     def __repr__(self) -> str:
         return f"<HTML explorer, {len(self.data):,} characters>"
+
+
+def _template(name: str) -> string.Template:
+    """A file of cnn_core/viz/templates/ as a string.Template ($name placeholders)."""
+    return string.Template((TEMPLATES / name).read_text(encoding="utf-8"))
 
 
 def _label(value) -> str:
@@ -117,46 +125,19 @@ def html_explorer(
     states_json = json.dumps(states).replace("</", "<\\/")  # safe inside <script>
     heading = f'<div style="font-weight:bold;margin-bottom:.3em">{html.escape(title)}</div>' if title else ""
     hidden = "" if first["img"] else ";display:none"
-    return HTML(f"""
-<div id="{uid}" class="cnn-explorer" {_SUPPRESS_SHORTCUTS}
- style="border:1px solid #ccc;border-radius:6px;padding:.6em;margin:.8em 0;max-width:100%">
-{heading}
-<div class="cnn-controls">{"".join(rows)}</div>
-<div class="cnn-caption" role="status" style="margin:.4em 0">{html.escape(first["text"])}</div>
-<div class="cnn-error" style="color:#b00020;font-family:monospace;white-space:pre-wrap">{html.escape(first["error"])}</div>
-<img class="cnn-image" src="{first["img"]}" alt="{html.escape(first["text"])}" style="max-width:100%;height:auto{hidden}">
-<script type="application/json" class="cnn-states">{states_json}</script>
-<script>
-(function() {{
-  // This script's own explorer (robust if the same explorer appears twice on a page).
-  var me = document.currentScript, box = me && me.parentNode;
-  var root = box && box.classList && box.classList.contains("cnn-explorer") ? box : document.getElementById("{uid}");
-  var states = JSON.parse(root.querySelector(".cnn-states").textContent);
-  var inputs = root.querySelectorAll("[data-name]");
-  function show() {{
-    var key = Array.prototype.map.call(inputs, function(el) {{ return el.value; }}).join(",");
-    var s = states[key];
-    Array.prototype.forEach.call(inputs, function(el) {{
-      var out = el.parentNode.querySelector("output");
-      out.textContent = JSON.parse(out.dataset.labels)[+el.value];
-    }});
-    var img = root.querySelector(".cnn-image");
-    img.style.display = s.img ? "" : "none";
-    if (s.img) {{ img.src = s.img; img.alt = s.text; }}
-    root.querySelector(".cnn-caption").textContent = s.text;
-    root.querySelector(".cnn-error").textContent = s.error;
-  }}
-  Array.prototype.forEach.call(inputs, function(el) {{
-    el.addEventListener("input", show);
-    // arrow/Home/End/Page keys move the control, never the page or the notebook's cell selection
-    el.addEventListener("keydown", function(e) {{
-      if (/^(Arrow|Home$|End$|Page)/.test(e.key)) {{ e.stopPropagation(); }}
-    }});
-  }});
-  show();
-}})();
-</script>
-</div>""")
+    return HTML(
+        _template("explorer.html").substitute(
+            uid=uid,
+            suppress=_SUPPRESS_SHORTCUTS,
+            heading=heading,
+            controls="".join(rows),
+            caption=html.escape(first["text"]),
+            error=html.escape(first["error"]),
+            img=first["img"],
+            hidden=hidden,
+            states=states_json,
+        )
+    )
 
 
 def _caption_html(text: str, error: bool = False) -> str:

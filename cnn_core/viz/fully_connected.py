@@ -1,14 +1,14 @@
 """Figures for fully connected nets: the review of backprop (chapter 1) and why a fully
 connected layer does not fit images (chapter 3).
 
-Explorers: ``render_training`` with ``TRAINING_CONTROLS`` (learning rate, hidden width,
+Explorers: ``TrainingExplorer(history, ...)`` with ``TRAINING_CONTROLS`` (learning rate, hidden width,
 batch size -> training curves on the digits) and ``render_params`` with ``PARAM_CONTROLS``
 (image size, layer width -> parameters and memory of one fully connected layer).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -67,58 +67,45 @@ TRAINING_CONTROLS = {"learning_rate": [0.01, 0.1, 1.0], "hidden_width": [4, 32, 
 BATCH_SIZES = (4, 32, 256)
 
 
-@lru_cache(maxsize=1)
-def digits_train_size() -> int:
-    """How many training digits cnn_core.data.load_digits' split holds (counted, not typed)."""
-    from ..data import load_digits
+class TrainingExplorer:
+    """render(learning_rate, hidden_width) -> training loss and test accuracy per epoch of the digits
+    MLP 64 -> width -> ReLU -> 10 with plain SGD, one line per batch size in BATCH_SIZES.
 
-    return len(load_digits()[0])
+    ``history(learning_rate, hidden_width, batch_size)`` gives fit's history of one run, e.g.
+    cnn_core.mlp.digits_mlp_history (cached, so the chapter's text and this explorer share runs);
+    ``n_train`` and ``n_test`` are the sizes of the digits' split, for the labels.
+    """
 
+    def __init__(self, history: Callable[[float, int, int], dict[str, list[float]]], n_train: int, n_test: int) -> None:
+        self.history, self.n_train, self.n_test = history, n_train, n_test
 
-@lru_cache(maxsize=64)
-def training_history(learning_rate: float, hidden_width: int, batch_size: int) -> dict[str, list[float]]:
-    """``cnn_core.mlp.train_digits_mlp`` for one setting, computed once and kept."""
-    from ..mlp import train_digits_mlp
+    def __call__(self, learning_rate: float, hidden_width: int) -> "plt.Figure":
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3))
+        for b, style in zip(BATCH_SIZES, ("o-", "s-", "^-")):
+            h = self.history(learning_rate, hidden_width, b)
+            label = f"batch {b} ({-(-self.n_train // b)} updates/epoch)"
+            ax1.plot(h["epoch"], np.minimum(np.nan_to_num(h["loss"], nan=9.0), 2.55), style, label=label)
+            ax2.plot(h["epoch"], h["val_accuracy"], style, label=label)
+        ax1.set_ylim(0, 2.6)
+        ax1.set_title(f"training loss (cross-entropy), lr {learning_rate:g}, width {hidden_width}", fontsize=9)
+        ax2.set_ylim(0, 1.02)
+        ax2.set_title(f"accuracy on the {self.n_test:,} test digits", fontsize=9)
+        for ax in (ax1, ax2):
+            ax.set_xlabel(f"epoch (one pass over the {self.n_train:,} training digits)", fontsize=8)
+        ax2.legend(fontsize=8, loc="lower right")
+        fig.subplots_adjust(left=0.06, right=0.98, bottom=0.16, top=0.9, wspace=0.2)
+        return fig
 
-    return train_digits_mlp(learning_rate, hidden_width, batch_size)
-
-
-def updates_per_epoch(batch_size: int, n: int | None = None) -> int:
-    """ceil(n / B): one SGD update per minibatch (n: the digits' training-set size by default)."""
-    n = digits_train_size() if n is None else n
-    return -(-n // batch_size)
-
-
-def describe_training(learning_rate: float, hidden_width: int) -> str:
-    """Caption and alt text of one training explorer state."""
-    parts = []
-    for b in BATCH_SIZES:
-        h = training_history(learning_rate, hidden_width, b)
-        parts.append(f"batch {b}: {h['val_accuracy'][-1]:.0%}")
-    return (
-        f"learning rate {learning_rate:g}, {hidden_width} hidden neurons; test accuracy after "
-        f"{len(h['epoch'])} epochs: " + ", ".join(parts)
-    )
-
-
-def render_training(learning_rate: float, hidden_width: int) -> "plt.Figure":
-    """Training loss and test accuracy per epoch of the digits MLP 64 -> width -> ReLU -> 10 with
-    plain SGD, one line per batch size in BATCH_SIZES."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3))
-    for b, style in zip(BATCH_SIZES, ("o-", "s-", "^-")):
-        h = training_history(learning_rate, hidden_width, b)
-        label = f"batch {b} ({updates_per_epoch(b)} updates/epoch)"
-        ax1.plot(h["epoch"], np.minimum(np.nan_to_num(h["loss"], nan=9.0), 2.55), style, label=label)
-        ax2.plot(h["epoch"], h["val_accuracy"], style, label=label)
-    ax1.set_ylim(0, 2.6)
-    ax1.set_title(f"training loss (cross-entropy), lr {learning_rate:g}, width {hidden_width}", fontsize=9)
-    ax2.set_ylim(0, 1.02)
-    ax2.set_title("accuracy on the 450 test digits", fontsize=9)
-    for ax in (ax1, ax2):
-        ax.set_xlabel(f"epoch (one pass over the {digits_train_size():,} training digits)", fontsize=8)
-    ax2.legend(fontsize=8, loc="lower right")
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.16, top=0.9, wspace=0.2)
-    return fig
+    def describe(self, learning_rate: float, hidden_width: int) -> str:
+        """Caption and alt text of one explorer state."""
+        parts = []
+        for b in BATCH_SIZES:
+            h = self.history(learning_rate, hidden_width, b)
+            parts.append(f"batch {b}: {h['val_accuracy'][-1]:.0%}")
+        return (
+            f"learning rate {learning_rate:g}, {hidden_width} hidden neurons; test accuracy after "
+            f"{len(h['epoch'])} epochs: " + ", ".join(parts)
+        )
 
 
 # --- chapter 3: fully connected layers on images -----------------------------------------------

@@ -206,7 +206,7 @@ def shrinking_figure(n: int = 32, f: int = 5, depth: int = 8, figsize=(6.4, 3.4)
     return fig
 
 
-def volume_figure(image: np.ndarray, maps: np.ndarray, title: str = "", rows: int = 2, figsize=(9, 3.6)) -> plt.Figure:
+def maps_volume_figure(image: np.ndarray, maps: np.ndarray, title: str = "", rows: int = 2, figsize=(9, 3.6)) -> plt.Figure:
     """An input image (H, W, 3) in [0, 1], large on the left, beside the K activation maps
     (K, H2, W2) a conv layer made of it, in `rows` rows, each map on its own grey scale and
     every panel titled with its size (lecture order, W x H x D)."""

@@ -1,6 +1,9 @@
 """Figures for chapter 10 (training a CNN): learning curves, confusion matrix, learned
 filters, activation maps, misclassified examples, accuracy under shifted inputs, and
 two explorers (learning rate -> learning curves; digit -> activation maps).
+
+Arrays in, figures out: the numbers come from cnn_core.evaluation (and fit's histories);
+nothing here trains or evaluates a model.
 """
 
 from __future__ import annotations
@@ -10,13 +13,10 @@ from collections.abc import Callable, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..data import shift
-from ..layers import Layer, MaxPool2D, ReLU
-from ..losses import softmax
-from ..model import Sequential
-from ..train import evaluate, fit
+from ..data import SHIFTS, shift
 
 History = dict[str, list[float]]
+Maps = list[tuple[str, np.ndarray]]
 
 
 def plot_learning_curves(histories: History | dict[str, History], title: str = "", val_label: str = "validation") -> plt.Figure:
@@ -44,18 +44,11 @@ def plot_learning_curves(histories: History | dict[str, History], title: str = "
     return fig
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10) -> np.ndarray:
-    """C[i, j] = number of examples of true class i predicted as class j (rows sum to class sizes)."""
-    C = np.zeros((n_classes, n_classes), dtype=int)
-    np.add.at(C, (np.asarray(y_true), np.asarray(y_pred)), 1)
-    return C
-
-
-def plot_confusion_matrix(
-    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10, title: str = "confusion matrix"
-) -> plt.Figure:
-    """The confusion matrix with its counts written in the cells; the diagonal is what is right."""
-    C = confusion_matrix(y_true, y_pred, n_classes)
+def plot_confusion_matrix(C: np.ndarray, title: str = "confusion matrix") -> plt.Figure:
+    """A confusion matrix (cnn_core.evaluation.confusion_matrix) with its counts written in the
+    cells; the diagonal is what is right."""
+    C = np.asarray(C)
+    n_classes = len(C)
     fig, ax = plt.subplots(figsize=(4.6, 4.2))
     ax.imshow(C, cmap="Blues")
     for i in range(n_classes):
@@ -98,15 +91,6 @@ def plot_filters(W: np.ndarray, title: str = "learned filters") -> plt.Figure:
     return fig
 
 
-def layer_outputs(model: Sequential, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """(layer, its output) for every layer of the model on the batch x, in order."""
-    outs = []
-    for i, layer in enumerate(model.layers):
-        x = layer.forward(x)
-        outs.append((f"{i}: {layer!r}", x))
-    return outs
-
-
 def _mosaic(maps: np.ndarray, cols: int) -> np.ndarray:
     """Tile (D, H, W) maps into a grid with a NaN gap of one pixel between them."""
     D, H, W = maps.shape
@@ -119,19 +103,11 @@ def _mosaic(maps: np.ndarray, cols: int) -> np.ndarray:
 
 
 def plot_activation_maps(
-    model: Sequential,
-    image: np.ndarray,
-    label: int | None = None,
-    kinds: tuple[type[Layer], ...] = (ReLU, MaxPool2D),
-    cols: int = 8,
+    image: np.ndarray, shown: Maps, probs: np.ndarray, label: int | None = None, cols: int = 8
 ) -> plt.Figure:
-    """The input image (D, H, W), the activation maps after every layer of the given kinds
-    (each map on its own row of tiles, 8 per row), and the predicted class probabilities."""
-    outs = layer_outputs(model, image[None])
-    shown = [
-        (name, out[0]) for (name, out), layer in zip(outs, model.layers) if isinstance(layer, kinds) and out.ndim == 4
-    ]  # maps, not the FC layers' vectors
-    probs = softmax(outs[-1][1])[0]
+    """The input image (D, H, W), the activation maps of each layer in ``shown`` (each map a tile,
+    ``cols`` per row) and the class probabilities: cnn_core.evaluation.activation_maps(model, image)
+    gives (shown, probs)."""
     fig = plt.figure(figsize=(9, 1.7 + 1.45 * len(shown)))
     grid = fig.add_gridspec(1 + len(shown), 2, width_ratios=[1, 2.2], hspace=0.75)
     ax = fig.add_subplot(grid[0, 0])
@@ -182,37 +158,15 @@ def plot_misclassified(
     )
 
 
-def shift_accuracy(model: Layer, X: np.ndarray, y: np.ndarray, shifts: Sequence[int] = (-2, -1, 0, 1, 2)) -> np.ndarray:
-    """acc[i, j] = accuracy on X moved down by shifts[i] and right by shifts[j] pixels (zero fill)."""
-    return np.array([[evaluate(model, shift(X, dy, dx), y)[1] for dx in shifts] for dy in shifts])
-
-
-def shift_summary(acc: np.ndarray, shifts: Sequence[int] = (-2, -1, 0, 1, 2)) -> dict[str, float]:
-    """Mean accuracies read off a shift_accuracy grid: unshifted; moved 1 or 2 pixels left/right
-    only; up/down only; and over every shift but (0, 0), diagonals included."""
-    shifts = list(shifts)
-    c = shifts.index(0)
-    out = {"unshifted": float(acc[c, c])}
-    for k in (1, 2):
-        if k in shifts and -k in shifts:
-            out[f"{k} px left/right"] = float(np.mean([acc[c, shifts.index(k)], acc[c, shifts.index(-k)]]))
-            out[f"{k} px up/down"] = float(np.mean([acc[shifts.index(k), c], acc[shifts.index(-k), c]]))
-    out["every shift"] = float((acc.sum() - acc[c, c]) / (acc.size - 1))
-    return out
-
-
-def shift_markdown(grids: dict[str, np.ndarray], shifts: Sequence[int] = (-2, -1, 0, 1, 2)) -> str:
-    """A markdown table of shift_summary for each model, one column per model."""
-    summaries = {name: shift_summary(acc, shifts) for name, acc in grids.items()}
+def shift_markdown(summaries: dict[str, dict[str, float]]) -> str:
+    """A markdown table of cnn_core.evaluation.shift_summary for each model, one column per model."""
     rows = list(next(iter(summaries.values())))
     lines = ["| test digits | " + " | ".join(summaries) + " |", "| --- |" + " ---: |" * len(summaries)]
     lines += [f"| {row} | " + " | ".join(f"{s[row]:.3f}" for s in summaries.values()) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def plot_shift_robustness(
-    grids: dict[str, np.ndarray], image: np.ndarray, shifts: Sequence[int] = (-2, -1, 0, 1, 2)
-) -> plt.Figure:
+def plot_shift_robustness(grids: dict[str, np.ndarray], image: np.ndarray, shifts: Sequence[int] = SHIFTS) -> plt.Figure:
     """Top: one digit moved right by each shift. Bottom: test accuracy of each model for every
     (down, right) shift, written in the cells."""
     n = len(grids)
@@ -245,40 +199,11 @@ def plot_shift_robustness(
 
 
 class LearningRateExplorer:
-    """render(lr, lr_decay) -> learning curves of a fresh model trained with those settings.
+    """render(lr, lr_decay) -> the learning curves of ``history(lr, lr_decay)``, e.g.
+    cnn_core.evaluation.LearningRateRuns(...).history (which trains each setting once)."""
 
-    Runs are trained on first use and cached, so the static explorer pre-computes a grid and
-    the live one trains new settings on demand. ``runs[(lr, lr_decay)]`` holds each history.
-    """
-
-    def __init__(
-        self,
-        make_model: Callable[[], Sequential],
-        data: tuple[np.ndarray, ...],
-        epochs: int = 10,
-        momentum: float = 0.9,
-        seed: int = 0,
-    ) -> None:
-        self.make_model, self.data, self.epochs = make_model, data, epochs
-        self.momentum, self.seed = momentum, seed
-        self.runs: dict[tuple[float, float], History] = {}
-
-    def history(self, lr: float, lr_decay: float = 1.0) -> History:
-        if (lr, lr_decay) not in self.runs:
-            X_tr, y_tr, X_te, y_te = self.data
-            self.runs[(lr, lr_decay)] = fit(
-                self.make_model(),
-                X_tr,
-                y_tr,
-                epochs=self.epochs,
-                lr=lr,
-                momentum=self.momentum,
-                lr_decay=lr_decay,
-                validation=(X_te, y_te),
-                seed=self.seed,
-                progress=False,
-            )
-        return self.runs[(lr, lr_decay)]
+    def __init__(self, history: Callable[[float, float], History], momentum: float = 0.9) -> None:
+        self.history, self.momentum = history, momentum
 
     def __call__(self, lr: float = 0.05, lr_decay: float = 1.0) -> plt.Figure:
         fig = plot_learning_curves(self.history(lr, lr_decay))
@@ -295,35 +220,28 @@ class LearningRateExplorer:
         )
 
 
-def activation_explorer(model: Sequential, X: np.ndarray, y: np.ndarray) -> Callable[..., plt.Figure]:
-    """render(digit, example) -> plot_activation_maps of the example-th test image of that digit."""
+def activation_explorer(
+    maps_of: Callable[[np.ndarray], tuple[Maps, np.ndarray]], X: np.ndarray, y: np.ndarray
+) -> Callable[..., plt.Figure]:
+    """render(digit, example) -> plot_activation_maps of the example-th image of that digit in X,
+    with ``maps_of(image) -> (shown, probs)``, e.g. functools.partial(evaluation.activation_maps, model)."""
 
     def render(digit: int = 0, example: int = 1) -> plt.Figure:
         i = np.flatnonzero(y == digit)[example - 1]
-        return plot_activation_maps(model, X[i], label=int(y[i]))
+        return plot_activation_maps(X[i], *maps_of(X[i]), label=int(y[i]))
 
     return render
 
 
-def probabilities(model: Layer, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Softmax of the model's scores for every example, (N, classes)."""
-    return np.concatenate([softmax(model.forward(X[s : s + batch_size])) for s in range(0, len(X), batch_size)])
-
-
 __all__ = [
     "plot_learning_curves",
-    "confusion_matrix",
     "plot_confusion_matrix",
     "plot_filters",
-    "layer_outputs",
     "plot_activation_maps",
     "plot_digits",
     "plot_misclassified",
-    "shift_accuracy",
-    "shift_summary",
     "shift_markdown",
     "plot_shift_robustness",
     "LearningRateExplorer",
     "activation_explorer",
-    "probabilities",
 ]
