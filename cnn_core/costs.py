@@ -11,7 +11,8 @@ What is counted (for one image):
 * **activations**: the numbers in each layer's output (every one is kept for backward during
   training; the residual sums count as outputs too, the input image does not), and
   ``activation_memory`` in bytes (4 per number in float32).
-* **receptive field** r of one output value, along the longest path (through a residual block's
+* **receptive field** r of one output value (its height, for non-square windows; a dilated window
+  counts as its span d(F - 1) + 1), along the longest path (through a residual block's
   body, never shorter than its shortcut): r_l = r_(l-1) + (F_l - 1) * j_(l-1), jump
   j_l = j_(l-1) * S_l (``shapes.receptive_field``). After a global pool, a Flatten or a fully
   connected layer every output sees the whole input: r is None there.
@@ -76,8 +77,9 @@ def _window(layer: Layer, input_shape: tuple[int, ...]) -> tuple[int, int] | Non
     """(F, S) of a layer for the receptive field; (1, 1) for point-wise layers; None for global ones."""
     if isinstance(layer, (GlobalAvgPool2D, Flatten, Linear)):
         return None
-    f, s = getattr(layer, "kernel_size", 1), getattr(layer, "stride", 1)
-    return int(f), int(s)
+    f, s, d = (getattr(layer, attr, 1) for attr in ("kernel_size", "stride", "dilation"))
+    f, s, d = (v[0] if isinstance(v, (tuple, list)) else v for v in (f, s, d))  # (height, width): the height
+    return d * (int(f) - 1) + 1, int(s)  # a dilated filter spans d(F - 1) + 1 pixels
 
 
 def _child_name(layer: Layer, default: str) -> str:

@@ -35,7 +35,7 @@ def _as_sequential(where: str, name: str, layers) -> Sequential:
     )
 
 
-def _strides_and_channels(body: Sequential) -> tuple[int, int, int]:
+def _strides_and_channels(body: Sequential) -> tuple[int, int, int | tuple[int, int]]:
     """(input channels, output channels, total stride) of a body, read from its conv layers."""
     convs = [layer for layer in body.layers if hasattr(layer, "in_channels") and hasattr(layer, "out_channels")]
     if not convs:
@@ -43,10 +43,12 @@ def _strides_and_channels(body: Sequential) -> tuple[int, int, int]:
             "Residual: shortcut='projection' reads the channels and the stride from the body's conv layers, "
             "but the body has none; pass the shortcut yourself, e.g. shortcut=Conv2D(D_in, D_out, 1, stride=S)"
         )
-    stride = 1
+    sh = sw = 1
     for layer in body.layers:
-        stride *= getattr(layer, "stride", 1)
-    return convs[0].in_channels, convs[-1].out_channels, stride
+        s = getattr(layer, "stride", 1)
+        h, w = s if isinstance(s, (tuple, list)) else (s, s)
+        sh, sw = sh * h, sw * w
+    return convs[0].in_channels, convs[-1].out_channels, sh if sh == sw else (sh, sw)
 
 
 class Residual(Layer):

@@ -159,3 +159,14 @@ def test_resnet18_summary_names_the_stages_on_one_line_each():
     assert lines[-1].rstrip().endswith("11,689,512") and len(lines) == 2 + 10 + 1
     block = cc.model.label(A.basic_block_spec(64, 128, 2).layers[0])
     assert block == "Residual(Conv2DSpec - BatchNorm2D - ReLU - Conv2DSpec - BatchNorm2D; shortcut Conv2DSpec + BatchNorm2D)"
+
+
+def test_receptive_field_reads_pairs_and_dilation():
+    class Dilated(cc.Conv2D):  # the attributes a dilated, non-square conv layer carries (issue 15's Conv2D)
+        kernel_size, stride, dilation = (3, 5), (1, 1), (2, 2)
+
+        def output_shape(self, input_shape):
+            return input_shape
+
+    rows = C.layer_costs(cc.Sequential([Dilated(1, 1, 3), cc.MaxPool2D(2)]), (1, 8, 8))
+    assert [r.receptive_field for r in rows] == [5, 6]  # span 2*(3-1)+1 = 5, then a 2x2 pool adds 1
