@@ -153,7 +153,7 @@ def test_resnet18_counts_equal_pytorch_flop_counter():
 
 def test_resnet18_summary_names_the_stages_on_one_line_each():
     lines = A.resnet18().summary_table((3, 224, 224)).splitlines()
-    assert lines[2].startswith("conv1: Conv2D(3, 64, kernel_size=7, stride=2, padding=3, bias=False)")
+    assert lines[2].startswith("conv1: Conv2D(3, 64, kernel_size=7, stride=2, padding=3") and "bias=False)" in lines[2]
     assert "(64, 112, 112)" in lines[2] and lines[2].rstrip().endswith("9,408")
     assert lines[6].startswith("layer1 (Sequential of 2 layers)") and lines[6].rstrip().endswith("147,968")
     assert lines[-1].rstrip().endswith("11,689,512") and len(lines) == 2 + 10 + 1
@@ -162,11 +162,8 @@ def test_resnet18_summary_names_the_stages_on_one_line_each():
 
 
 def test_receptive_field_reads_pairs_and_dilation():
-    class Dilated(cc.Conv2D):  # the attributes a dilated, non-square conv layer carries (issue 15's Conv2D)
-        kernel_size, stride, dilation = (3, 5), (1, 1), (2, 2)
-
-        def output_shape(self, input_shape):
-            return input_shape
-
-    rows = C.layer_costs(cc.Sequential([Dilated(1, 1, 3), cc.MaxPool2D(2)]), (1, 8, 8))
+    conv = cc.Conv2D(1, 1, 3, padding=2)
+    conv.kernel_size, conv.stride, conv.dilation = (3, 5), (1, 1), (2, 2)  # what a dilated non-square conv carries
+    conv.output_shape = lambda shape: (1, 8, 8)  # (padding 2 keeps the size; this test is about the window only)
+    rows = C.layer_costs(cc.Sequential([conv, cc.MaxPool2D(2)]), (1, 8, 8))
     assert [r.receptive_field for r in rows] == [5, 6]  # span 2*(3-1)+1 = 5, then a 2x2 pool adds 1
