@@ -42,11 +42,26 @@ that every name exists):
     softmax and cross-entropy                          losses.softmax, losses.softmax_cross_entropy
     numerical gradient, relative error                 gradcheck.numerical_gradient, gradcheck.rel_error
 
+Beyond the lecture (the chapter "From LeNet to ResNet"):
+
+    batch norm y = gamma (x - mu)/sqrt(var + eps) + beta   normalization.BatchNorm2D, normalization.batchnorm2d_naive
+    global average pooling (N, D, H, W) -> (N, D)      global_pool.GlobalAvgPool2D
+    inverted dropout y = x * keep / (1 - p)            regularization.Dropout
+    residual block y = F(x) + x (or + W_s x)           residual.Residual
+    weight decay g <- grad + lambda w                  train.SGD
+    training / evaluation mode                         model.set_training
+    multiply-adds H2 x W2 x K x F x F x D of a conv     costs.conv_multiply_adds, costs.multiply_adds
+    ResNet-18/34/50 (weightless specs)                 architectures.resnet18, architectures.resnet50
+
 Rooms: naive.py (the loops, read these first) and fast.py (the same operations tuned, same names
 and contract); layers.py wires them into layers (Conv2D(..., kernels="naive") runs the loops);
 model.py, losses.py, train.py train them (progress.py draws fit's line per epoch); shapes.py holds
 the formulas; the chapters' computations live in modules named for their concept (connectivity,
-windows, filters, architectures, evaluation, ...); viz/ draws what they compute and never trains.
+windows, filters, architectures, evaluation, costs, ...); viz/ draws what they compute and never trains.
+Beyond the lecture: normalization.py (BatchNorm2D, with its graph-by-node reference), global_pool.py,
+regularization.py (Dropout), residual.py (Residual blocks); layers with a training/evaluation mode
+have a ``training`` flag that model.set_training sets; costs.py counts multiply-adds, activations
+and receptive fields layer by layer.
 
 Chapters and the modules they use (tests/test_lecture_map.py checks this both ways against the
 chapters' code; every chapter also uses viz.explore for its explorers and viz.prose for glue):
@@ -81,7 +96,7 @@ from .functional import (
 from .gradcheck import check_layer, numerical_gradient, rel_error
 from .layers import AvgPool2D, Conv2D, ConvTranspose2D, Flatten, L2Pool2D, Layer, Linear, MaxPool2D, ReLU, Sigmoid
 from .losses import mse_loss, softmax, softmax_cross_entropy
-from .model import Sequential, num_params
+from .model import Sequential, num_params, set_training
 from .shapes import (
     conv_num_params,
     conv_output_shape,
@@ -108,6 +123,11 @@ from . import (  # noqa: E402
     transforms,
     windows,
 )
+from . import costs, global_pool, normalization, regularization, residual  # noqa: E402
+from .global_pool import GlobalAvgPool2D  # noqa: E402
+from .normalization import BatchNorm2D  # noqa: E402
+from .regularization import Dropout  # noqa: E402
+from .residual import Residual  # noqa: E402
 from .connectivity import conv_matrix, receptive_field_mask  # noqa: E402
 from .filters import apply_filter  # noqa: E402
 
@@ -141,6 +161,11 @@ __all__ = [
     "Sigmoid",
     "Flatten",
     "Linear",
+    "BatchNorm2D",
+    "GlobalAvgPool2D",
+    "Dropout",
+    "Residual",
+    "set_training",
     "softmax",
     "softmax_cross_entropy",
     "mse_loss",
@@ -168,4 +193,9 @@ __all__ = [
     "naive",
     "transforms",
     "windows",
+    "costs",
+    "global_pool",
+    "normalization",
+    "regularization",
+    "residual",
 ]

@@ -12,15 +12,16 @@ import numpy as np
 from .data import SHIFTS, shift
 from .layers import Layer, MaxPool2D, ReLU
 from .losses import softmax
-from .model import Sequential
+from .model import Sequential, in_mode
 from .train import batches, evaluate, fit
 
 History = dict[str, list[float]]
 
 
 def probabilities(model: Layer, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Softmax of the model's scores for every example, (N, classes)."""
-    return np.concatenate([softmax(model.forward(X[idx])) for idx in batches(len(X), batch_size)])
+    """Softmax of the model's scores for every example, (N, classes), in evaluation mode."""
+    with in_mode(model, False):
+        return np.concatenate([softmax(model.forward(X[idx])) for idx in batches(len(X), batch_size)])
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10) -> np.ndarray:
@@ -31,11 +32,12 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10
 
 
 def layer_outputs(model: Sequential, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """(layer, its output) for every layer of the model on the batch x, in order."""
+    """(layer, its output) for every layer of the model on the batch x, in order, in evaluation mode."""
     outs = []
-    for i, layer in enumerate(model.layers):
-        x = layer.forward(x)
-        outs.append((f"{i}: {layer!r}", x))
+    with in_mode(model, False):
+        for i, layer in enumerate(model.layers):
+            x = layer.forward(x)
+            outs.append((f"{i}: {layer!r}", x))
     return outs
 
 

@@ -1,8 +1,16 @@
-"""Sequential: layers applied in order; backward runs them in reverse (backprop)."""
+"""Sequential: layers applied in order; backward runs them in reverse (backprop).
+
+Training and evaluation modes: layers that behave differently in training (BatchNorm2D uses the
+batch's statistics, Dropout drops) have a ``training`` flag; ``set_training(model, flag)`` sets it
+in every layer inside a model (through ``.layers`` of Sequential and Residual), and
+``Sequential.train()`` / ``.eval()`` call it. ``fit`` trains in training mode, ``evaluate`` and
+``predict`` run in evaluation mode (``in_mode(model, False)``), each restoring the modes afterwards.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -76,7 +84,7 @@ class Sequential(Layer):
                 shape = tuple(layer.output_shape(shape))
             except ValueError as err:
                 raise ValueError(f"layer {i} {layer!r} cannot take input of shape {shape}: {err}") from err
-            rows.append((repr(layer), shape, layer.num_params()))
+            rows.append((label(layer), shape, layer.num_params()))
         return rows
 
     def summary(self, input_shape: Sequence[int]) -> None:
@@ -95,9 +103,65 @@ class Sequential(Layer):
         lines.append(f"{'total':<{width}}  {'':<18}{self.num_params():>12,}")
         return "\n".join(lines)
 
+    def train(self, mode: bool = True) -> Sequential:
+        """Training mode for every layer inside (as PyTorch's module.train()); returns the model."""
+        set_training(self, mode)
+        return self
+
+    def eval(self) -> Sequential:
+        """Evaluation mode for every layer inside (BatchNorm2D: running statistics, Dropout: identity)."""
+        return self.train(False)
+
+    @property
+    def training(self) -> bool:
+        """True if any layer inside is in training mode (a model without such layers: True)."""
+        flags = [layer.training for layer in sublayers(self) if "training" in vars(layer)]
+        return any(flags) if flags else True
+
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
         return f"Sequential([\n{inner}\n])"
+
+
+def label(layer: Layer) -> str:
+    """One line for a table: "name: repr" for a named layer, "name (Sequential of n layers)" for a container."""
+    name = getattr(layer, "name", None)
+    if isinstance(layer, Sequential):
+        text = f"Sequential of {len(layer.layers)} layers"
+        return f"{name} ({text})" if name else text
+    if hasattr(layer, "body") and hasattr(layer, "shortcut"):  # a Residual block
+        skip = "identity" if layer.shortcut is None else " + ".join(type(x).__name__ for x in layer.shortcut.layers)
+        text = f"Residual({' - '.join(type(x).__name__ for x in layer.body.layers)}; shortcut {skip})"
+        return f"{name}: {text}" if name else text
+    return f"{name}: {layer!r}" if name else repr(layer)
+
+
+def sublayers(model: Layer) -> Iterator[Layer]:
+    """The model and every layer nested in it (through the ``layers`` of Sequential and Residual)."""
+    yield model
+    for layer in getattr(model, "layers", []):
+        yield from sublayers(layer)
+
+
+def set_training(model: Layer, training: bool) -> None:
+    """Set ``training`` on every layer inside ``model`` that has a mode (BatchNorm2D, Dropout)."""
+    if not isinstance(training, (bool, np.bool_)):
+        raise TypeError(f"set_training: training must be True or False, got {training!r}")
+    for layer in sublayers(model):
+        if "training" in vars(layer):
+            layer.training = bool(training)
+
+
+@contextmanager
+def in_mode(model: Layer, training: bool) -> Iterator[Layer]:
+    """``with in_mode(model, False): ...`` runs the block in that mode and restores each layer's own mode after."""
+    saved = [(layer, layer.training) for layer in sublayers(model) if "training" in vars(layer)]
+    set_training(model, training)
+    try:
+        yield model
+    finally:
+        for layer, flag in saved:
+            layer.training = flag
 
 
 def num_params(layer_or_model: Layer) -> int:

@@ -2,7 +2,13 @@
 
 "How do we learn the filters? Essentially the same as FC NNs: SGD/backprop."
 For each minibatch: forward, loss, backward, then for every parameter
-    v <- momentum * v - lr * grad,   w <- w + v.
+    g <- grad + weight_decay * w,   v <- momentum * v - lr * g,   w <- w + v.
+
+Weight decay (L2 regularisation: adding (weight_decay / 2) * |w|^2 to the loss adds
+weight_decay * w to its gradient) is applied to every parameter, biases and BatchNorm's
+gamma and beta included, as PyTorch's torch.optim.SGD does unless told otherwise. With a
+constant lr this is exactly torch.optim.SGD(lr, momentum, weight_decay) (PyTorch keeps
+b = momentum * b + g and steps w -= lr * b, which is v = -lr * b).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import numpy as np
 
 from .inputs import array, describe, positive_number, whole
 from .layers import Layer
+from .model import in_mode
 from .losses import mse_loss, softmax_cross_entropy
 from .progress import EpochBar
 
@@ -31,12 +38,13 @@ def _model(where: str, model) -> Layer:
 
 
 class SGD:
-    """Stochastic gradient descent with (heavy-ball) momentum; momentum=0 is plain SGD."""
+    """Stochastic gradient descent with (heavy-ball) momentum and weight decay; momentum=0 is plain SGD."""
 
-    def __init__(self, model: Layer, lr: float = 0.05, momentum: float = 0.9) -> None:
+    def __init__(self, model: Layer, lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 0.0) -> None:
         self.model = _model("SGD", model)
         self.lr = positive_number("SGD", "lr", lr)
         self.momentum = positive_number("SGD", "momentum", momentum, inclusive=True, maximum=1)
+        self.weight_decay = positive_number("SGD", "weight_decay", weight_decay, inclusive=True)
         self.velocity = {k: np.zeros_like(p) for k, p in model.params.items()}
 
     def step(self) -> None:
@@ -50,6 +58,8 @@ class SGD:
             v = self.velocity[k]
             v *= self.momentum
             v -= self.lr * grads[k]
+            if self.weight_decay:
+                v -= (self.lr * self.weight_decay) * p
             p += v
 
 
@@ -97,29 +107,32 @@ def _accuracy(out: np.ndarray, y: np.ndarray) -> float:
 def evaluate(
     model: Layer, X: np.ndarray, y: np.ndarray, loss: str | LossFn = "cross_entropy", batch_size: int = 256
 ) -> tuple[float, float]:
-    """(mean loss, accuracy) of the model on (X, y), in batches."""
+    """(mean loss, accuracy) of the model on (X, y), in batches, in evaluation mode."""
     model = _model("evaluate", model)
     X, y = _data("evaluate", X, y)
     batch_size = whole("batch_size", batch_size, 1, "evaluate")
     loss_fn, total, out_all = _loss_fn(loss), 0.0, []
-    for idx in batches(len(X), batch_size):
-        out = model.forward(X[idx])
-        total += loss_fn(out, y[idx])[0] * len(out)
-        out_all.append(out)
+    with in_mode(model, False):
+        for idx in batches(len(X), batch_size):
+            out = model.forward(X[idx])
+            total += loss_fn(out, y[idx])[0] * len(out)
+            out_all.append(out)
     out = np.concatenate(out_all)
     return total / len(X), _accuracy(out, y)
 
 
 def predict(model: Layer, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """The predicted class (index of the largest output) of every example (an empty X gives an empty array)."""
+    """The predicted class (index of the largest output) of every example, in evaluation mode
+    (an empty X gives an empty array)."""
     model = _model("predict", model)
     given, X = X, array("predict", "X", X, "(N, ...)")
     if X.ndim == 0:
         raise ValueError(f"predict: X needs a first axis of examples, (N, ...), got {describe(given)}")
     batch_size = whole("batch_size", batch_size, 1, "predict")
-    if len(X) == 0:
-        return model.forward(X).argmax(axis=1)
-    return np.concatenate([model.forward(X[idx]).argmax(axis=1) for idx in batches(len(X), batch_size)])
+    with in_mode(model, False):
+        if len(X) == 0:
+            return model.forward(X).argmax(axis=1)
+        return np.concatenate([model.forward(X[idx]).argmax(axis=1) for idx in batches(len(X), batch_size)])
 
 
 def fit(
@@ -132,17 +145,20 @@ def fit(
     lr: float = 0.05,
     momentum: float = 0.9,
     lr_decay: float = 1.0,
+    weight_decay: float = 0.0,
     loss: str | LossFn = "cross_entropy",
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> dict[str, list[float]]:
-    """Train with minibatch SGD + momentum; return the per-epoch history.
+    """Train with minibatch SGD + momentum (+ weight decay), in training mode; return the per-epoch history.
 
     Each epoch shuffles the data with a generator seeded by ``seed`` (same seed,
     same model initialisation -> same numbers) and multiplies lr by ``lr_decay``
-    afterwards. History keys: epoch, loss, accuracy (running means over the
-    epoch's minibatches), val_loss, val_accuracy (if validation is given), seconds.
+    afterwards. ``weight_decay`` is SGD's (every parameter). Layers with a mode (BatchNorm2D,
+    Dropout) train in training mode; their modes are restored afterwards.
+    History keys: epoch, loss, accuracy (running means over the epoch's minibatches), val_loss,
+    val_accuracy (if validation is given), seconds.
     ``progress`` shows one line per epoch (tqdm): redrawn in a terminal, a widget
     in Jupyter, printed once when finished in a log.
     """
@@ -151,6 +167,7 @@ def fit(
     epochs = whole("epochs", epochs, 0, "fit", "fit(model, X, y, epochs=10)")
     batch_size = whole("batch_size", batch_size, 1, "fit", "fit(model, X, y, batch_size=32)")
     positive_number("fit", "lr_decay", lr_decay)
+    positive_number("fit", "weight_decay", weight_decay, inclusive=True)
     seed = whole("seed", seed, 0, "fit")
     if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"fit: progress must be True or False, got {describe(progress)}")
@@ -158,35 +175,36 @@ def fit(
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise TypeError(f"fit: validation must be a pair (X_val, y_val) or None, got {describe(validation)}")
         validation = _data("fit", *validation, x_name="validation X", y_name="validation y")
-    loss_fn, rng, opt = _loss_fn(loss), np.random.default_rng(seed), SGD(model, lr, momentum)
+    loss_fn, rng, opt = _loss_fn(loss), np.random.default_rng(seed), SGD(model, lr, momentum, weight_decay)
     history: dict[str, list[float]] = {"epoch": [], "loss": [], "accuracy": [], "seconds": []}
     if validation is not None:
         history.update(val_loss=[], val_accuracy=[])
     n_batches = -(-len(X) // batch_size)
-    for epoch in range(1, epochs + 1):
-        bar = EpochBar(n_batches, f"epoch {epoch}/{epochs}", progress)
-        start, order = time.perf_counter(), rng.permutation(len(X))
-        total_loss = total_correct = 0.0
-        for b, idx in enumerate(batches(len(X), batch_size, order)):
-            out = model.forward(X[idx])
-            value, dout = loss_fn(out, y[idx])
-            model.backward(dout)
-            opt.step()
-            total_loss += value * len(idx)
-            total_correct += _accuracy(out, y[idx]) * len(idx)
-            seen = min((b + 1) * batch_size, len(X))
-            if b + 1 < n_batches:
-                bar.update(b + 1, f"loss {total_loss / seen:.4f}")
-        history["epoch"].append(epoch)
-        history["loss"].append(total_loss / len(X))
-        history["accuracy"].append(total_correct / len(X))
-        suffix = f"loss {history['loss'][-1]:.4f} acc {history['accuracy'][-1]:.3f}"
-        if validation is not None:
-            val_loss, val_acc = evaluate(model, *validation, loss=loss_fn)
-            history["val_loss"].append(val_loss)
-            history["val_accuracy"].append(val_acc)
-            suffix += f" | val_loss {val_loss:.4f} val_acc {val_acc:.3f}"
-        history["seconds"].append(time.perf_counter() - start)
-        bar.close(suffix + f" ({history['seconds'][-1]:.2f}s)")
-        opt.lr *= lr_decay
+    with in_mode(model, True):
+        for epoch in range(1, epochs + 1):
+            bar = EpochBar(n_batches, f"epoch {epoch}/{epochs}", progress)
+            start, order = time.perf_counter(), rng.permutation(len(X))
+            total_loss = total_correct = 0.0
+            for b, idx in enumerate(batches(len(X), batch_size, order)):
+                out = model.forward(X[idx])
+                value, dout = loss_fn(out, y[idx])
+                model.backward(dout)
+                opt.step()
+                total_loss += value * len(idx)
+                total_correct += _accuracy(out, y[idx]) * len(idx)
+                seen = min((b + 1) * batch_size, len(X))
+                if b + 1 < n_batches:
+                    bar.update(b + 1, f"loss {total_loss / seen:.4f}")
+            history["epoch"].append(epoch)
+            history["loss"].append(total_loss / len(X))
+            history["accuracy"].append(total_correct / len(X))
+            suffix = f"loss {history['loss'][-1]:.4f} acc {history['accuracy'][-1]:.3f}"
+            if validation is not None:
+                val_loss, val_acc = evaluate(model, *validation, loss=loss_fn)
+                history["val_loss"].append(val_loss)
+                history["val_accuracy"].append(val_acc)
+                suffix += f" | val_loss {val_loss:.4f} val_acc {val_acc:.3f}"
+            history["seconds"].append(time.perf_counter() - start)
+            bar.close(suffix + f" ({history['seconds'][-1]:.2f}s)")
+            opt.lr *= lr_decay
     return history
