@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from .global_pool import GlobalAvgPool2D
-from .inputs import whole
-from .layers import Conv2D, Flatten, Layer, Linear
+from .inputs import pair, whole
+from .layers import Conv2D, ConvTranspose2D, Flatten, Layer, Linear
 from .shapes import conv_output_shape
 
 
@@ -44,18 +44,25 @@ class LayerCost(NamedTuple):
 
 
 def conv_multiply_adds(
-    input_shape: Sequence[int], out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0, groups: int = 1
+    input_shape: Sequence[int],
+    out_channels: int,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int, int] = 1,
 ) -> int:
-    """H2 * W2 * K * F * F * D / groups: one multiply-add per weight per output position (bias not counted)."""
+    """H2 * W2 * K * Fh * Fw * D / groups: one multiply-add per weight per output position (bias not
+    counted; a dilated filter has as many weights as an undilated one)."""
     d = input_shape[0] if isinstance(input_shape, Sequence) and len(input_shape) == 3 else None
-    k, h2, w2 = conv_output_shape(input_shape, out_channels, kernel_size, stride, padding)
+    k, h2, w2 = conv_output_shape(input_shape, out_channels, kernel_size, stride, padding, dilation)
     groups = whole("groups", groups, 1, "conv_multiply_adds")
     if d % groups or k % groups:
         raise ValueError(
             f"conv_multiply_adds: groups={groups} must divide the input depth D={d} and out_channels K={k}; "
             f"e.g. groups=1 (every filter sees all D maps)"
         )
-    return h2 * w2 * k * kernel_size * kernel_size * (d // groups)
+    return h2 * w2 * k * math.prod(pair("kernel_size", kernel_size, 1, "conv_multiply_adds")) * (d // groups)
 
 
 def linear_multiply_adds(in_features: int, out_features: int) -> int:
@@ -65,9 +72,11 @@ def linear_multiply_adds(in_features: int, out_features: int) -> int:
     )
 
 
-def _leaf_multiply_adds(layer: Layer, output_shape: tuple[int, ...]) -> int:
+def _leaf_multiply_adds(layer: Layer, input_shape: tuple[int, ...], output_shape: tuple[int, ...]) -> int:
     if isinstance(layer, Conv2D):  # W has K * (D/groups) * F * F numbers, each used at every output position
         return math.prod(output_shape[1:]) * layer.params["W"].size
+    if isinstance(layer, ConvTranspose2D):  # every input position paints all D * (K/groups) * F * F weights
+        return math.prod(input_shape[1:]) * layer.params["W"].size
     if isinstance(layer, Linear):
         return layer.params["W"].size
     return 0
@@ -120,7 +129,7 @@ def _walk(
         rf = None
     else:
         rf, jump = rf + (window[0] - 1) * jump, jump * window[1]
-    row = LayerCost(name, repr(layer), out, layer.num_params(), _leaf_multiply_adds(layer, out), math.prod(out), rf, jump)
+    row = LayerCost(name, repr(layer), out, layer.num_params(), _leaf_multiply_adds(layer, shape, out), math.prod(out), rf, jump)
     return [row], out, rf, jump
 
 

@@ -13,6 +13,16 @@ def test_conv_multiply_adds_by_hand():
     assert C.conv_multiply_adds((3, 32, 32), 10, 5, 1, 2) == 32 * 32 * 10 * 75 == 768_000
     assert C.conv_multiply_adds((3, 227, 227), 96, 11, 4) == 55 * 55 * 96 * 363  # AlexNet conv1: 105 M
     assert C.conv_multiply_adds((96, 27, 27), 256, 5, 1, 2, groups=2) == 27 * 27 * 256 * 25 * 48
+    # non-square and dilated: a 3x5 filter, dilation 2 spans 5x9 but still has 15 weights per input map
+    assert C.conv_multiply_adds((2, 9, 13), 4, (3, 5), dilation=2) == 5 * 5 * 4 * 15 * 2
+
+
+def test_transposed_conv_multiply_adds():
+    """Every input position paints all D * K * F * F weights (bias not counted)."""
+    up = cc.ConvTranspose2D(4, 2, 3, stride=2, padding=1, output_padding=1)
+    net = cc.Sequential([up])
+    assert up.output_shape((4, 5, 5)) == (2, 10, 10)
+    assert C.multiply_adds(net, (4, 5, 5)) == 5 * 5 * 4 * 2 * 9
     assert C.linear_multiply_adds(4096, 1000) == 4_096_000
 
 
