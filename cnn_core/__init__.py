@@ -40,6 +40,8 @@ Beyond the lecture (the chapter "From LeNet to ResNet"):
     residual block y = F(x) + x (or + W_s x)           residual.Residual
     weight decay g <- grad + lambda w                  train.SGD
     training / evaluation mode                         model.set_training
+    multiply-adds H2 x W2 x K x F x F x D of a conv     costs.conv_multiply_adds, costs.multiply_adds
+    ResNet-18/34/50 (weightless specs)                 architectures.resnet18, architectures.resnet50
 
 Rooms: naive.py (the loops, read these first) and fast.py (the same operations tuned, same names
 and contract); layers.py wires them into layers (Conv2D(..., kernels="naive") runs the loops);
@@ -65,7 +67,7 @@ from .train import SGD, evaluate, fit, predict
 
 # Chapter-sized modules, reachable as cnn_core.<module> (numpy-only imports; data loads lazily).
 from . import architectures, connectivity, data, fast, filters, mlp, naive, transforms, windows  # noqa: E402
-from . import global_pool, normalization, regularization, residual  # noqa: E402
+from . import costs, global_pool, normalization, regularization, residual  # noqa: E402
 from .global_pool import GlobalAvgPool2D  # noqa: E402
 from .normalization import BatchNorm2D  # noqa: E402
 from .regularization import Dropout  # noqa: E402
@@ -126,6 +128,7 @@ __all__ = [
     "naive",
     "transforms",
     "windows",
+    "costs",
     "global_pool",
     "normalization",
     "regularization",

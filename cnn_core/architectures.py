@@ -24,8 +24,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .global_pool import GlobalAvgPool2D
 from .layers import Conv2D, Flatten, Layer, Linear, MaxPool2D, ReLU, RngLike, as_rng
 from .model import Sequential
+from .normalization import BatchNorm2D
+from .residual import Residual
 from .shapes import check_whole_number, conv_num_params, linear_num_params, output_size, same_padding
 
 
@@ -38,26 +41,57 @@ def weightless(*shape: int) -> np.ndarray:
     return np.broadcast_to(np.zeros((), dtype=np.float32), shape)
 
 
+def floor_output_size(n: int, f: int, stride: int = 1, padding: int = 0) -> int:
+    """floor((N + 2P - F) / S) + 1: PyTorch's output size, which drops a last window that does not fit
+    (the lecture's output_size refuses those sizes instead)."""
+    n, f = check_whole_number("input size N", n, 1), check_whole_number("filter size F", f, 1)
+    stride, padding = check_whole_number("stride S", stride, 1), check_whole_number("padding P", padding, 0)
+    if n + 2 * padding < f:
+        raise ValueError(f"filter F={f} is larger than the padded input N + 2P = {n} + 2*{padding} = {n + 2 * padding}")
+    return (n + 2 * padding - f) // stride + 1
+
+
 class Conv2DSpec(Conv2D):
     """A Conv2D that only traces shapes and counts parameters: its W (K, D/groups, F, F) and
     b (K,) are ``weightless`` arrays, so num_params and Sequential.summary count them as usual.
 
     With ``groups=g`` (AlexNet's two GPUs) the D inputs and K filters are split into
     g groups and each filter sees only D/g input maps: g * (F*F*D/g + 1) * K/g params.
+
+    ``bias=False`` leaves b out (a conv before a BatchNorm2D, as in ResNet: BN's beta is the shift).
+    ``floor=True`` rounds (H + 2P - F)/S + 1 down as PyTorch does, where the lecture's formula is
+    not whole (ResNet's 7x7/2 conv with P=3 on 224: 223/2 + 1 = 112.5 -> 112).
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0, groups: int = 1
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        groups: int = 1,
+        *,
+        bias: bool = True,
+        floor: bool = False,
     ) -> None:
         Layer.__init__(self)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"groups={groups} must divide both in_channels={in_channels} and out_channels={out_channels}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
-        self.params = {
-            "W": weightless(out_channels, in_channels // groups, kernel_size, kernel_size),
-            "b": weightless(out_channels),
-        }
+        self.floor = floor
+        self.params = {"W": weightless(out_channels, in_channels // groups, kernel_size, kernel_size)}
+        if bias:
+            self.params["b"] = weightless(out_channels)
+
+    def output_shape(self, input_shape):
+        if not self.floor:
+            return super().output_shape(input_shape)
+        d, h, w = input_shape
+        if d != self.in_channels:
+            raise ValueError(f"Conv2D expects input depth D={self.in_channels}, got shape {tuple(input_shape)}")
+        return (self.out_channels, *(floor_output_size(n, self.kernel_size, self.stride, self.padding) for n in (h, w)))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise TypeError(f"{self!r} is a spec without weights: it traces shapes and counts parameters only")
@@ -65,8 +99,10 @@ class Conv2DSpec(Conv2D):
     backward = forward
 
     def __repr__(self) -> str:
-        text = super().__repr__()
-        return text[:-1] + f", groups={self.groups})" if self.groups > 1 else text
+        text = super().__repr__()[:-1]
+        text += f", groups={self.groups}" if self.groups > 1 else ""
+        text += "" if "b" in self.params else ", bias=False"
+        return text + ")"
 
 
 class LinearSpec(Linear):
@@ -534,3 +570,165 @@ def conv_fc_split() -> dict[str, tuple[int, int]]:
     table = googlenet_param_table()
     split["GoogLeNet"] = (sum(row[2] for row in table[:-1]), table[-1][2])
     return split
+
+
+# --------------------------------------------------------------- ResNet
+
+
+class MaxPool2DSpec(Layer):
+    """A max pool with zero padding and PyTorch's rounding down, for tracing shapes only (ResNet's
+    stem: 3x3, stride 2, padding 1, 112 -> 56). No parameters."""
+
+    def __init__(self, kernel_size: int, stride: int, padding: int = 0) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise TypeError(f"{self!r} is a spec: it traces shapes only")
+
+    backward = forward
+
+    def output_shape(self, input_shape):
+        d, h, w = input_shape
+        return (d, *(floor_output_size(n, self.kernel_size, self.stride, self.padding) for n in (h, w)))
+
+    def __repr__(self) -> str:
+        return f"MaxPool2D(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
+
+
+def _named(layer: Layer, name: str) -> Layer:
+    """Give a layer the name cost tables and summaries show (torchvision's module names)."""
+    layer.name = name
+    return layer
+
+
+def _conv_bn(d_in: int, d_out: int, f: int, stride: int, conv: str, bn: str) -> list[Layer]:
+    return [
+        _named(Conv2DSpec(d_in, d_out, f, stride, (f - 1) // 2, bias=False, floor=True), conv),
+        _named(BatchNorm2D(d_out), bn),
+    ]
+
+
+def basic_block_spec(d_in: int, d_out: int, stride: int = 1) -> Sequential:
+    """ResNet-18/34's block: 3x3 conv (stride S) - BN - ReLU - 3x3 conv - BN, + shortcut, ReLU.
+    The shortcut is the identity, or a 1x1 conv with stride S + BN where channels or size change."""
+    body = [
+        *_conv_bn(d_in, d_out, 3, stride, "conv1", "bn1"),
+        _named(ReLU(), "relu"),
+        *_conv_bn(d_out, d_out, 3, 1, "conv2", "bn2"),
+    ]
+    return _block(body, d_in, d_out, stride)
+
+
+def _block(body: list[Layer], d_in: int, d_out: int, stride: int) -> Sequential:
+    """body + shortcut (identity, or 1x1 conv + BN where the channels or the size change), then ReLU."""
+    shortcut = None
+    if stride != 1 or d_in != d_out:
+        shortcut = _named(Sequential(_conv_bn(d_in, d_out, 1, stride, "0", "1")), "downsample")
+    return Sequential([_named(Residual(body, shortcut), ""), _named(ReLU(), "relu")])
+
+
+def bottleneck_spec(d_in: int, width: int, stride: int = 1, stride_on_3x3: bool = True) -> Sequential:
+    """ResNet-50's block: 1x1 conv to ``width`` - BN - ReLU - 3x3 conv - BN - ReLU - 1x1 conv to 4 width - BN,
+    + shortcut, ReLU. ``stride_on_3x3`` (torchvision's "v1.5") puts the stride S on the 3x3 conv; False
+    puts it on the first 1x1 conv as in the paper (v1), which skips 3 of every 4 positions unseen
+    and costs fewer multiply-adds."""
+    d_out = 4 * width
+    s1, s3 = (1, stride) if stride_on_3x3 else (stride, 1)
+    body = [
+        *_conv_bn(d_in, width, 1, s1, "conv1", "bn1"),
+        _named(ReLU(), "relu"),
+        *_conv_bn(width, width, 3, s3, "conv2", "bn2"),
+        _named(ReLU(), "relu"),
+        *_conv_bn(width, d_out, 1, 1, "conv3", "bn3"),
+    ]
+    return _block(body, d_in, d_out, stride)
+
+
+#: The paper's Table 1 (He et al. 2016): blocks per stage conv2_x ... conv5_x.
+RESNET_BLOCKS: dict[str, tuple[int, int, int, int]] = {
+    "ResNet-18": (2, 2, 2, 2),
+    "ResNet-34": (3, 4, 6, 3),
+    "ResNet-50": (3, 4, 6, 3),
+    "ResNet-101": (3, 4, 23, 3),
+    "ResNet-152": (3, 8, 36, 3),
+}
+
+
+def resnet(blocks: Sequence[int], bottleneck: bool = False, n_classes: int = 1000, stride_on_3x3: bool = True) -> Sequential:
+    """A ResNet as weightless specs (input 3 x 224 x 224), named as torchvision's modules.
+
+    conv1 7x7/2 (64) - bn1 - relu - maxpool 3x3/2 -> 56x56; layer1..layer4 (the paper's conv2_x..conv5_x)
+    with 64, 128, 256, 512 channels (x4 with bottlenecks), stride 2 at the first block of layer2..4;
+    avgpool (global average pooling) -> fc to n_classes. Convs have no bias (each is followed by BN).
+    """
+    layers: list[Layer] = [
+        *_conv_bn(3, 64, 7, 2, "conv1", "bn1"),
+        _named(ReLU(), "relu"),
+        _named(MaxPool2DSpec(3, 2, 1), "maxpool"),
+    ]
+    d = 64
+    for stage, (n, width) in enumerate(zip(blocks, (64, 128, 256, 512))):
+        stage_blocks = []
+        for i in range(n):
+            stride = 2 if stage > 0 and i == 0 else 1
+            if bottleneck:
+                block = bottleneck_spec(d, width, stride, stride_on_3x3)
+                d = 4 * width
+            else:
+                block = basic_block_spec(d, width, stride)
+                d = width
+            stage_blocks.append(_named(block, str(i)))
+        layers.append(_named(Sequential(stage_blocks), f"layer{stage + 1}"))
+    layers += [_named(GlobalAvgPool2D(), "avgpool"), _named(LinearSpec(d, n_classes), "fc")]
+    return Sequential(layers)
+
+
+def resnet18() -> Sequential:
+    """ResNet-18: basic blocks (2, 2, 2, 2), 11,689,512 parameters."""
+    return resnet(RESNET_BLOCKS["ResNet-18"])
+
+
+def resnet34() -> Sequential:
+    """ResNet-34: basic blocks (3, 4, 6, 3), 21,797,672 parameters."""
+    return resnet(RESNET_BLOCKS["ResNet-34"])
+
+
+def resnet50(stride_on_3x3: bool = True) -> Sequential:
+    """ResNet-50: bottleneck blocks (3, 4, 6, 3), 25,557,032 parameters; torchvision's v1.5 (stride on
+    the 3x3 conv) by default, the paper's v1 (stride on the first 1x1) with stride_on_3x3=False."""
+    return resnet(RESNET_BLOCKS["ResNet-50"], bottleneck=True, stride_on_3x3=stride_on_3x3)
+
+
+class PublishedCost(NamedTuple):
+    """Parameters and multiply-adds as published (None: not stated), with the source."""
+
+    params: int | None
+    multiply_adds: float
+    source: str
+
+
+def published_resnet_figures() -> dict[str, list[PublishedCost]]:
+    """What the ResNet paper and torchvision state for ResNet-18/34/50 (input 224 x 224).
+
+    The paper's Table 1 gives "FLOPs" that are multiply-adds (1.8 x 10^9 for ResNet-18), rounded to
+    two digits, for the paper's own ResNet-50 (stride on the first 1x1 conv); torchvision's weights
+    tables give the exact parameter counts and "GFLOPS" that are also multiply-adds, for its v1.5.
+    """
+    paper = "He, Zhang, Ren & Sun (2016), Deep residual learning for image recognition, CVPR, Table 1"
+    tv = "torchvision.models weights tables (num_params, GFLOPS), ResNet18/34/50_Weights.IMAGENET1K_V1"
+    return {
+        "ResNet-18": [PublishedCost(None, 1.8e9, paper), PublishedCost(11_689_512, 1.81e9, tv)],
+        "ResNet-34": [PublishedCost(None, 3.6e9, paper), PublishedCost(21_797_672, 3.66e9, tv)],
+        "ResNet-50": [
+            PublishedCost(None, 3.8e9, paper + " (v1: stride on the first 1x1 conv)"),
+            PublishedCost(25_557_032, 4.09e9, tv + " (v1.5: stride on the 3x3 conv)"),
+        ],
+    }
+
+
+def classifier_heads() -> dict[str, int]:
+    """Parameters of two ways to end a net on 512 maps of 7 x 7 with 1000 classes:
+    VGG-16's head (Flatten -> FC 4096 -> FC 4096 -> FC 1000) and ResNet's (global average pool -> FC 1000)."""
+    vgg = linear_num_params(512 * 7 * 7, 4096) + linear_num_params(4096, 4096) + linear_num_params(4096, 1000)
+    return {"VGG-16: flatten + 3 FC layers": vgg, "ResNet: global average pool + 1 FC layer": linear_num_params(512, 1000)}

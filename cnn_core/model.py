@@ -84,7 +84,7 @@ class Sequential(Layer):
                 shape = tuple(layer.output_shape(shape))
             except ValueError as err:
                 raise ValueError(f"layer {i} {layer!r} cannot take input of shape {shape}: {err}") from err
-            rows.append((repr(layer), shape, layer.num_params()))
+            rows.append((label(layer), shape, layer.num_params()))
         return rows
 
     def summary(self, input_shape: Sequence[int]) -> None:
@@ -121,6 +121,15 @@ class Sequential(Layer):
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
         return f"Sequential([\n{inner}\n])"
+
+
+def label(layer: Layer) -> str:
+    """One line for a table: "name: repr" for a named layer, "name (Sequential of n layers)" for a container."""
+    name = getattr(layer, "name", None)
+    if isinstance(layer, Sequential):
+        text = f"Sequential of {len(layer.layers)} layers"
+        return f"{name} ({text})" if name else text
+    return f"{name}: {layer!r}" if name else repr(layer)
 
 
 def sublayers(model: Layer) -> Iterator[Layer]:
