@@ -96,3 +96,22 @@ def test_attribution_explorer_panels(attribution_explorer):
         attribution_explorer(0, "saliency", "RNN")
     with pytest.raises(ValueError, match="method must be one of"):
         attribution_explorer(0, "gradcam", "CNN")
+
+
+def test_resnet_cost_markdown_rows_and_sources():
+    from cnn_core.architectures import PublishedCost
+
+    published = {
+        "ResNet-50": [
+            PublishedCost(None, 3.8e9, "He et al. (2016), Table 1"),
+            PublishedCost(25_557_032, 4.09e9, "torchvision tables"),
+        ]
+    }
+    rows = {
+        "ResNet-50": {"params": 25_557_032, "macs": 4_089_184_256, "memory": 150_239_136},
+        "ResNet-50 (paper's v1)": {"params": 25_557_032, "macs": 3_858_000_000, "memory": 2**20},
+    }
+    lines = V.resnet_cost_markdown(rows, published).splitlines()
+    assert len(lines) == 4
+    assert lines[2] == "| ResNet-50 | 25,557,032 | 25,557,032 (torchvision) | 4.089 G | 4.09 G (torchvision) | 143.3 MiB |"
+    assert lines[3] == "| ResNet-50 (paper's v1) | 25,557,032 | — | 3.858 G | 3.8 G (paper) | 1.0 MiB |"

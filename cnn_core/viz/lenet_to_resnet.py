@@ -229,3 +229,26 @@ class AttributionExplorer:
             f"Digit {digit} (label {self.labels[digit]}): the {model} says {said}; its {method} map is "
             f"largest at row {rows}, column {cols} of a {heat.shape[0]} x {heat.shape[1]} map."
         )
+
+
+def resnet_cost_markdown(rows: Mapping[str, Mapping[str, int]], published: Mapping[str, Sequence]) -> str:
+    """A markdown table: per network, computed parameters, multiply-adds (G) and activation memory
+    (MiB at 4 bytes a value) next to the published figures. ``rows[name]`` has params, macs and
+    memory (bytes); ``published[name]`` a list of (params or None, multiply_adds, source) for the
+    network's base name (the text before " (")."""
+    lines = [
+        "| network | parameters | published | multiply-adds | published | activations, one image |",
+        "|---|---:|---|---:|---|---:|",
+    ]
+    for name, row in rows.items():
+        refs = published.get(name.split(" (")[0], [])
+        v1 = "v1" in name
+        chosen = [r for r in refs if ("torchvision" not in r.source) == v1] if "ResNet-50" in name else refs
+        who = [("paper" if "torchvision" not in r.source else "torchvision") for r in chosen]
+        pub_params = ", ".join(f"{r.params:,} ({w})" for r, w in zip(chosen, who) if r.params) or "—"
+        pub_macs = ", ".join(f"{r.multiply_adds / 1e9:g} G ({w})" for r, w in zip(chosen, who))
+        lines.append(
+            f"| {name} | {row['params']:,} | {pub_params} | {row['macs'] / 1e9:.3f} G | {pub_macs} | "
+            f"{row['memory'] / 2**20:.1f} MiB |"
+        )
+    return "\n".join(lines)
