@@ -46,6 +46,10 @@ Beyond the lecture (the chapter "From LeNet to ResNet"):
 Rooms: naive.py (the loops, read these first) and fast.py (the same operations tuned, same names
 and contract); layers.py wires them into layers (Conv2D(..., kernels="naive") runs the loops);
 model.py, losses.py, train.py train them; shapes.py holds the formulas. viz/ draws.
+Beyond the lecture: normalization.py (BatchNorm2D, with its graph-by-node reference), global_pool.py,
+regularization.py (Dropout), residual.py (Residual blocks); layers with a training/evaluation mode
+have a ``training`` flag that model.set_training sets; costs.py counts multiply-adds, activations
+and receptive fields layer by layer.
 """
 
 from .functional import (

@@ -403,6 +403,17 @@ def vgg16() -> Sequential:
     )
 
 
+def vgg16_layer_names() -> list[str]:
+    """The paper's names of vgg16()'s layers, in order: conv1_1, relu1_1, conv1_2, relu1_2, pool1, ...,
+    conv5_3, relu5_3, pool5, flatten, fc6, relu6, fc7, relu7, fc8."""
+    names = []
+    for block, convs in enumerate((2, 2, 3, 3, 3), start=1):
+        for i in range(1, convs + 1):
+            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
+        names.append(f"pool{block}")
+    return names + ["flatten", "fc6", "relu6", "fc7", "relu7", "fc8"]
+
+
 #: Input shape (D, H, W) each net above is traced with.
 INPUT_SHAPES: dict[str, tuple[int, int, int]] = {
     "LeNet-5": (1, 32, 32),

@@ -129,6 +129,10 @@ def label(layer: Layer) -> str:
     if isinstance(layer, Sequential):
         text = f"Sequential of {len(layer.layers)} layers"
         return f"{name} ({text})" if name else text
+    if hasattr(layer, "body") and hasattr(layer, "shortcut"):  # a Residual block
+        skip = "identity" if layer.shortcut is None else " + ".join(type(x).__name__ for x in layer.shortcut.layers)
+        text = f"Residual({' - '.join(type(x).__name__ for x in layer.body.layers)}; shortcut {skip})"
+        return f"{name}: {text}" if name else text
     return f"{name}: {layer!r}" if name else repr(layer)
 
 

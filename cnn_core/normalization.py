@@ -37,15 +37,20 @@ from .layers import Layer, _sample_shape, float_dtype
 
 
 class BatchNormCache(NamedTuple):
-    """What backward needs: xhat, 1/sigma and gamma per channel, and whether the batch statistics
+    """What backward needs: x - mu, 1/sigma and gamma per channel, and whether the batch statistics
     were used (training: dx flows through mu and var too) or fixed ones (evaluation)."""
 
-    xhat: np.ndarray
+    centred: np.ndarray  # x - mu (xhat = centred * inv_std is never stored: one pass less each way)
     inv_std: np.ndarray
     gamma: np.ndarray
     batch_stats: bool
     mean: np.ndarray  # the mean used (the batch's in training)
     var: np.ndarray  # the variance used (biased batch variance in training)
+
+    @property
+    def xhat(self) -> np.ndarray:
+        """The normalised input (x - mu) / sigma."""
+        return self.centred * _per_channel(self.inv_std)
 
 
 def _check(where: str, x, gamma, beta, eps) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -91,8 +96,7 @@ def batchnorm2d_forward(
     xc = x - _per_channel(mean)
     var = np.einsum("ndhw,ndhw->d", xc, xc) / m  # two passes: no cancellation as in E[x^2] - E[x]^2
     inv_std = 1.0 / np.sqrt(var + eps)
-    xc *= _per_channel(inv_std)  # xc is now xhat (in place: one array less)
-    out = xc * _per_channel(gamma)
+    out = xc * _per_channel(gamma * inv_std)  # gamma xhat without making xhat
     out += _per_channel(beta)
     return out, BatchNormCache(xc, inv_std, gamma, True, mean, var)
 
@@ -109,10 +113,10 @@ def batchnorm2d_inference(
     check_shape(where, "mean", mean, (d,), f"one mean per channel of x, D={d}")
     check_shape(where, "var", var, (d,), f"one variance per channel of x, D={d}")
     inv_std = 1.0 / np.sqrt(var + eps)
-    xhat = (x - _per_channel(mean)) * _per_channel(inv_std)
-    out = xhat * _per_channel(gamma)
+    centred = x - _per_channel(mean)
+    out = centred * _per_channel(gamma * inv_std)
     out += _per_channel(beta)
-    return out, BatchNormCache(xhat, inv_std, gamma, False, mean, var)
+    return out, BatchNormCache(centred, inv_std, gamma, False, mean, var)
 
 
 def batchnorm2d_backward(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,17 +127,17 @@ def batchnorm2d_backward(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.nd
             f"batchnorm2d_backward: cache must be the BatchNormCache that batchnorm2d_forward (or "
             f"batchnorm2d_inference) returned, got {type(cache).__name__}"
         )
-    xhat = cache.xhat
-    dout = as_float(array("batchnorm2d_backward", "dout", dout, str(xhat.shape)), xhat)
-    check_shape("batchnorm2d_backward", "dout", dout, xhat.shape, "the shape of the forward output")
+    xc, inv_std = cache.centred, cache.inv_std
+    dout = as_float(array("batchnorm2d_backward", "dout", dout, str(xc.shape)), xc)
+    check_shape("batchnorm2d_backward", "dout", dout, xc.shape, "the shape of the forward output")
     dbeta = np.einsum("ndhw->d", dout)
-    dgamma = np.einsum("ndhw,ndhw->d", dout, xhat)
-    scale = cache.gamma * cache.inv_std
+    dgamma = np.einsum("ndhw,ndhw->d", dout, xc) * inv_std  # sum dy * xhat
+    scale = cache.gamma * inv_std
     if not cache.batch_stats:
         return dout * _per_channel(scale), dgamma, dbeta
-    n, _, h, w = xhat.shape
+    n, _, h, w = xc.shape
     m = n * h * w
-    dx = xhat * _per_channel(-dgamma / m)
+    dx = xc * _per_channel(-dgamma * inv_std / m)  # - xhat * sum(dy xhat) / M
     dx += dout
     dx -= _per_channel(dbeta / m)
     dx *= _per_channel(scale)
@@ -278,7 +282,7 @@ class BatchNorm2D(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         cache = self._saved()
-        shape = cache.x.shape if isinstance(cache, NaiveBatchNormCache) else cache.xhat.shape
+        shape = cache.x.shape if isinstance(cache, NaiveBatchNormCache) else cache.centred.shape
         dy = self._upstream(dy, shape, self.params["gamma"])
         backward = batchnorm2d_backward if isinstance(cache, BatchNormCache) else batchnorm2d_backward_naive
         dx, self.grads["gamma"], self.grads["beta"] = backward(dy, cache)

@@ -410,6 +410,124 @@ case("same_padding-float", lambda: cc.same_padding(3.0), T, "filter size F", "3.
 case("receptive_field-pair", lambda: cc.receptive_field([(3,)]), V, "layers[0]", "(3,)", "(F, S)")
 case("receptive_field-stride-0", lambda: cc.receptive_field([(3, 1), (2, 0)]), V, "stride S of layers[1]", "got 0", ">= 1")
 
+# ------------------------------------------------ batch norm, dropout, global pooling, residual blocks, costs
+X2 = rng.standard_normal((2, 2, 4, 4))
+for kwargs, exc, arg, value, form in [
+    ({"num_features": 0}, V, "num_features", "got 0", ">= 1"),
+    ({"num_features": 2.0}, T, "num_features", "2.0", "whole number"),
+    ({"num_features": 4, "eps": 0}, V, "eps", "eps=0.0", "eps > 0"),
+    ({"num_features": 4, "eps": -1e-5}, V, "eps", "eps=-1e-05", "eps > 0"),
+    ({"num_features": 4, "momentum": 1.5}, V, "momentum", "momentum=1.5", "momentum <= 1"),
+    ({"num_features": 4, "momentum": -0.1}, V, "momentum", "momentum=-0.1", "momentum >= 0"),
+    ({"num_features": 4, "momentum": None}, T, "momentum", "None", "real number"),
+    ({"num_features": 4, "kernels": "loops"}, V, "kernels", "'loops'", "'naive'"),
+    ({"num_features": 4, "dtype": int}, T, "dtype", "int", "np.float32 or np.float64"),
+]:
+    case(f"BatchNorm2D-{kwargs}", lambda kwargs=kwargs: cc.BatchNorm2D(**kwargs), exc, arg, value, form)
+case("BatchNorm2D.forward-channels", lambda: cc.BatchNorm2D(3).forward(X2), V, "num_features D=3", "got 2", "BatchNorm2D(2)")
+case("BatchNorm2D.forward-3d", lambda: cc.BatchNorm2D(2).forward(X2[0]), V, "4-D input", "(2, 4, 4)", "(N, D, H, W)")
+case("BatchNorm2D.forward-bool", lambda: cc.BatchNorm2D(2).forward(X2 > 0), T, "x", "dtype bool", "astype")
+case("BatchNorm2D.forward-one-value", lambda: cc.BatchNorm2D(2).forward(Z((1, 2, 1, 1))), V, "M = N*H*W", "= 1", "N >= 2")
+case(
+    "BatchNorm2D.backward-dy",
+    lambda: after_forward(cc.BatchNorm2D(2), X2).backward(Z((2, 2, 4))),
+    V,
+    "dy",
+    "(2, 2, 4)",
+    "(2, 2, 4, 4)",
+)
+case(
+    "BatchNorm2D.output_shape-channels", lambda: cc.BatchNorm2D(3).output_shape((2, 4, 4)), V, "num_features D=3", "(2, 4, 4)", ""
+)
+case("batchnorm2d_forward-gamma", lambda: cc.normalization.batchnorm2d_forward(X2, Z(3), Z(2)), V, "gamma", "(3,)", "(2,)")
+case("batchnorm2d_forward-eps", lambda: cc.normalization.batchnorm2d_forward(X2, Z(2), Z(2), 0), V, "eps", "eps=0.0", "eps > 0")
+case(
+    "batchnorm2d_backward-cache",
+    lambda: cc.normalization.batchnorm2d_backward(X2, CACHE),
+    T,
+    "cache",
+    "ConvCache",
+    "batchnorm2d_forward",
+)
+for p, exc, value, form in [
+    (1.0, V, "p=1.0", "p < 1.0"),
+    (-0.1, V, "p=-0.1", "p >= 0"),
+    ("0.5", T, "'0.5'", "real number"),
+    (float("nan"), V, "p=nan", "p >= 0"),
+]:
+    case(f"Dropout-p-{p!r}", lambda p=p: cc.Dropout(p), exc, "p", value, form)
+case("Dropout-rng", lambda: cc.Dropout(0.5, rng="seed"), T, "rng", "'seed'", "np.random.default_rng(0)")
+case("Dropout.forward-bool", lambda: cc.Dropout(0.5).forward(X2 > 0), T, "x", "dtype bool", "astype")
+case("Dropout.backward-dy", lambda: after_forward(cc.Dropout(0.5), X2).backward(Z(3)), V, "dy", "(3,)", "(2, 2, 4, 4)")
+case(
+    "dropout_forward-keep-shape",
+    lambda: cc.regularization.dropout_forward(X2, 0.5, np.ones(3, bool)),
+    V,
+    "keep",
+    "(3,)",
+    "(2, 2, 4, 4)",
+)
+case(
+    "dropout_forward-keep-float",
+    lambda: cc.regularization.dropout_forward(X2, 0.5, np.ones(X2.shape)),
+    T,
+    "keep",
+    "float64",
+    "boolean",
+)
+case("GlobalAvgPool2D.forward-3d", lambda: cc.GlobalAvgPool2D().forward(X2[0]), V, "4-D input", "(2, 4, 4)", "x[None]")
+case(
+    "GlobalAvgPool2D.backward-dy",
+    lambda: after_forward(cc.GlobalAvgPool2D(), X2).backward(Z((2, 3))),
+    V,
+    "dy",
+    "(2, 3)",
+    "(2, 2)",
+)
+case(
+    "Residual-mismatch",
+    lambda: cc.Residual([cc.Conv2D(2, 4, 3, padding=1)]).forward(X2),
+    V,
+    "body gives shape (4, 4, 4)",
+    "identity shortcut gives (2, 4, 4)",
+    "shortcut='projection'",
+)
+case(
+    "Residual-mismatch-output_shape",
+    lambda: cc.Residual([cc.Conv2D(2, 2, 3)]).output_shape((2, 4, 4)),
+    V,
+    "body gives shape (2, 2, 2)",
+    "(2, 4, 4)",
+    "shortcut='projection'",
+)
+case("Residual-shortcut-str", lambda: cc.Residual([cc.ReLU()], shortcut="identity"), V, "shortcut", "'identity'", "'projection'")
+case("Residual-body-function", lambda: cc.Residual(np.tanh), T, "body", "tanh", "Residual([Conv2D")
+case("Residual-body-empty", lambda: cc.Residual([]), V, "body", "no layers", "residual block")
+case(
+    "Residual-projection-no-conv",
+    lambda: cc.Residual([cc.ReLU()], shortcut="projection"),
+    V,
+    "shortcut='projection'",
+    "has none",
+    "Conv2D(D_in, D_out, 1",
+)
+case("SGD-weight_decay", lambda: cc.SGD(net(), weight_decay=-0.1), V, "weight_decay", "weight_decay=-0.1", "weight_decay >= 0")
+case(
+    "fit-weight_decay",
+    lambda: cc.fit(net(), XD, YD, weight_decay="1e-4", progress=False),
+    T,
+    "weight_decay",
+    "'1e-4'",
+    "real number",
+)
+case("set_training-str", lambda: cc.set_training(net(), "eval"), T, "training", "'eval'", "True or False")
+case(
+    "conv_multiply_adds-groups", lambda: cc.costs.conv_multiply_adds((3, 8, 8), 4, 3, groups=2), V, "groups=2", "D=3", "groups=1"
+)
+case("conv_multiply_adds-shape", lambda: cc.costs.conv_multiply_adds((3, 8), 4, 3), V, "input_shape", "(3, 8)", "(D1, H1, W1)")
+case("linear_multiply_adds-0", lambda: cc.costs.linear_multiply_adds(0, 4), V, "in_features", "got 0", ">= 1")
+case("cost_table-depth", lambda: cc.costs.cost_table(net(), (12,), depth=0), V, "depth", "got 0", ">= 1")
+
 
 def test_the_table_is_large():
     assert len(CASES) >= 150, len(CASES)
