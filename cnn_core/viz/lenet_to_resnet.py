@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 History = dict[str, list[float]]
 METHODS = ("saliency", "occlusion", "CAM")
@@ -47,6 +48,7 @@ def plot_depth_runs(runs: Mapping[str, Sequence[History]], title: str = "") -> p
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
