@@ -128,6 +128,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--profile", action="store_true", help="profile one cnn_core epoch instead")
     args = ap.parse_args()
+    if args.rounds < 1 or args.threads < 1:
+        ap.error("--rounds and --threads must be at least 1")
     X, y = load_mnist(dtype=np.float32)
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, "
@@ -154,6 +156,8 @@ def main() -> None:
             torch = None
         epoch_cnn_core(X[:320], y[:320], 0)  # warm-up (imports, BLAS buffers)
         if torch is not None:
+            count = sum(p.numel() for p in torch_net(torch).parameters())
+            assert count == cnn_core_net().num_params() == 19_850, "the two networks differ"
             epoch_torch(torch, X[:320], y[:320], 0)
         ours, theirs = [], []
         for r in range(args.rounds):  # alternating, so background load hits both alike

@@ -149,3 +149,13 @@ def test_resnet18_counts_equal_pytorch_flop_counter():
         out = net(torch.zeros(1, 3, 224, 224))
     assert out.shape == (1, 1000)
     assert counter.get_total_flops() == 2 * C.multiply_adds(A.resnet18(), (3, 224, 224))  # it counts 2 per multiply-add
+
+
+def test_resnet18_summary_names_the_stages_on_one_line_each():
+    lines = A.resnet18().summary_table((3, 224, 224)).splitlines()
+    assert lines[2].startswith("conv1: Conv2D(3, 64, kernel_size=7, stride=2, padding=3, bias=False)")
+    assert "(64, 112, 112)" in lines[2] and lines[2].rstrip().endswith("9,408")
+    assert lines[6].startswith("layer1 (Sequential of 2 layers)") and lines[6].rstrip().endswith("147,968")
+    assert lines[-1].rstrip().endswith("11,689,512") and len(lines) == 2 + 10 + 1
+    block = cc.model.label(A.basic_block_spec(64, 128, 2).layers[0])
+    assert block == "Residual(Conv2DSpec - BatchNorm2D - ReLU - Conv2DSpec - BatchNorm2D; shortcut Conv2DSpec + BatchNorm2D)"

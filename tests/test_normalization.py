@@ -176,3 +176,29 @@ def test_matches_pytorch_in_training_and_evaluation(seed, shape, kernels):
         assert rel(ours.running_mean, ref.running_mean.numpy()) < 1e-10
         assert rel(ours.running_var, ref.running_var.numpy()) < 1e-10
         ref.weight.grad = ref.bias.grad = None
+
+
+def test_matches_pytorch_on_random_shapes():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2026)
+    for _ in range(12):
+        n, d, h, w = rng.integers(1, 6), rng.integers(1, 7), rng.integers(1, 8), rng.integers(1, 8)
+        if n * h * w < 2:
+            continue
+        x, dout = rng.normal(rng.uniform(-3, 3), rng.uniform(0.1, 4), (n, d, h, w)), rng.standard_normal((n, d, h, w))
+        ours, ref = BatchNorm2D(int(d)), torch.nn.BatchNorm2d(int(d)).double()
+        for training in (True, False):  # eval uses the running statistics one training step left
+            ours.training = training
+            ref.train(training)
+            xt = torch.from_numpy(x).requires_grad_(True)
+            yt = ref(xt)
+            yt.backward(torch.from_numpy(dout))
+            for a, b in [
+                (ours.forward(x), yt.detach().numpy()),
+                (ours.backward(dout), xt.grad.numpy()),
+                (ours.grads["gamma"], ref.weight.grad.numpy()),
+                (ours.running_var, ref.running_var.numpy()),
+                (ours.running_mean, ref.running_mean.numpy()),
+            ]:
+                assert np.max(np.abs(a - b)) <= 1e-10 * np.max(np.abs(b)), (n, d, h, w, training)
+            ref.zero_grad()
