@@ -69,14 +69,16 @@ chapters' code; every chapter also uses viz.explore for its explorers and viz.pr
     01 review of MLPs and backprop     data gradcheck layers losses mlp model shapes | viz.fully_connected
     02 the semantic gap                data transforms | viz.pixels viz.semantic_gap
     03 fully connected layers          data fast layers model shapes train transforms | viz.fully_connected
-    04 convolution                     data fast filters layers model naive shapes | viz.convolution viz.live viz.sliding
+    04 convolution                     costs data fast filters layers model naive shapes | viz.convolution viz.live viz.sliding
     05 sparse connectivity             connectivity data fast shapes | viz.connectivity
     06 parameter sharing               connectivity data filters layers shapes | viz.connectivity viz.convolution
-    07 stride and padding              data filters layers shapes windows | viz.live viz.sliding viz.stride_padding
+    07 stride and padding              costs data filters layers shapes windows | viz.live viz.sliding viz.stride_padding
     08 pooling                         data fast gradcheck layers naive shapes windows | viz.live viz.pooling
-    09 putting a CNN together          architectures data layers model shapes | viz.architecture
+    09 putting a CNN together          architectures costs data layers model shapes | viz.architecture
     10 training a CNN                  architectures data evaluation gradcheck layers shapes train | viz.live viz.training
     11 convolution in depth            connectivity conv_in_depth data fast frameworks gradcheck naive shapes | viz.conv_in_depth
+    12 from LeNet to ResNet            architectures costs data depth global_pool interpret layers losses
+                                       model shapes train | viz.lenet_to_resnet
 """
 
 from .functional import (
@@ -114,10 +116,12 @@ from . import (  # noqa: E402
     connectivity,
     conv_in_depth,
     data,
+    depth,
     evaluation,
     fast,
     filters,
     frameworks,
+    interpret,
     mlp,
     naive,
     transforms,
@@ -185,10 +189,12 @@ __all__ = [
     "connectivity",
     "conv_in_depth",
     "data",
+    "depth",
     "evaluation",
     "fast",
     "filters",
     "frameworks",
+    "interpret",
     "mlp",
     "naive",
     "transforms",

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import cnn_core as cc
+from cnn_core import depth, interpret
 from cnn_core import functional as fn
 from cnn_core.export import to_json
 
@@ -28,6 +29,11 @@ T, V = TypeError, ValueError
 
 def net():
     return cc.Sequential([cc.Flatten(), cc.Linear(12, 3, rng=0)])
+
+
+def net4():
+    """A tiny classifier of 4x4 images into 3 classes."""
+    return cc.Sequential([cc.Flatten(), cc.Linear(16, 3, rng=0)])
 
 
 def after_forward(layer, x):
@@ -589,6 +595,27 @@ case(
     "(D, 1, F, F)",
 )
 case("separable_params-k-0", lambda: cid.separable_params(3, 64, 0), V, "out_channels K", "got 0", ">= 1")
+
+# ------------------------------------------------ where a network looks (interpret), depth experiments (depth)
+IMG = Z((1, 4, 4))
+case("occlusion-patch-0", lambda: interpret.occlusion(net4(), IMG, 0, patch=0), V, "patch", "got 0", "patch=3")
+case("occlusion-patch-big", lambda: interpret.occlusion(net4(), IMG, 0, patch=5), V, "patch=5", "(4 x 4)", "patch <= 4")
+case("occlusion-stride-float", lambda: interpret.occlusion(net4(), IMG, 0, stride=1.5), T, "stride", "1.5", "stride=1")
+case("saliency-x-batch", lambda: interpret.saliency(net4(), IMG[None], 0), V, "x", "(1, 1, 4, 4)", "pass x[0]")
+case("saliency-x-str", lambda: interpret.saliency(net4(), "x.png", 0), T, "x", "'x.png'", "(D, H, W)")
+case("saliency-label-big", lambda: interpret.saliency(net4(), IMG, 3), V, "label", "got 3", "0..2")
+case("saliency-label-negative", lambda: interpret.saliency(net4(), IMG, -1), V, "label", "got -1", ">= 0")
+case(
+    "class_activation_map-mlp",
+    lambda: interpret.class_activation_map(net4(), IMG, 0),
+    V,
+    "model",
+    "[Flatten(), Linear(16, 3)]",
+    "GAP head",
+)
+case("deep_cnn-blocks", lambda: depth.deep_cnn(-1, residual=True), V, "blocks", "got -1", "deep_cnn(8, residual=True)")
+case("deep_cnn-width", lambda: depth.deep_cnn(2, residual=True, width=2.5), T, "width", "2.5", "width=8")
+
 
 # ------------------------------------------------ batch norm, dropout, global pooling, residual blocks, costs
 X2 = rng.standard_normal((2, 2, 4, 4))

@@ -30,8 +30,15 @@ def chapter_map() -> dict[str, set[str]]:
     """{'01': {'data', 'mlp', ..., 'viz.fully_connected'}, ...} from the package docstring."""
     doc = cnn_core.__doc__
     table = doc[doc.index("Chapters and the modules they use") :]
-    rows = re.findall(r"^\s+(\d\d) [a-zA-Z ]+?\s{2,}(.+)$", table, re.M)
-    return {num: set(mods.replace("|", " ").split()) for num, mods in rows}
+    rows: dict[str, set[str]] = {}
+    for line in table.split("\n\n", 2)[1].splitlines():  # the indented block after the heading
+        row = re.match(r"^\s+(\d\d) [a-zA-Z ]+?\s{2,}(.+)$", line)
+        if row:
+            num, mods = row.groups()
+        else:  # a continuation line of the row above
+            mods = line
+        rows.setdefault(num, set()).update(mods.replace("|", " ").split())
+    return rows
 
 
 def used_modules(path: Path) -> set[str]:

@@ -14,7 +14,7 @@ CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 
 def test_every_chapter_is_in_the_table_of_contents():
     toc = (ROOT / "_toc.yml").read_text()
-    assert len(CHAPTERS) == 11
+    assert len(CHAPTERS) == 12
     for nb in CHAPTERS:
         assert f"file: book/{nb.stem}" in toc, f"{nb.name} is not in _toc.yml"
 

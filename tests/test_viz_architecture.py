@@ -64,3 +64,21 @@ def test_googlenet_markdown():
     assert len(lines) == 2 + 12 + 1
     assert lines[3] == "| conv 1x1 + 3x3 | 192 | 114,944 | 114,688 | 112.0K | 112K |"
     assert lines[-1] == "| **total** | | **6,998,552** | 6,990,272 | 6826.4K | 6797.7K |"
+
+
+def test_param_count_markdown_with_multiply_adds():
+    macs = {"LeNet-5": 416_520, "VGG-16": 15_470_264_320, "GoogLeNet": "1.5 G (paper)"}
+    text = V.param_count_markdown(A.param_count_comparison(), A.published_param_counts(), macs)
+    lines = text.splitlines()
+    assert lines[0].startswith("| net | counted by cnn_core | published | ratio | multiply-adds, one image |")
+    assert "| VGG-16 | 138,357,544 |" in text and "| 1.003 | 15.47 G |" in text
+    assert "| 0.42 M |" in text and "| 1.5 G (paper) |" in text
+    assert "| AlexNet |" in text and text.count("| — |") >= 2  # no count given: a dash
+
+
+def test_params_vs_compute_bars():
+    fig = V.plot_params_vs_compute({"a": (10, 90), "b": (50, 50)}, {"a": (99, 1), "b": (75, 25)})
+    ax = fig.axes[0]
+    widths = [round(p.get_width(), 2) for p in ax.patches]
+    assert widths == [0.9, 0.5, 0.01, 0.25]  # parameters first, then multiply-adds
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]

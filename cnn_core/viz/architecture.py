@@ -143,17 +143,49 @@ def plot_param_split(split: dict[str, tuple[int, int]]) -> plt.Figure:
     return fig
 
 
-def param_count_markdown(rows: Sequence[tuple[str, int, int | None, str]], sources: dict) -> str:
-    """A markdown table of param_count_comparison() with the published words and source."""
+def param_count_markdown(
+    rows: Sequence[tuple[str, int, int | None, str]], sources: dict, multiply_adds: dict[str, int | str] | None = None
+) -> str:
+    """A markdown table of param_count_comparison() with the published words and source; with
+    ``multiply_adds`` ({net: multiply-adds for one image, or a text}), a column of them (G or M)."""
+    macs_head, macs_rule = (" multiply-adds, one image |", " ---: |") if multiply_adds is not None else ("", "")
     lines = [
-        "| net | counted by cnn_core | published | ratio | what we counted | source |",
-        "| --- | ---: | --- | ---: | --- | --- |",
+        f"| net | counted by cnn_core | published | ratio |{macs_head} what we counted | source |",
+        f"| --- | ---: | --- | ---: |{macs_rule} --- | --- |",
     ]
     for name, counted, published, what in rows:
         ratio = f"{counted / published:.3f}" if published else "—"
         src = sources[name]
-        lines.append(f"| {name} | {counted:,} | {src.quote} | {ratio} | {what} | {src.source} |")
+        macs = ""
+        if multiply_adds is not None:
+            n = multiply_adds.get(name, "—")
+            macs = f" {n} |" if isinstance(n, str) else f" {n / 1e9:.2f} G |" if n >= 1e8 else f" {n / 1e6:.2f} M |"
+        lines.append(f"| {name} | {counted:,} | {src.quote} | {ratio} |{macs} {what} | {src.source} |")
     return "\n".join(lines)
+
+
+def plot_params_vs_compute(params: dict[str, tuple[int, int]], multiply_adds: dict[str, tuple[int, int]]) -> plt.Figure:
+    """For each net, the share of the fully connected layers in its parameters and in its
+    multiply-adds (both given as (conv, FC) pairs): FC layers hold the parameters, conv layers do
+    the computing."""
+    names = list(multiply_adds)
+    fig, ax = plt.subplots(figsize=(8.5, 0.5 + 0.75 * len(names)))
+    y = np.arange(len(names))
+    for offset, (what, split, color) in zip(
+        (-0.2, 0.2), (("parameters", params, "tab:orange"), ("multiply-adds", multiply_adds, "tab:red"))
+    ):
+        shares = [split[n][1] / sum(split[n]) for n in names]
+        ax.barh(y + offset, shares, height=0.38, color=color, label=f"FC share of the {what}")
+        for yi, share in zip(y + offset, shares):
+            ax.text(share + 0.01, yi, f"{share:.1%}", va="center", fontsize=8)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.1)
+    ax.set_xlabel("share of the fully connected layers (the rest: convolution layers)")
+    ax.set_title("FC layers hold the parameters; conv layers do the computing", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
 
 
 def googlenet_markdown(with_bias: Sequence[tuple], without_bias: Sequence[tuple]) -> str:
