@@ -130,6 +130,18 @@ def plot_receptive_fields(fields: Mapping[str, Sequence[int]], image_size: int =
     return fig
 
 
+def _overlay(ax: plt.Axes, image: np.ndarray, heat: np.ndarray | None, missing: str) -> None:
+    """A heat map over the faded digit (stretched over it if its size differs), or ``missing``
+    written in the panel where a method does not apply (heat is None)."""
+    if heat is None:
+        ax.text(0.5, 0.5, missing, ha="center", va="center", fontsize=8, transform=ax.transAxes)
+        return
+    h, w = image.shape
+    ax.imshow(image, cmap="gray_r", alpha=0.35, extent=(0, w, h, 0))
+    smooth = "bilinear" if heat.shape != image.shape else "nearest"
+    ax.imshow(heat, cmap="inferno", alpha=0.75, extent=(0, w, h, 0), interpolation=smooth)
+
+
 def plot_attributions(image: np.ndarray, maps: Mapping[str, np.ndarray | None], title: str = "") -> plt.Figure:
     """The digit, then one heat map per method over it (maps of another size are stretched over
     the image); a method with None (CAM of an MLP) gets an empty panel saying why."""
@@ -139,17 +151,7 @@ def plot_attributions(image: np.ndarray, maps: Mapping[str, np.ndarray | None], 
     axes[0].set_title("the digit", fontsize=9)
     h, w = image.shape
     for ax, (method, heat) in zip(axes[1:], maps.items()):
-        if heat is None:
-            ax.text(0.5, 0.5, "no GAP head:\nno CAM", ha="center", va="center", fontsize=9, transform=ax.transAxes)
-        else:
-            ax.imshow(image, cmap="gray_r", alpha=0.35, extent=(0, w, h, 0))
-            ax.imshow(
-                heat,
-                cmap="inferno",
-                alpha=0.75,
-                extent=(0, w, h, 0),
-                interpolation="bilinear" if heat.shape != image.shape else "nearest",
-            )
+        _overlay(ax, image, heat, "no GAP head:\nno CAM")
         ax.set_title(f"{method}\n{METHOD_NOTES.get(method, '')}", fontsize=7)
     for ax in axes:
         ax.set_xticks([])
@@ -190,25 +192,7 @@ class AttributionExplorer:
         axes[0].imshow(image, cmap="gray_r")
         axes[0].set_title(f"label {self.labels[digit]}", fontsize=9)
         for ax, (name, heat) in zip(axes[1:], panels.items()):
-            if heat is None:
-                ax.text(
-                    0.5,
-                    0.5,
-                    f"{name}: no global average\npooling, so no CAM",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    transform=ax.transAxes,
-                )
-            else:
-                ax.imshow(image, cmap="gray_r", alpha=0.35, extent=(0, w, h, 0))
-                ax.imshow(
-                    heat,
-                    cmap="inferno",
-                    alpha=0.75,
-                    extent=(0, w, h, 0),
-                    interpolation="bilinear" if heat.shape != image.shape else "nearest",
-                )
+            _overlay(ax, image, heat, f"{name}: no global average\npooling, so no CAM")
             ax.set_title(
                 f"{name} ({method}), says {self.predictions[name][digit]}",
                 fontsize=8,
