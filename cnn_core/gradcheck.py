@@ -78,10 +78,7 @@ def _differences(f: Callable[[], float], x: np.ndarray, h: float, one_sided: boo
 
 def _float64_copy(layer):
     """A deep copy of the layer whose parameters (in it and in its sub-layers) are float64."""
-    from . import fast, naive
-
-    # a layer holds the module whose kernels it runs (Conv2D._room): share it, modules cannot be copied
-    twin = copy.deepcopy(layer, memo={id(fast): fast, id(naive): naive})
+    twin = copy.deepcopy(layer)
     stack = [twin]
     while stack:
         item = stack.pop()

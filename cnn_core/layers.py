@@ -65,6 +65,12 @@ class Layer:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
+    @property
+    def _room(self):
+        """The module whose kernels the layer runs (``kernels``: "fast" or "naive"), looked up rather
+        than stored, so a layer holds only arrays and numbers and copies like one."""
+        return kernel_room(getattr(self, "kernels", "fast"), type(self).__name__)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -163,7 +169,7 @@ class Conv2D(Layer):
         super().__init__()
         ex = "Conv2D(3, 8, kernel_size=3, stride=1, padding=1)"
         self.kernels = kernels
-        self._room = kernel_room(kernels, "Conv2D")
+        kernel_room(kernels, "Conv2D")  # refuse an unknown room now, not at the first forward
         self.in_channels = whole("in_channels (input depth D)", in_channels, 1, "Conv2D", ex)
         self.out_channels = whole("out_channels (number of filters K)", out_channels, 1, "Conv2D", ex)
         fh, fw = pair("kernel_size (filter size F)", kernel_size, 1, "Conv2D", ex)
@@ -249,7 +255,7 @@ class ConvTranspose2D(Layer):
         super().__init__()
         name, ex = "ConvTranspose2D", "ConvTranspose2D(8, 3, kernel_size=4, stride=2, padding=1)"
         self.kernels = kernels
-        self._room = kernel_room(kernels, name)
+        kernel_room(kernels, name)  # refuse an unknown room now, not at the first forward
         self.in_channels = whole("in_channels (input depth D)", in_channels, 1, name, ex)
         self.out_channels = whole("out_channels (number of output maps K)", out_channels, 1, name, ex)
         fh, fw = pair("kernel_size (filter size F)", kernel_size, 1, name, ex)
@@ -322,7 +328,7 @@ class _Pool2D(Layer):
         super().__init__()
         name, ex = type(self).__name__, f"{type(self).__name__}(2) or {type(self).__name__}(3, stride=2)"
         self.kernels = kernels
-        self._room = kernel_room(kernels, name)
+        kernel_room(kernels, name)  # refuse an unknown room now, not at the first forward
         self.kernel_size = _shown(pair("kernel_size (window size F)", kernel_size, 1, name, ex))
         self.stride = self.kernel_size if stride is None else _shown(pair("stride S", stride, 1, name, ex))
         self.padding = _shown(pair("padding P", padding, 0, name, ex))
