@@ -473,3 +473,18 @@ def test_hw5_reference_kernels_emptied_questions_and_patched_check_do_not_count(
     page = (course / "feedback" / "hw5_transposed" / "cheat.html").read_text()
     assert "withheld while hw5_transposed is graded" in page
     assert sandbox_processes() == []
+
+
+@pytest.mark.parametrize("assignment", ["hw1_shapes", "hw2_conv", "hw3_pool", "hw5_transposed"])
+def test_what_the_sandbox_keeps_holds_no_reference_kernel(assignment):
+    """The cnn_core modules an assignment keeps, with everything they import at any depth, hold no
+    kernel or layer the student writes: one stray import (say gradcheck importing fast) would put
+    the reference solution back into the sandbox."""
+    import tomllib
+
+    import cnn_core
+
+    keep = tomllib.loads((HOMEWORK / "grading" / "assignments.toml").read_text())[assignment]["keep"]
+    kept = reference._with_imports(Path(cnn_core.__file__).parent, keep)
+    assert set(keep) <= kept
+    assert not kept & {"fast", "naive", "functional", "layers", "frameworks", "conv_in_depth"}, sorted(kept)
