@@ -120,3 +120,19 @@ def test_math_and_widget_scripts_are_vendored(built_book):
             srcs = _refs(page).scripts
             assert any(s.split("?")[0].endswith("_static/requirejs/require.js") for s in srcs), srcs
             assert any(s.split("?")[0].endswith("_static/html-manager/embed-amd.js") for s in srcs), srcs
+
+
+MARKDOWN_TABLE_RULE = re.compile(r"\|\s*:?(?:-{3,}|—+):?\s*\|")  # | --- |, |---:| or, after smartquotes, |—|
+
+
+def test_no_markdown_table_is_left_as_raw_pipes(built_book):
+    """Every markdown table a chapter displays (display(Markdown(...))) is rendered as a table:
+    no "| --- |" rule survives in a page's text (outside code blocks)."""
+    problems = []
+    for page in _pages(built_book):
+        text = page.read_text(encoding="utf-8")
+        text = re.sub(r"<pre.*?</pre>", "", text, flags=re.S)  # code cells and printed output
+        text = re.sub(r"<script.*?</script>", "", text, flags=re.S)
+        for m in MARKDOWN_TABLE_RULE.finditer(text):
+            problems.append(f"{page.relative_to(built_book)}: ...{text[max(0, m.start() - 80) : m.end()]}")
+    assert not problems, "raw markdown tables:\n" + "\n".join(problems[:10])

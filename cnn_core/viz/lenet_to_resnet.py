@@ -224,7 +224,7 @@ def resnet_cost_markdown(rows: Mapping[str, Mapping[str, int]], published: Mappi
     network's base name (the text before " (")."""
     lines = [
         "| network | parameters | published | multiply-adds | published | activations, one image |",
-        "|---|---:|---|---:|---|---:|",
+        "| --- | ---: | --- | ---: | --- | ---: |",
     ]
     for name, row in rows.items():
         refs = published.get(name.split(" (")[0], [])
