@@ -161,3 +161,22 @@ def test_kernel_free_controls_keep_their_arrow_keys():
     fig, ax = plt.subplots()
     a = animate(fig, lambda i: None, 2)._repr_html_()
     assert '<div class="animation" data-lm-suppress-shortcuts="true">' in a
+
+
+def test_control_labels_with_quotes_survive_the_html_attribute():
+    """A value such as Keras "'same'" must not end the data-labels attribute early (the page
+    parses it as JSON to show the value next to the control)."""
+    from html.parser import HTMLParser
+
+    values = ["Keras 'same'", 'say "valid"', "a < b & c"]
+    page = html_explorer(lambda framework: plt.figure(), {"framework": values}).data
+    found = []
+
+    class Outputs(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "output":
+                found.append(json.loads(dict(attrs)["data-labels"]))
+
+    Outputs().feed(page)
+    assert found == [values]
+    plt.close("all")

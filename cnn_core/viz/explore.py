@@ -119,7 +119,7 @@ def html_explorer(
         rows.append(
             f'<label style="display:flex;gap:.6em;align-items:center;margin:.2em 0">'
             f'<span style="min-width:7em">{html.escape(n)}</span>{widget}'
-            f"<output data-labels='{labels}' style=\"min-width:3em;font-weight:bold\"></output></label>"
+            f'<output data-labels="{html.escape(labels)}" style="min-width:3em;font-weight:bold"></output></label>'
         )
     first = states[",".join(map(str, start))]
     states_json = json.dumps(states).replace("</", "<\\/")  # safe inside <script>
