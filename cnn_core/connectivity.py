@@ -8,7 +8,9 @@ the same way. Then a convolution layer is
 
     M[k*H2*W2 + r*W2 + c,  d*H*W + y*W + x] = w[k, d, y - r*S + P, x - c*S + P]
 
-when 0 <= y - r*S + P < F and 0 <= x - c*S + P < F, and 0 otherwise:
+when 0 <= y - r*S + P < F and 0 <= x - c*S + P < F, and 0 otherwise. (With dilation the
+tap is (y - r*S + P)/dilation where that is whole; with G groups filter k sees only its
+group's D/G channels, so M is block diagonal; conv_weight_index takes both.)
 
 * **sparse connectivity**: each row has at most F*F*D nonzeros (a receptive field),
   where a fully connected layer has D*H*W;
@@ -28,22 +30,38 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .data import shift
 from .functional import pad
-from .shapes import conv_num_params, conv_output_shape, linear_num_params, output_size, receptive_field
+from .inputs import pair
+from .shapes import check_groups, conv_num_params, conv_output_shape, linear_num_params, output_size, receptive_field
 
 # ---------------------------------------------------------------- the matrix of a convolution
 
 
-def _weight_index(k: int, d: int, fh: int, fw: int, h: int, w: int, stride: int, pad_h: int, pad_w: int) -> np.ndarray:
-    """Index matrix (K*H2*W2, D*H*W) of a convolution with K filters of size D x fh x fw:
-    entry = flat index of the filter weight w[k, d, i, j] it holds, or -1 (no connection)."""
-    h2, w2 = output_size(h, fh, stride, pad_h), output_size(w, fw, stride, pad_w)
-    kk, rr, cc, dd, ii, jj = np.indices((k, h2, w2, d, fh, fw), sparse=True)
-    y, x = rr * stride + ii - pad_h, cc * stride + jj - pad_w  # input pixel under tap (i, j)
+def _weight_index(
+    k: int,
+    d: int,
+    kernel: tuple[int, int],
+    size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int] = (1, 1),
+    groups: int = 1,
+    rounding: str = "strict",
+) -> np.ndarray:
+    """Index matrix (K*H2*W2, D*H*W) of a convolution with K filters of size (D/G) x Fh x Fw:
+    entry = flat index of the filter weight w[k, d, i, j] it holds, or -1 (no connection).
+    Filter k belongs to group g = k // (K/G) and sees input channels g*(D/G) .. (g+1)*(D/G) - 1."""
+    (fh, fw), (h, w), (sh, sw), (ph, pw), (dh, dw) = kernel, size, stride, padding, dilation
+    h2 = output_size(h, fh, sh, ph, dh, rounding)
+    w2 = output_size(w, fw, sw, pw, dw, rounding)
+    depth = d // groups  # the depth of one filter
+    kk, rr, cc, dd, ii, jj = np.indices((k, h2, w2, depth, fh, fw), sparse=True)
+    y, x = rr * sh + ii * dh - ph, cc * sw + jj * dw - pw  # input pixel under tap (i, j)
     inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)  # taps on the zero padding connect nothing
-    shape = (k, h2, w2, d, fh, fw)
+    shape = (k, h2, w2, depth, fh, fw)
+    channel = (kk // (k // groups)) * depth + dd
     rows = np.broadcast_to((kk * h2 + rr) * w2 + cc, shape)
-    cols = np.broadcast_to((dd * h + y) * w + x, shape)
-    taps = np.broadcast_to(((kk * d + dd) * fh + ii) * fw + jj, shape)
+    cols = np.broadcast_to((channel * h + y) * w + x, shape)
+    taps = np.broadcast_to(((kk * depth + dd) * fh + ii) * fw + jj, shape)
     inside = np.broadcast_to(inside, shape)
     index = np.full((k * h2 * w2, d * h * w), -1, dtype=np.int64)
     index[rows[inside], cols[inside]] = taps[inside]
@@ -56,36 +74,66 @@ def _check_volume(input_shape: Sequence[int]) -> tuple[int, int, int]:
     return tuple(int(s) for s in input_shape)
 
 
-def conv_weight_index(w_shape: Sequence[int], input_shape: Sequence[int], stride: int = 1, padding: int = 0) -> np.ndarray:
+def conv_weight_index(
+    w_shape: Sequence[int],
+    input_shape: Sequence[int],
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+    rounding: str = "strict",
+) -> np.ndarray:
     """Which filter weight each entry of the convolution's matrix holds.
 
-    w_shape (K, D, F, F), input_shape (D, H, W) -> int array (K*H2*W2, D*H*W) whose
+    w_shape (K, D/G, Fh, Fw), input_shape (D, H, W) -> int array (K*H2*W2, D*H*W) whose
     entry is the flat index of w[k, d, i, j] in w.ravel(), or -1 where the output
-    does not see the input. Row k*H2*W2 + r*W2 + c, column d*H*W + y*W + x.
+    does not see the input. Row k*H2*W2 + r*W2 + c, column d*H*W + y*W + x. stride,
+    padding, dilation, groups and rounding mean what they mean in conv2d_forward.
     """
-    k, d, fh, fw = (int(s) for s in w_shape)
-    d_in, h, w = _check_volume(input_shape)
-    if d != d_in:
+    where = "conv_weight_index"
+    k, depth, fh, fw = (int(s) for s in w_shape)
+    d, h, w = _check_volume(input_shape)
+    groups = check_groups(groups, d, k, where)
+    if depth * groups != d:
+        per_group = "" if groups == 1 else f" x groups={groups} = {depth * groups}"
         raise ValueError(
-            f"depth mismatch: filters of shape {tuple(w_shape)} span D={d} channels but the "
-            f"input (D, H, W)={tuple(input_shape)} has D={d_in}; filters always extend the full depth"
+            f"depth mismatch: filters of shape {tuple(w_shape)} span D={depth} channels{per_group} but the "
+            f"input (D, H, W)={tuple(input_shape)} has D={d}; filters always extend the full depth"
+            + ("" if groups == 1 else " of their group (D/groups channels)")
         )
-    return _weight_index(k, d, fh, fw, h, w, stride, padding, padding)
+    return _weight_index(
+        k,
+        d,
+        (fh, fw),
+        (h, w),
+        pair("stride S", stride, 1, where),
+        pair("padding P", padding, 0, where),
+        pair("dilation", dilation, 1, where),
+        groups,
+        rounding,
+    )
 
 
 def conv_matrix(
-    w: np.ndarray, input_shape: Sequence[int], stride: int = 1, padding: int = 0, b: np.ndarray | None = None
+    w: np.ndarray,
+    input_shape: Sequence[int],
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    b: np.ndarray | None = None,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+    rounding: str = "strict",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The convolution as a fully connected layer: (M, b_vec) with
 
-        conv2d_forward(x[None], w, b, stride, padding)[0].ravel() == M @ x.ravel() + b_vec
+        conv2d_forward(x[None], w, b, stride, padding, dilation, groups, rounding)[0].ravel() == M @ x.ravel() + b_vec
 
     for any x of shape input_shape = (D, H, W). M has shape (K*H2*W2, D*H*W) and holds
-    only the K*D*F*F numbers of w (tied), at most D*F*F per row (sparse); b_vec repeats
-    each filter's bias H2*W2 times (zeros if b is None).
+    only the K*(D/G)*Fh*Fw numbers of w (tied), at most (D/G)*Fh*Fw per row (sparse); b_vec
+    repeats each filter's bias H2*W2 times (zeros if b is None).
     """
     w = np.asarray(w)
-    index = conv_weight_index(w.shape, input_shape, stride, padding)
+    index = conv_weight_index(w.shape, input_shape, stride, padding, dilation, groups, rounding)
     m = np.where(index >= 0, w.ravel()[index], 0).astype(w.dtype)
     n_pos = index.shape[0] // w.shape[0]
     b_vec = np.zeros(index.shape[0], dtype=w.dtype) if b is None else np.repeat(np.asarray(b), n_pos)
@@ -95,7 +143,7 @@ def conv_matrix(
 def conv1d_weight_index(n: int, kernel_size: int, stride: int = 1, padding: int = 0) -> np.ndarray:
     """The 1-D case (one row of pixels x_1..x_n, one filter of width F, as in Goodfellow's
     figures 9.2-9.5): int array (n_out, n), entry = tap 0..F-1 of the filter, or -1."""
-    return _weight_index(1, 1, 1, kernel_size, 1, n, stride, 0, padding)
+    return _weight_index(1, 1, (1, kernel_size), (1, n), (1, stride), (0, padding))
 
 
 def dense_weight_index(n_in: int, n_out: int) -> np.ndarray:

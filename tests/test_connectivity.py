@@ -47,6 +47,48 @@ def test_conv_matrix_is_the_convolution(k, d, f, h, w, s, p):
     assert (m != 0).sum() == num_connections((d, h, w), f, k, s, p)
 
 
+OPTION_CASES = [  # K, (D, H, W), (Fh, Fw), stride, padding, dilation, groups, rounding
+    (4, (2, 7, 7), (3, 3), 1, 2, 2, 1, "strict"),  # dilated (atrous): F_eff = 5
+    (6, (4, 6, 8), (3, 2), (1, 2), (1, 0), 1, 2, "strict"),  # two groups, per-axis sizes
+    (3, (3, 5, 5), (3, 3), 1, 1, 1, 3, "strict"),  # depthwise
+    (6, (3, 5, 5), (3, 3), 2, 1, (2, 1), 3, "strict"),  # depthwise with multiplier 2, stride 2, dilated rows
+    (2, (2, 6, 6), (1, 1), 1, 0, 1, 2, "strict"),  # 1x1, grouped: a per-pixel block-diagonal layer
+    (2, (1, 8, 8), (3, 3), 3, 0, 1, 1, "floor"),  # PyTorch's floor drops the last column and row
+]
+
+
+@pytest.mark.parametrize("k, shape, f, s, p, dil, g, rounding", OPTION_CASES)
+def test_conv_matrix_with_dilation_groups_and_rounding_is_the_convolution(k, shape, f, s, p, dil, g, rounding):
+    rng = np.random.default_rng(k * g + f[0])
+    d = shape[0]
+    wt, b, x = rng.standard_normal((k, d // g, *f)), rng.standard_normal(k), rng.standard_normal(shape)
+    m, b_vec = conv_matrix(wt, shape, s, p, b, dilation=dil, groups=g, rounding=rounding)
+    out = conv2d_forward(x[None], wt, b, s, p, dil, g, rounding)[0][0]
+    assert m.shape == (out.size, x.size)
+    np.testing.assert_allclose(m @ x.ravel() + b_vec, out.ravel(), atol=1e-12)
+    assert ((m != 0).sum(axis=1) <= (d // g) * f[0] * f[1]).all()  # a filter sees D/G channels
+    # groups: the rows of group j touch only the columns of that group's input channels
+    per_out, per_in = m.shape[0] // g, m.shape[1] // g
+    for j in range(g):
+        block = m[j * per_out : (j + 1) * per_out]
+        assert not block[:, : j * per_in].any() and not block[:, (j + 1) * per_in :].any()
+
+
+def test_conv_matrix_dilation_by_hand_one_row():
+    # 1 x 5 input, filter [1, 2] with dilation 3: taps 3 cells apart, F_eff = 4, two outputs
+    m, _ = conv_matrix(np.array([[[[1.0, 2.0]]]]), (1, 1, 5), dilation=3)
+    np.testing.assert_array_equal(m, [[1, 0, 0, 2, 0], [0, 1, 0, 0, 2]])
+
+
+def test_conv_matrix_groups_errors_say_what_to_change():
+    with pytest.raises(ValueError, match=r"groups=2 must divide out_channels K=3"):
+        conv_weight_index((3, 2, 3, 3), (4, 5, 5), groups=2)
+    with pytest.raises(ValueError, match=r"span D=1 channels x groups=2 = 2 but the input .* has D=4.*D/groups"):
+        conv_weight_index((2, 1, 3, 3), (4, 5, 5), groups=2)
+    with pytest.raises(ValueError, match=r"dilated filter F_eff .* = 5.*larger than the padded input"):
+        conv_weight_index((1, 1, 3, 3), (1, 4, 4), dilation=2)
+
+
 def test_conv_matrix_by_hand_3x3_input_2x2_filter():
     w = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
     m, b_vec = conv_matrix(w, (1, 3, 3))

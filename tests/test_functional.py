@@ -487,20 +487,28 @@ def test_conv_transpose_is_the_input_gradient_of_the_convolution_exactly(shape, 
 
 
 @pytest.mark.parametrize(
-    "input_shape, k, f, s, p", [((2, 5, 5), 3, 3, 2, 1), ((3, 6, 7), 2, (2, 3), 1, 0), ((1, 4, 4), 1, 2, 2, 0)]
+    "input_shape, k, f, s, p, dil, g",
+    [
+        ((2, 5, 5), 3, 3, 2, 1, 1, 1),
+        ((3, 6, 7), 2, (2, 3), 1, 0, 1, 1),
+        ((1, 4, 4), 1, 2, 2, 0, 1, 1),
+        ((2, 7, 7), 2, 3, 1, 2, 2, 1),  # dilated
+        ((4, 5, 7), 6, (3, 2), (2, 1), 1, (1, 2), 2),  # grouped, per-axis, dilated columns
+        ((3, 5, 5), 6, 3, 2, 1, 1, 3),  # depthwise, multiplier 2
+    ],
 )
-def test_conv_transpose_is_the_transpose_of_the_conv_matrix(input_shape, k, f, s, p):
+def test_conv_transpose_is_the_transpose_of_the_conv_matrix(input_shape, k, f, s, p, dil, g):
     # connectivity.conv_matrix(w, (D, H, W)) is the convolution as an (K*H2*W2, D*H*W) matrix M;
-    # the transposed convolution with the same w computes M^T @ x
+    # the transposed convolution with the same w (and stride, padding, dilation, groups) computes M^T @ x
     rng = np.random.default_rng(12)
     fh, fw = (f, f) if isinstance(f, int) else f
-    w = rng.standard_normal((k, input_shape[0], fh, fw))
-    m, _ = cc.conv_matrix(w, input_shape, s, p)
-    k_, h2, w2 = cc.conv_output_shape(input_shape, k, (fh, fw), s, p)
+    w = rng.standard_normal((k, input_shape[0] // g, fh, fw))
+    m, _ = cc.conv_matrix(w, input_shape, s, p, dilation=dil, groups=g)
+    k_, h2, w2 = cc.conv_output_shape(input_shape, k, (fh, fw), s, p, dil)
     x = rng.standard_normal((1, k_, h2, w2))
     expected = (m.T @ x.ravel()).reshape(input_shape)
     for room in (cc.fast, cc.naive):
-        out, _ = room.conv_transpose2d_forward(x, w, None, s, p)
+        out, _ = room.conv_transpose2d_forward(x, w, None, s, p, dilation=dil, groups=g)
         assert out.shape[1:] == input_shape
         np.testing.assert_allclose(out[0], expected, rtol=1e-12, atol=1e-12)
 
