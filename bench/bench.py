@@ -206,27 +206,13 @@ def bench_pool(rounds: int, naive_images: int) -> list[tuple]:
 # ---------------------------------------------------------------- a training epoch
 
 
-def small_cnn(seed: int = 0) -> cc.Sequential:
-    dt = np.float32
-    return cc.Sequential(
-        [
-            cc.Conv2D(1, 8, 3, padding=1, rng=seed, dtype=dt),
-            cc.ReLU(),
-            cc.MaxPool2D(2),
-            cc.Conv2D(8, 16, 3, padding=1, rng=seed + 1, dtype=dt),
-            cc.ReLU(),
-            cc.MaxPool2D(2),
-            cc.Flatten(),
-            cc.Linear(16 * 2 * 2, 10, rng=seed + 2, dtype=dt),
-        ]
-    )
-
-
 def bench_epoch(rounds: int, lr: float = 0.05, momentum: float = 0.9, batch_size: int = 32):
+    from cnn_core.architectures import typical_architecture
     from cnn_core.data import load_digits
 
     X, y, X_te, y_te = load_digits(dtype=np.float32)
-    net = small_cnn()
+    # Conv(8)-ReLU-Pool, Conv(16)-ReLU-Pool, FC: the same network as the PyTorch one below
+    net = typical_architecture(1, 2, 0, input_shape=(1, 8, 8), filters=8, dtype=np.float32)
     epochs = [0]
 
     def ours():
@@ -269,14 +255,15 @@ def bench_epoch(rounds: int, lr: float = 0.05, momentum: float = 0.9, batch_size
 # ---------------------------------------------------------------- report
 
 
-def table(title: str, rows: list[tuple], naive_note: str) -> list[str]:
+def table(title: str, rows: list[tuple], naive_note: str, name_width: int = 28, batch: int = BATCH) -> list[str]:
+    """Rows (name, naive seconds, fast times, torch times or None) as aligned text lines."""
     lines = [
-        f"\n{title} (ms per forward+backward, float32, batch {BATCH}; median of rounds, min in brackets)",
-        f"{'shape':28}{'naive*':>11}{'fast':>18}{'torch':>18}{'fast/torch':>12}{'naive/fast':>12}",
+        f"\n{title} (ms per forward+backward, float32, batch {batch}; median of rounds, min in brackets)",
+        f"{'shape':{name_width}}{'naive*':>11}{'fast':>18}{'torch':>18}{'fast/torch':>12}{'naive/fast':>12}",
     ]
     for name, naive_t, fast_t, torch_t in rows:
         fm = np.median(fast_t)
-        line = f"{name:28}{ms(naive_t):>11}{ms(fm)} [{ms(min(fast_t)).strip():>6}]"
+        line = f"{name:{name_width}}{ms(naive_t):>11}{ms(fm)} [{ms(min(fast_t)).strip():>6}]"
         if torch_t:
             tm = np.median(torch_t)
             line += f"{ms(tm)} [{ms(min(torch_t)).strip():>6}]{fm / tm:11.2f}x"

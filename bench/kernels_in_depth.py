@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import THREADS, interleaved, machine_info, ms, seconds, torch  # noqa: E402
+from bench import THREADS, interleaved, machine_info, seconds, table, torch  # noqa: E402
 
 from cnn_core import fast, naive  # noqa: E402
 
@@ -130,18 +130,8 @@ def main(argv=None) -> None:
     print("cnn_core kernels in depth:", time.strftime("%Y-%m-%d %H:%M"), f"({args.threads} thread(s) for torch and BLAS)")
     print("\n".join(machine_info()))
     rows = bench(args.rounds, args.naive_images, args.only)
-    print(f"\nms per forward+backward, float32, batch {BATCH}; median of rounds, min in brackets")
-    print(f"{'shape':42}{'naive*':>11}{'fast':>18}{'torch':>18}{'fast/torch':>12}{'naive/fast':>12}")
-    for name, naive_t, fast_t, torch_t in rows:
-        fm = np.median(fast_t)
-        line = f"{name:42}{ms(naive_t):>11}{ms(fm)} [{ms(min(fast_t)).strip():>6}]"
-        if torch_t:
-            tm = np.median(torch_t)
-            line += f"{ms(tm)} [{ms(min(torch_t)).strip():>6}]{fm / tm:11.2f}x"
-        else:
-            line += f"{'-':>18}{'-':>12}"
-        print(line + f"{naive_t / fm:11.0f}x")
-    print(f"* naive loops timed on {args.naive_images} image(s) and scaled x{BATCH // args.naive_images} to the batch of {BATCH}")
+    note = f"naive loops timed on {args.naive_images} image(s) and scaled x{BATCH // args.naive_images} to the batch of {BATCH}"
+    print("\n".join(table("Kernels in depth", rows, note, name_width=42, batch=BATCH)))
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
 
 

@@ -75,19 +75,32 @@ def backward_step_figure(x, w, dout, steps: Sequence[BackwardStep], step: int, p
 def backward_animation(x, w, dout, steps: Sequence[BackwardStep], padding: int = 0, interval: int = 900) -> HTML:
     """The backward pass as an animation: one frame per output position, row by row."""
     x, w, dout = (np.asarray(a, dtype=float) for a in (x, w, dout))
-    fig, axes = plt.subplots(1, 4, figsize=(11, 3.2), gridspec_kw={"width_ratios": [1.2, 1, 0.8, 1.2]})
-    title = fig.suptitle("", fontsize=9.5)
-    fig.subplots_adjust(top=0.78, wspace=0.25)
-
-    def update(k: int):
-        title.set_text(_draw_backward(axes, x, w, dout, steps, k, padding))
-
-    update(0)
     alt = (
         f"Animation, {len(steps)} frames: the {_size(x)} input with the filter window in red, the upstream gradient "
         f"with its cell in red, dW and dX summed step by step"
     )
-    return animate(fig, update, len(steps), interval=interval, alt=alt)
+    return _stepped_animation(
+        (11, 3.2),
+        [1.2, 1, 0.8, 1.2],
+        0.25,
+        lambda axes, k: _draw_backward(axes, x, w, dout, steps, k, padding),
+        len(steps),
+        interval,
+        alt,
+    )
+
+
+def _stepped_animation(figsize, widths, wspace: float, draw, frames: int, interval: int, alt: str) -> HTML:
+    """One row of panels redrawn by draw(axes, k) -> title for each frame k."""
+    fig, axes = plt.subplots(1, len(widths), figsize=figsize, gridspec_kw={"width_ratios": widths})
+    title = fig.suptitle("", fontsize=9.5)
+    fig.subplots_adjust(top=0.78, wspace=wspace)
+
+    def update(k: int):
+        title.set_text(draw(axes, k))
+
+    update(0)
+    return animate(fig, update, frames, interval=interval, alt=alt)
 
 
 def full_convolution_figure(dout, w, full: FullConvolution, stride: int, padding: int) -> plt.Figure:
@@ -186,19 +199,19 @@ def transposed_figure(x, w, steps: Sequence[Scatter], stride: int, padding: int 
 def transposed_animation(x, w, steps: Sequence[Scatter], stride: int, padding: int = 0, interval: int = 1100) -> HTML:
     """The transposed convolution, one input pixel per frame, input and output labelled."""
     x, w = np.asarray(x, float), np.asarray(w, float)
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), gridspec_kw={"width_ratios": [0.7, 0.8, 1.6]})
-    title = fig.suptitle("", fontsize=9.5)
-    fig.subplots_adjust(top=0.78, wspace=0.2)
-
-    def update(k: int):
-        title.set_text(_draw_transposed(axes, x, w, steps, k, stride, padding))
-
-    update(0)
     alt = (
         f"Animation, {len(steps)} frames: the INPUT x {_size(x)} (left), the filter, and the OUTPUT (right, bigger); "
         f"each frame adds one input pixel times the filter into the output"
     )
-    return animate(fig, update, len(steps), interval=interval, alt=alt)
+    return _stepped_animation(
+        (10, 3.6),
+        [0.7, 0.8, 1.6],
+        0.2,
+        lambda axes, k: _draw_transposed(axes, x, w, steps, k, stride, padding),
+        len(steps),
+        interval,
+        alt,
+    )
 
 
 def matrix_figure(m, small: tuple[int, int], big: tuple[int, int], row: int = 1) -> plt.Figure:
