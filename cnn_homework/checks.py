@@ -693,10 +693,22 @@ def check_receptive_field_answer(name: str, answer: int, layers: Sequence[tuple[
 
 
 def _conv_case(
-    rng: np.random.Generator, n: int, d: int, h: int, w: int, k: int, f: int, s: int, p: int, dtype=np.float64
+    rng: np.random.Generator,
+    n: int,
+    d: int,
+    h: int,
+    w: int,
+    k: int,
+    f: int,
+    s: int,
+    p: int,
+    dtype=np.float64,
+    transposed: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Random x (N, D, H, W), filters, bias for one case; transposed: filters (D, K, F, F), PyTorch's
+    ConvTranspose2d layout, instead of (K, D, F, F)."""
     x = rng.standard_normal((n, d, h, w)).astype(dtype)
-    wt = rng.standard_normal((k, d, f, f)).astype(dtype)
+    wt = rng.standard_normal((d, k, f, f) if transposed else (k, d, f, f)).astype(dtype)
     b = rng.standard_normal(k).astype(dtype)
     return x, wt, b, s, p
 
@@ -1696,12 +1708,7 @@ TRANSPOSE_CASES = [
 
 def _transpose_inputs(cases: Sequence[tuple] | None, seed: int) -> list[tuple]:
     rng = _rng(seed)
-    out = []
-    for n, d, h, w, k, f, s, p in TRANSPOSE_CASES if cases is None else cases:
-        x = rng.standard_normal((n, d, h, w))
-        wt = rng.standard_normal((d, k, f, f))  # (D_in, K_out, F, F), as PyTorch's ConvTranspose2d
-        out.append((x, wt, rng.standard_normal(k), s, p))
-    return out
+    return [_conv_case(rng, *c, transposed=True) for c in (TRANSPOSE_CASES if cases is None else cases)]
 
 
 def _transpose_mistakes(x, w, b, s, p) -> list[tuple[Callable[[], np.ndarray], str]]:
