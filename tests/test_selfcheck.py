@@ -71,7 +71,9 @@ def test_the_unfilled_notebook_lists_what_is_left(tmp_path):
 def test_copied_deleted_cells_and_a_bad_name_are_explained(tmp_path):
     nb = nbformat.read(HOMEWORK / "release" / "hw2_conv" / "hw2_conv.ipynb", as_version=4)
     answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "conv_forward_naive")
-    nb.cells.append(nbformat.from_dict(json.loads(json.dumps(answer))))
+    copy = nbformat.from_dict(json.loads(json.dumps(answer)))
+    copy.id = "pasted-answer"  # Jupyter gives a pasted cell a new id; its nbgrader metadata comes along
+    nb.cells.append(copy)
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "check_gradcheck"]
     path = tmp_path / "my homework.ipynb"
     nbformat.write(nb, path)
