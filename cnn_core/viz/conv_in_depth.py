@@ -80,19 +80,19 @@ def backward_animation(x, w, dout, steps: Sequence[BackwardStep], padding: int =
         f"with its cell in red, dW and dX summed step by step"
     )
     return _stepped_animation(
-        (11, 3.2),
-        [1.2, 1, 0.8, 1.2],
-        0.25,
         lambda axes, k: _draw_backward(axes, x, w, dout, steps, k, padding),
         len(steps),
-        interval,
-        alt,
+        widths=[1.2, 1, 0.8, 1.2],
+        size=(11, 3.2),
+        wspace=0.25,
+        interval=interval,
+        alt=alt,
     )
 
 
-def _stepped_animation(figsize, widths, wspace: float, draw, frames: int, interval: int, alt: str) -> HTML:
-    """One row of panels redrawn by draw(axes, k) -> title for each frame k."""
-    fig, axes = plt.subplots(1, len(widths), figsize=figsize, gridspec_kw={"width_ratios": widths})
+def _stepped_animation(draw, frames: int, *, widths: list[float], size, wspace: float, interval: int, alt: str) -> HTML:
+    """One row of panels (relative widths), redrawn by draw(axes, k) -> title for each frame k."""
+    fig, axes = plt.subplots(1, len(widths), figsize=size, gridspec_kw={"width_ratios": widths})
     title = fig.suptitle("", fontsize=9.5)
     fig.subplots_adjust(top=0.78, wspace=wspace)
 
@@ -204,13 +204,13 @@ def transposed_animation(x, w, steps: Sequence[Scatter], stride: int, padding: i
         f"each frame adds one input pixel times the filter into the output"
     )
     return _stepped_animation(
-        (10, 3.6),
-        [0.7, 0.8, 1.6],
-        0.2,
         lambda axes, k: _draw_transposed(axes, x, w, steps, k, stride, padding),
         len(steps),
-        interval,
-        alt,
+        widths=[0.7, 0.8, 1.6],
+        size=(10, 3.6),
+        wspace=0.2,
+        interval=interval,
+        alt=alt,
     )
 
 
