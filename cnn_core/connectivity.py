@@ -30,29 +30,22 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .data import shift
 from .functional import pad
-from .inputs import pair
+from .naive import ConvGeometry, _geometry
 from .shapes import check_groups, conv_num_params, conv_output_shape, linear_num_params, output_size, receptive_field
 
 # ---------------------------------------------------------------- the matrix of a convolution
 
 
 def _weight_index(
-    k: int,
-    d: int,
-    kernel: tuple[int, int],
-    size: tuple[int, int],
-    stride: tuple[int, int],
-    padding: tuple[int, int],
-    dilation: tuple[int, int] = (1, 1),
-    groups: int = 1,
-    rounding: str = "strict",
+    k: int, d: int, kernel: tuple[int, int], size: tuple[int, int], geo: ConvGeometry, rounding: str = "strict"
 ) -> np.ndarray:
     """Index matrix (K*H2*W2, D*H*W) of a convolution with K filters of size (D/G) x Fh x Fw:
     entry = flat index of the filter weight w[k, d, i, j] it holds, or -1 (no connection).
     Filter k belongs to group g = k // (K/G) and sees input channels g*(D/G) .. (g+1)*(D/G) - 1."""
-    (fh, fw), (h, w), (sh, sw), (ph, pw), (dh, dw) = kernel, size, stride, padding, dilation
+    (fh, fw), (h, w), (sh, sw), (ph, pw), (dh, dw) = kernel, size, geo.stride, geo.padding, geo.dilation
     h2 = output_size(h, fh, sh, ph, dh, rounding)
     w2 = output_size(w, fw, sw, pw, dw, rounding)
+    groups = geo.groups
     depth = d // groups  # the depth of one filter
     kk, rr, cc, dd, ii, jj = np.indices((k, h2, w2, depth, fh, fw), sparse=True)
     y, x = rr * sh + ii * dh - ph, cc * sw + jj * dw - pw  # input pixel under tap (i, j)
@@ -101,17 +94,7 @@ def conv_weight_index(
             f"input (D, H, W)={tuple(input_shape)} has D={d}; filters always extend the full depth"
             + ("" if groups == 1 else " of their group (D/groups channels)")
         )
-    return _weight_index(
-        k,
-        d,
-        (fh, fw),
-        (h, w),
-        pair("stride S", stride, 1, where),
-        pair("padding P", padding, 0, where),
-        pair("dilation", dilation, 1, where),
-        groups,
-        rounding,
-    )
+    return _weight_index(k, d, (fh, fw), (h, w), _geometry(where, stride, padding, dilation, groups), rounding)
 
 
 def conv_matrix(
@@ -143,7 +126,7 @@ def conv_matrix(
 def conv1d_weight_index(n: int, kernel_size: int, stride: int = 1, padding: int = 0) -> np.ndarray:
     """The 1-D case (one row of pixels x_1..x_n, one filter of width F, as in Goodfellow's
     figures 9.2-9.5): int array (n_out, n), entry = tap 0..F-1 of the filter, or -1."""
-    return _weight_index(1, 1, (1, kernel_size), (1, n), (1, stride), (0, padding))
+    return _weight_index(1, 1, (1, kernel_size), (1, n), ConvGeometry((1, stride), (0, padding), (1, 1), 1))
 
 
 def dense_weight_index(n_in: int, n_out: int) -> np.ndarray:
