@@ -25,9 +25,7 @@ MARKER = "# On Google Colab only:"  # how the cell is found (nbformat 4.4 has no
 EXTRA = "notebooks"  # pyproject.toml: everything the chapters import
 HOMEWORK_EXTRA = "homework"  # pyproject.toml: what the homework notebooks and the self-check import
 # A locked, read-only cell for nbgrader: the grader runs the source's copy (a no-op outside Colab).
-HOMEWORK_METADATA = {
-    "nbgrader": {"grade": False, "grade_id": CELL_ID, "locked": True, "schema_version": 3, "solution": False}
-}
+HOMEWORK_METADATA = {"nbgrader": {"grade": False, "grade_id": CELL_ID, "locked": True, "schema_version": 3, "solution": False}}
 
 
 def install_target(url: str, branch: str, extra: str = EXTRA) -> str:
@@ -55,7 +53,7 @@ def homework_setup_source(url: str, branch: str = "main") -> str:
         "try:\n"
         "    import cnn_core, cnn_homework\n"
         "except ImportError as err:\n"
-        "    raise ImportError(f\"{err.name} is not installed for this notebook's Python ({sys.executable}): in the \"\n"
+        '    raise ImportError(f"{err.name} is not installed for this notebook\'s Python ({sys.executable}): in the "\n'
         "                      f\"course repository run  {sys.executable} -m pip install -e '.[homework]'  \"\n"
         '                      "then restart the kernel") from None\n'
     )

@@ -8,7 +8,6 @@ student so. With CNN_FRESH_VENV=1 (make test) a fresh venv with only that instal
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import os
 import subprocess
@@ -64,7 +63,11 @@ def _own_imports(name: str) -> tuple[set[str], set[str]]:
         else:
             continue
         for target in targets:
-            (own if target.split(".")[0] in OWN else third).add(target.split(".")[0] if target.split(".")[0] not in OWN else target)
+            top = target.split(".")[0]
+            if top in OWN:
+                own.add(target)
+            else:
+                third.add(top)
     return third, own
 
 
@@ -207,7 +210,8 @@ def test_a_kernel_for_another_python_is_named_with_its_install(tmp_path):
     other = tmp_path / "bare" / "bin" / "python"
     kernel = tmp_path / "jupyter" / "kernels" / "python3"
     kernel.mkdir(parents=True)
-    spec = {"argv": [str(other), "-m", "ipykernel_launcher", "-f", "{connection_file}"], "display_name": "Python 3", "language": "python"}
+    argv = [str(other), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec = {"argv": argv, "display_name": "Python 3", "language": "python"}
     (kernel / "kernel.json").write_text(json.dumps(spec))
     env = _bare_env(PYTHONPATH=str(ROOT), JUPYTER_PATH=str(tmp_path / "jupyter"))
     proc = _check(sys.executable, RELEASES[0], env, tmp_path)
@@ -239,7 +243,10 @@ def test_the_install_command_follows_where_the_course_came_from(monkeypatch):
 
     git = {"url": "https://github.com/some-university/cnn-course", "vcs_info": {"vcs": "git", "requested_revision": "main"}}
     monkeypatch.setattr(cli.metadata, "distribution", lambda name: Dist(git))
-    assert cli.install_command("py") == 'py -m pip install "cnn-course[homework] @ git+https://github.com/some-university/cnn-course@main"'
+    assert (
+        cli.install_command("py")
+        == 'py -m pip install "cnn-course[homework] @ git+https://github.com/some-university/cnn-course@main"'
+    )
     clone = {"url": "file:///home/jo/my%20course", "dir_info": {"editable": True}}
     monkeypatch.setattr(cli.metadata, "distribution", lambda name: Dist(clone))
     assert cli.install_command("py") == "py -m pip install -e '/home/jo/my course[homework]'"
@@ -284,7 +291,8 @@ def test_fresh_venv_with_only_the_homework_extra_runs_the_self_check(tmp_path):
     source = nbformat.read(SOURCES[ASSIGNMENTS.index("hw1_shapes")], as_version=4)
     solution = next(c.source for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "output_size")
     nb = nbformat.read(RELEASES[ASSIGNMENTS.index("hw1_shapes")], as_version=4)
-    next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "output_size").source = hw.solution_code(solution)
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "output_size")
+    answer.source = hw.solution_code(solution)
     work = tmp_path / "work"
     work.mkdir()
     nbformat.write(nb, work / "hw1_shapes.ipynb")
