@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -26,10 +27,15 @@ NEEDED = ("numpy", "tqdm", "matplotlib", "sklearn", "skimage", "ipykernel", "nbc
 KERNEL = "python3"  # the kernel the self-check runs the notebook in (cnn_homework.selfcheck.run)
 
 
+def _shell_word(text: str) -> str:
+    """`text` as one argument in the student's shell (Windows' cmd knows no single quotes)."""
+    return subprocess.list2cmdline([text]) if os.name == "nt" else shlex.quote(text)
+
+
 def install_command(python: str = sys.executable) -> str:
     """The one command that installs the course package with the homework extra into `python`, from
     where this copy came: the clone it was installed from, or the git repository."""
-    python = shlex.quote(python)
+    python = _shell_word(python)
     try:
         origin = json.loads(metadata.distribution("cnn-course").read_text("direct_url.json") or "{}")
     except metadata.PackageNotFoundError:  # run from a clone without installing (PYTHONPATH)
@@ -43,7 +49,7 @@ def install_command(python: str = sys.executable) -> str:
     else:
         root = Path(__file__).resolve().parents[1]
         folder = str(root) if (root / "pyproject.toml").is_file() else "."
-    return f"{python} -m pip install -e {shlex.quote(folder + '[homework]')}"
+    return f"{python} -m pip install -e {_shell_word(folder + '[homework]')}"
 
 
 def missing_modules(python: str = sys.executable) -> list[str]:
