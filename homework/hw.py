@@ -153,8 +153,15 @@ def cmd_feedback(args) -> None:
     from grading import batch
 
     name = _check_assignment(args.assignment)
+    failed = 0
     for result in batch.results_of(COURSE, name):
-        print(f"feedback for {result['student']}: {batch.write_feedback(COURSE, result)}")
+        try:  # one page that cannot be written does not stop the others
+            print(f"feedback for {result['student']}: {batch.write_feedback(COURSE, result)}")
+        except Exception as err:  # noqa: BLE001
+            failed += 1
+            print(f"feedback for {result['student']} not written: {type(err).__name__}: {err}", file=sys.stderr)
+    if failed:
+        sys.exit(1)
 
 
 def cmd_similarity(args) -> None:

@@ -80,9 +80,11 @@ def _grade_one(student: str, path: str, salt: int, timeout: float | None) -> dic
         result = grade.failed_result(
             w["assignment"],
             path,
-            f"the grader failed on this notebook "
-            f"({type(err).__name__}: {err}); regrade this student, and report it "
-            "if it happens again",
+            clean_text(
+                f"the grader failed on this notebook ({type(err).__name__}: {err}); regrade this student, "
+                "and report it if it happens again",
+                2000,
+            ),
             salt,
         )
     result["student"] = student
@@ -128,7 +130,8 @@ def grade_class(
                 try:
                     result = future.result()
                 except Exception as err:  # noqa: BLE001 - a lost worker is this student's failed row
-                    result = grade.failed_result(assignment, path, f"the grader failed on this notebook ({err}); regrade it")
+                    why = clean_text(f"the grader failed on this notebook ({type(err).__name__}: {err}); regrade it", 2000)
+                    result = grade.failed_result(assignment, path, why)
                     result["student"] = student
                 result["late"] = late.get(student, False)
                 _write_atomic(out / f"{student}.json", json.dumps(result, indent=1, default=str))

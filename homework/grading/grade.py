@@ -196,6 +196,7 @@ class Session:
         self.hung_before_hidden: list[str] = []  # stopped functions the feedback may name
         self.output_left = OUTPUT_BUDGET  # characters of cell text still kept for this notebook
         self.output_dropped = 0
+        self.output_dropped_shown = 0  # of it, before the hidden checks started (what the feedback may say)
 
     def close(self) -> None:
         if self.box is not None:
@@ -296,6 +297,8 @@ class Session:
         text = _cap(text, limit)
         if len(text) > self.output_left:
             self.output_dropped += len(text) - self.output_left
+            if not self.hidden_started:
+                self.output_dropped_shown += len(text) - self.output_left
             text = text[: self.output_left]
         self.output_left -= len(text)
         return text
@@ -530,13 +533,12 @@ def grade_submission(
         result["notes"].append("stopped for not returning in time: " + ", ".join(sorted(session.hung)))
     if session.hung_before_hidden:
         result["shown_notes"].append("stopped for not returning in time: " + ", ".join(sorted(session.hung_before_hidden)))
-    if session.output_dropped:
-        dropped = (
-            f"{session.output_dropped:,} more characters of printed output and errors were not kept "
-            f"(the grader keeps {OUTPUT_BUDGET:,} per notebook)"
-        )
-        result["notes"].append(dropped)
-        result["shown_notes"].append(dropped)
+    for notes, dropped in ((result["notes"], session.output_dropped), (result["shown_notes"], session.output_dropped_shown)):
+        if dropped:
+            notes.append(
+                f"{dropped:,} more characters of printed output and errors were not kept "
+                f"(the grader keeps {OUTPUT_BUDGET:,} per notebook)"
+            )
     result["seconds"] = round(time.monotonic() - start, 2)
     return result
 
