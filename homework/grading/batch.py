@@ -266,11 +266,13 @@ HIDDEN_RULE = (
 
 def _failure_html(check: dict) -> str:
     """A failed check for the student: all of a public check that ran before any hidden case was
-    sent; of a hidden one, or any check after the hidden checks started, only its name and the
-    likely mistake (the student's code could have written what it saw of a hidden case into its
-    output, errors or values); of a hidden multiple-choice question only its name."""
+    sent; of a hidden one, or any check after the hidden checks started, only its name, the likely
+    mistake and a problem in the grader's own words (a time-out, a missing name): the student's
+    code could have written what it saw of a hidden case into its output, errors or values. Of a
+    hidden multiple-choice question only its name."""
     if check.get("after_hidden", check["hidden"]):
-        text = f"<b>{html.escape(str(check.get('name')))}</b>: did not pass"
+        problem = check.get("problem") if check.get("grader_text") else "did not pass"
+        text = f"<b>{html.escape(str(check.get('name')))}</b>: {html.escape(str(problem))}"
         fields = [] if check["hidden"] and check.get("choice") else ["hint"]
     else:
         text = f"<b>{html.escape(str(check.get('name')))}</b>: {html.escape(str(check.get('problem')))}"

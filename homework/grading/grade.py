@@ -88,6 +88,15 @@ def from_sandbox(value: Any) -> Any:
     return value
 
 
+def grader_timeout(message: str) -> TimeoutError:
+    """The grader stopped a student's function or a check cell for time: a TimeoutError whose
+    message is the grader's own words (and names), never text of the student's, so feedback may
+    always show it (``grader_text``)."""
+    err = TimeoutError(message)
+    err.grader_text = True
+    return err
+
+
 class StudentObject:
     """Something the student's code returned that is not plain data (shown by its type and repr)."""
 
@@ -235,7 +244,7 @@ class Session:
             return self.timeout
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise TimeoutError("the checks of this cell ran out of time (see the grading timeout)")
+            raise grader_timeout("the checks of this cell ran out of time (see the grading timeout)")
         return min(self.timeout, left)
 
     def _tagged(self, d: dict) -> Any:
@@ -314,12 +323,12 @@ class Session:
 
     def call(self, name: str, args: tuple, kwargs: dict) -> Any:
         if name in self.hung:
-            raise TimeoutError(self.hung[name])
+            raise grader_timeout(self.hung[name])
         try:
             reply = self._request({"op": "call", "name": name, "args": list(args), "kwargs": kwargs}, name)
         except SandboxTimeout as err:
             self._stopped([name, *from_sandbox(list(err.functions))])
-            raise TimeoutError(self.hung[name]) from None
+            raise grader_timeout(self.hung[name]) from None
         return reply.get("value")
 
     def _stopped(self, functions: list[str]) -> None:
@@ -419,6 +428,7 @@ def run_check(cell: notebook.Cell, trusted: dict, session: Session, trouble: lis
                     expected=_short(err.expected),
                     got=_short(err.got),
                     choice="check_choice" in text,
+                    grader_text=getattr(err.__cause__, "grader_text", False),
                 )
             except NameError as err:
                 missing = getattr(err, "name", None) or str(err)
@@ -427,9 +437,9 @@ def run_check(cell: notebook.Cell, trusted: dict, session: Session, trouble: lis
                     if trouble
                     else "its answer cell is missing"
                 )
-                entry.update(name=missing, problem=f"is not defined: {why}")
+                entry.update(name=missing, problem=f"is not defined: {why}", grader_text=not trouble)
             except TimeoutError as err:
-                entry.update(name=cell.grade_id, problem=str(err))
+                entry.update(name=cell.grade_id, problem=str(err), grader_text=getattr(err, "grader_text", False))
             except Exception as err:  # noqa: BLE001 - what the student's values did to a check is their row
                 entry.update(name=cell.grade_id, problem=f"could not be checked: {type(err).__name__}: {err}")
             results.append(entry)
