@@ -24,6 +24,7 @@ import os
 import random
 import sys
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,7 +215,7 @@ def write_tables(course: Path, assignment: grade.Assignment, results: list[dict]
     _write_atomic(grades / f"{assignment.name}_lms.csv", _csv([lms_header], results, lms_row, broken))
 
 
-def _csv(head: list[list], results: list[dict], row, broken) -> str:
+def _csv(head: list[list], results: list[dict], row: Callable[[dict], list], broken: Callable[[dict, Exception], dict]) -> str:
     """The CSV text of ``head`` and one ``row(r)`` per result; ``row(broken(r, err))`` where that fails."""
     out = io.StringIO()
     writer = csv.writer(out)

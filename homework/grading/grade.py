@@ -12,6 +12,11 @@ Scores: each top-level statement of a check cell (the public check, then each hi
 part of equal weight, so a cell scores ``points * passed / statements``. A function that loops
 costs one timeout: it is stopped, replaced by one that fails at once, and the sandbox is
 restarted (the cells that ran before are run again) for whatever comes next.
+
+Text: every reply of the sandbox passes through :func:`from_sandbox` (lone surrogates, control
+characters and length made safe, once), a notebook's kept output has a total budget, and each
+cell record and check result says whether it came after the first hidden check began
+(``after_hidden``), so the feedback can leave out whatever the code may have recorded of a hidden case.
 """
 
 from __future__ import annotations
