@@ -260,8 +260,9 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;t
 
 
 HIDDEN_RULE = (
-    "Output after the hidden checks started is not shown: from the moment a hidden case reaches your code, "
-    "this page shows which checks passed and the likely mistake, not your code's output, errors or values."
+    "Output after the hidden checks started is not shown: from the first hidden check on (your code could keep "
+    "what a hidden case sends it and print it later), this page shows which checks passed and the likely mistake, "
+    "not your code's output, errors or values."
 )
 
 
