@@ -153,8 +153,15 @@ def cmd_feedback(args) -> None:
     from grading import batch
 
     name = _check_assignment(args.assignment)
+    failed = 0
     for result in batch.results_of(COURSE, name):
-        print(f"feedback for {result['student']}: {batch.write_feedback(COURSE, result)}")
+        try:  # one page that cannot be written does not stop the others
+            print(f"feedback for {result['student']}: {batch.write_feedback(COURSE, result)}")
+        except Exception as err:  # noqa: BLE001
+            failed += 1
+            print(f"feedback for {result['student']} not written: {type(err).__name__}: {err}", file=sys.stderr)
+    if failed:
+        sys.exit(1)
 
 
 def cmd_similarity(args) -> None:
@@ -168,20 +175,24 @@ def cmd_similarity(args) -> None:
         """A notebook's answer cells in the assignment's order (every copy), read as the grader reads them."""
         return "\n\n".join(s.cell.source for s in notebook.build_program(cells, assignment.cells).steps if s.origin == "student")
 
-    codes = {}
+    codes, skipped = {}, {}
     for student, path in submissions.items():
-        try:
+        try:  # whatever a notebook holds (nesting, broken text) is that student's problem only
             codes[student] = answers(notebook.read_submission(path))
-        except notebook.NotebookError:
-            continue
+        except notebook.NotebookError as err:
+            skipped[student] = str(err)
+        except Exception as err:  # noqa: BLE001
+            skipped[student] = f"the notebook could not be read ({type(err).__name__})"
     release = notebook.read_submission(COURSE / "release" / name / f"{name}.ipynb")
     reference = solution_code("\n\n".join(c.source for c in assignment.cells if c.kind == "answer"))
     pairs = similarity.similarity_report(
-        codes, COURSE / "grades" / f"{name}_similarity", reference=reference, boilerplate=answers(release)
+        codes, COURSE / "grades" / f"{name}_similarity", reference=reference, boilerplate=answers(release), skipped=skipped
     )
     print(f"{len(pairs)} pair(s) above the threshold; report: {COURSE / 'grades' / (name + '_similarity')}/")
     for pair in pairs:
         print(f"  {pair}")
+    for student, reason in sorted(skipped.items()):
+        print(f"  not compared: {student}: {reason}")
 
 
 def cmd_samples(args) -> None:

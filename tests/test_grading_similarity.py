@@ -210,7 +210,7 @@ def test_a_copy_of_the_reference_is_flagged_against_reference(tmp_path):
     assert [(p.student_a, p.student_b) for p in pairs] == [("leo", REFERENCE)]
     assert pairs[0].similarity_a == pytest.approx(1.0)
     rows = read_csv(tmp_path)
-    assert (rows[0]["student_a"], rows[0]["student_b"], rows[0]["verdict"]) == ("leo", "reference", "flagged")
+    assert (rows[0]["student_a"], rows[0]["student_b"], rows[0]["verdict"]) == ("leo", REFERENCE, "flagged")
 
 
 # ----------------------------------------------------------------------------- the files
@@ -252,5 +252,5 @@ def test_too_few_submissions_still_write_both_files(tmp_path):
 def test_bad_arguments_are_explained(tmp_path):
     with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\]"):
         similarity_report({"a": LOOPS, "b": LOOPS}, tmp_path, threshold=60)
-    with pytest.raises(ValueError, match="a student is called 'reference'"):
-        similarity_report({"reference": LOOPS, "b": LOOPS}, tmp_path, reference=REFERENCE_CODE)
+    with pytest.raises(ValueError, match=r"a student is called '\(reference solution\)'"):
+        similarity_report({REFERENCE: LOOPS, "b": LOOPS}, tmp_path, reference=REFERENCE_CODE)

@@ -7,24 +7,31 @@ Outputs, under the course folder:
     grades/<A>.csv                one row per student: every check cell's score, total, status, late, problems
     grades/<A>_lms.csv            student_id, score, max_score, late: the columns an LMS import needs
     feedback/<A>/<student>.html   what each student gets back (also when the notebook could not be graded)
+
+Every file is written whole or not at all (a temporary file renamed over the old one), and each
+student's files on their own: a result that cannot be read or shown makes that student's row
+"failed" with the reason, never a table cut short or a crash for the class.
 """
 
 from __future__ import annotations
 
 import csv
 import html
+import io
 import json
 import multiprocessing
 import os
 import random
 import sys
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import grade, reference
 from .sandbox import Limits, isolation
+from .text import clean as clean_text
 
 _WORKER: dict = {}
 
@@ -74,9 +81,11 @@ def _grade_one(student: str, path: str, salt: int, timeout: float | None) -> dic
         result = grade.failed_result(
             w["assignment"],
             path,
-            f"the grader failed on this notebook "
-            f"({type(err).__name__}: {err}); regrade this student, and report it "
-            "if it happens again",
+            clean_text(
+                f"the grader failed on this notebook ({type(err).__name__}: {err}); regrade this student, "
+                "and report it if it happens again",
+                2000,
+            ),
             salt,
         )
     result["student"] = student
@@ -113,23 +122,34 @@ def grade_class(
         with ProcessPoolExecutor(
             jobs, mp_context=ctx, initializer=_init_worker, initargs=(str(course), name, str(files), limits)
         ) as pool:
-            futures = [
-                pool.submit(_grade_one, student, str(path), salt, timeout) for student, path in sorted(submissions.items())
-            ]
+            futures = {
+                pool.submit(_grade_one, student, str(path), salt, timeout): (student, path)
+                for student, path in sorted(submissions.items())
+            }
             for future in as_completed(futures):
-                result = future.result()
-                result["late"] = late.get(result["student"], False)
-                (out / f"{result['student']}.json").write_text(json.dumps(result, indent=1, default=str))
+                student, path = futures[future]
+                try:
+                    result = future.result()
+                except Exception as err:  # noqa: BLE001 - a lost worker is this student's failed row
+                    why = clean_text(f"the grader failed on this notebook ({type(err).__name__}: {err}); regrade it", 2000)
+                    result = grade.failed_result(assignment, path, why)
+                    result["student"] = student
+                result["late"] = late.get(student, False)
+                _write_atomic(out / f"{student}.json", json.dumps(result, indent=1, default=str))
                 bar.update(1)
         bar.close()
-    results = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    results = results_of(course, name)
     write_tables(course, assignment, results)
+    unwritten = []
     for result in results:
-        write_feedback(course, result)
+        try:
+            write_feedback(course, result)
+        except Exception as err:  # noqa: BLE001 - one page that cannot be written does not stop the others
+            unwritten.append(f"{result['student']}: the feedback page could not be written ({type(err).__name__}: {err})")
     now = [r for r in results if r["student"] in submissions]  # this run's students (a regrade: a few)
     summary = Summary(
         graded=[r["student"] for r in now if r["status"] == "graded"],
-        failed=[f"{r['student']}: {r['reason']}" for r in now if r["status"] != "graded"],
+        failed=[f"{r['student']}: {r['reason']}" for r in now if r["status"] != "graded"] + unwritten,
         skipped=[f"{s['origin']}: {s['reason']}" for s in manifest.get("skipped", [])],
         missing=list(manifest.get("missing", [])),
     )
@@ -163,29 +183,73 @@ def _fmt(value: float) -> str:
 
 
 def write_tables(course: Path, assignment: grade.Assignment, results: list[dict]) -> None:
+    """``grades/<A>.csv`` and ``grades/<A>_lms.csv``, each written whole (a row that cannot be
+    written becomes a failed row with the reason, the others are unaffected)."""
     checks = [c for c in assignment.cells if c.kind == "check"]
     grades = Path(course) / "grades"
-    with open(grades / f"{assignment.name}.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student_id", *[c.grade_id for c in checks], "total", "max_total", "status", "late", "problems"])
-        for r in results:
-            scores = {p["id"]: p["score"] for p in r["parts"]}
-            writer.writerow(
-                [
-                    r["student"],
-                    *[_fmt(scores.get(c.grade_id, 0)) for c in checks],
-                    _fmt(r["score"]),
-                    _fmt(assignment.max_score),
-                    r["status"],
-                    "late" if r.get("late") else "",
-                    problems(r),
-                ]
-            )
-    with open(grades / f"{assignment.name}_lms.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student_id", "score", "max_score", "late"])
-        for r in results:
-            writer.writerow([r["student"], _fmt(r["score"]), _fmt(assignment.max_score), "yes" if r.get("late") else "no"])
+    header = ["student_id", *[c.grade_id for c in checks], "total", "max_total", "status", "late", "problems"]
+
+    def row(r: dict) -> list:
+        scores = {p["id"]: p["score"] for p in r["parts"]}
+        return [
+            r["student"],
+            *[_fmt(scores.get(c.grade_id, 0)) for c in checks],
+            _fmt(r["score"]),
+            _fmt(assignment.max_score),
+            r["status"],
+            "late" if r.get("late") else "",
+            problems(r),
+        ]
+
+    def lms_row(r: dict) -> list:
+        return [r["student"], _fmt(r["score"]), _fmt(assignment.max_score), "yes" if r.get("late") else "no"]
+
+    def broken(r: dict, err: Exception) -> dict:
+        student = clean_text(str(r.get("student")), 200)
+        reason = f"its result could not be written to the table ({type(err).__name__}: {err}); regrade this student"
+        reason = clean_text(reason, 500)
+        return {**grade.failed_result(assignment, Path(f"{student}.ipynb"), reason), "student": student}
+
+    _write_atomic(grades / f"{assignment.name}.csv", _csv([header], results, row, broken))
+    lms_header = ["student_id", "score", "max_score", "late"]
+    _write_atomic(grades / f"{assignment.name}_lms.csv", _csv([lms_header], results, lms_row, broken))
+
+
+def _csv(head: list[list], results: list[dict], row: Callable[[dict], list], broken: Callable[[dict, Exception], dict]) -> str:
+    """The CSV text of ``head`` and one ``row(r)`` per result; ``row(broken(r, err))`` where that fails."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerows(head)
+    for r in results:
+        try:
+            line = _csv_line(row(r))
+        except Exception as err:  # noqa: BLE001 - one student's bad result is that student's row
+            line = _csv_line(row(broken(r, err)))
+        out.write(line)
+    return out.getvalue()
+
+
+def _csv_line(values: list) -> str:
+    """One CSV line, checked to be text a UTF-8 file can hold."""
+    buf = io.StringIO()
+    csv.writer(buf).writerow(values)
+    line = buf.getvalue()
+    line.encode("utf-8")
+    return line
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all: a temporary file beside it, renamed over it."""
+    data = text.encode("utf-8")  # fails before the old file is touched
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 # ------------------------------------------------------------------ feedback
@@ -195,13 +259,26 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;t
 .ok{color:#176b2c}.bad{color:#a0141e}pre{background:#f6f6f6;padding:.5rem;overflow-x:auto;white-space:pre-wrap}"""
 
 
+HIDDEN_RULE = (
+    "Output after the hidden checks started is not shown: from the first hidden check on (your code could keep "
+    "what a hidden case sends it and print it later), this page shows which checks passed and the likely mistake, "
+    "not your code's output, errors or values."
+)
+
+
 def _failure_html(check: dict) -> str:
-    """A failed check for the student: all of a public check; of a hidden one only what went wrong
-    and the likely mistake (no case, no expected value, no answer key)."""
-    text = f"<b>{html.escape(str(check.get('name')))}</b>: {html.escape(str(check.get('problem')))}"
-    fields = ["hint"] if check["hidden"] else ["case", "expected", "got", "hint"]
-    if check["hidden"] and check.get("choice"):
-        fields = []
+    """A failed check for the student: all of a public check that ran before any hidden case was
+    sent; of a hidden one, or any check after the hidden checks started, only its name, the likely
+    mistake and a problem in the grader's own words (a time-out, a missing name): the student's
+    code could have written what it saw of a hidden case into its output, errors or values. Of a
+    hidden multiple-choice question only its name."""
+    if check.get("after_hidden", check["hidden"]):
+        problem = check.get("problem") if check.get("grader_text") else "did not pass"
+        text = f"<b>{html.escape(str(check.get('name')))}</b>: {html.escape(str(problem))}"
+        fields = [] if check["hidden"] and check.get("choice") else ["hint"]
+    else:
+        text = f"<b>{html.escape(str(check.get('name')))}</b>: {html.escape(str(check.get('problem')))}"
+        fields = ["case", "expected", "got", "hint"]
     for key in fields:
         if check.get(key) not in (None, ""):
             label = "likely mistake" if key == "hint" else key
@@ -222,8 +299,9 @@ def write_feedback(course: Path, result: dict) -> Path:
     ]
     if result["status"] != "graded":
         body.append(f"<p class=bad><b>Your notebook could not be graded:</b> {e(str(result['reason']))}</p>")
-    for note in result.get("notes", []):
+    for note in result.get("shown_notes", result.get("notes", [])):
         body.append(f"<p>Note: {e(note)}</p>")
+    withheld = False
     if result["parts"]:
         body.append("<h2>Checks</h2><table><tr><th>part</th><th>score</th><th>what went wrong</th></tr>")
         for part in result["parts"]:
@@ -233,12 +311,18 @@ def write_feedback(course: Path, result: dict) -> Path:
                 detail = "not checked: the notebook could not be graded (see above)"
             else:
                 detail = f"{n - len(failed)} of {n} checks passed" + "".join("<br>" + _failure_html(c) for c in failed)
+                withheld = withheld or any(c.get("after_hidden") for c in failed)
             body.append(
                 f"<tr><td>{e(part['id'])}</td><td class={'bad' if failed or not n else 'ok'}>"
                 f"{_fmt(part['score'])} / {_fmt(part['points'])}</td><td>{detail}</td></tr>"
             )
         body.append("</table>")
-    cells = [c for c in result.get("cells", []) if c["origin"] != "source" or c["status"] != "ok"]
+    ran = result.get("cells", [])
+    later = sum(1 for c in ran if c.get("after_hidden"))
+    if withheld or later:
+        after = f" {later} of your notebook's cells ran after that point." if later else ""
+        body.append(f"<p>{HIDDEN_RULE}{after} For the public checks, the self-check shows every detail.</p>")
+    cells = [c for c in ran if (c["origin"] != "source" or c["status"] != "ok") and not c.get("after_hidden")]
     if cells:
         body.append("<h2>Your cells as the grader ran them</h2>")
         for c in cells:
@@ -257,7 +341,7 @@ def write_feedback(course: Path, result: dict) -> Path:
         f"<!doctype html><html lang=en><meta charset=utf-8><title>{e(a)} feedback: {e(student)}</title>"
         f"<style>{_STYLE}</style><body>{''.join(body)}</body></html>"
     )
-    path.write_text(page)
+    _write_atomic(path, page)
     return path
 
 
@@ -276,8 +360,39 @@ def warn_without_isolation(stream=sys.stderr) -> bool:
     return True
 
 
+RESULT_FIELDS = {"student": str, "status": str, "score": (int, float), "max_score": (int, float), "parts": list, "cells": list}
+
+
 def results_of(course: Path, name: str) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((Path(course) / "grades" / name).glob("*.json"))]
+    """The stored result of every student of assignment ``name``; one that cannot be read (cut
+    short, not valid text, not a result) is that student's failed row with the reason."""
+    assignment = grade.load_assignments(Path(course))[name]
+    out = []
+    for path in sorted((Path(course) / "grades" / name).glob("*.json")):
+        try:
+            result = _read_result(path)
+        except Exception as err:  # noqa: BLE001 - any unreadable file is this student's row, with why
+            reason = clean_text(
+                f"the stored result {path.name} could not be read ({type(err).__name__}: {err}); "
+                f"regrade this student: hw.py grade {name} --student {path.stem}",
+                500,
+            )
+            result = grade.failed_result(assignment, Path(f"{path.stem}.ipynb"), reason)
+            result["student"] = clean_text(path.stem, 200)
+        out.append(result)
+    return out
+
+
+def _read_result(path: Path) -> dict:
+    """A stored result, checked: a dict with the fields the tables read, all of it valid text."""
+    result = json.loads(path.read_bytes().decode("utf-8"))
+    if not isinstance(result, dict):
+        raise ValueError("not a result")
+    wrong = [k for k, kind in RESULT_FIELDS.items() if not isinstance(result.get(k), kind)]
+    if wrong:
+        raise ValueError(f"missing or malformed: {', '.join(wrong)}")
+    json.dumps(result, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError on a lone surrogate
+    return result
 
 
 __all__ = ["Summary", "grade_class", "write_tables", "write_feedback", "warn_without_isolation", "problems", "results_of"]

@@ -12,6 +12,11 @@ Scores: each top-level statement of a check cell (the public check, then each hi
 part of equal weight, so a cell scores ``points * passed / statements``. A function that loops
 costs one timeout: it is stopped, replaced by one that fails at once, and the sandbox is
 restarted (the cells that ran before are run again) for whatever comes next.
+
+Text: every reply of the sandbox passes through :func:`from_sandbox` (lone surrogates, control
+characters and length made safe, once), a notebook's kept output has a total budget, and each
+cell record and check result says whether it came after the first hidden check began
+(``after_hidden``), so the feedback can leave out whatever the code may have recorded of a hidden case.
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ from typing import Any
 import numpy as np
 
 from . import notebook
+from .text import clean as clean_text
 from .sandbox import Limits, Sandbox, SandboxDied, SandboxError, SandboxTimeout
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 OUTPUT_KEPT = 4000  # characters of a cell's printed output kept for the feedback
+OUTPUT_BUDGET = 100_000  # characters of printed output, errors and tracebacks kept for a whole notebook
 MAX_RESTARTS = 6
 
 
@@ -70,6 +77,29 @@ def load_assignments(course: Path) -> dict[str, Assignment]:
 
 
 # ------------------------------------------------------------------ values from the sandbox
+
+
+def from_sandbox(value: Any) -> Any:
+    """A sandbox's reply with every string in it made valid text (:func:`text.clean`): the one
+    place where text from the student's process enters the grader."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [from_sandbox(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(from_sandbox(v) for v in value)
+    if isinstance(value, dict):
+        return {from_sandbox(k): from_sandbox(v) for k, v in value.items()}
+    return value
+
+
+def grader_timeout(message: str) -> TimeoutError:
+    """The grader stopped a student's function or a check cell for time: a TimeoutError whose
+    message is the grader's own words (and names), never text of the student's, so feedback may
+    always show it (``grader_text``)."""
+    err = TimeoutError(message)
+    err.grader_text = True
+    return err
 
 
 class StudentObject:
@@ -176,6 +206,11 @@ class Session:
         self.restarts = 0
         self.deadline: float | None = None  # budget of the current check cell
         self.isolation = "not started"
+        self.hidden_started = False  # a hidden check has run: what the code does from now on may reflect its cases
+        self.hung_before_hidden: list[str] = []  # stopped functions the feedback may name
+        self.output_left = OUTPUT_BUDGET  # characters of cell text still kept for this notebook
+        self.output_dropped = 0
+        self.output_dropped_shown = 0  # of it, before the hidden checks started (what the feedback may say)
 
     def close(self) -> None:
         if self.box is not None:
@@ -214,10 +249,11 @@ class Session:
             return self.timeout
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise TimeoutError("the checks of this cell ran out of time (see the grading timeout)")
+            raise grader_timeout("the checks of this cell ran out of time (see the grading timeout)")
         return min(self.timeout, left)
 
     def _tagged(self, d: dict) -> Any:
+        d = from_sandbox(d)
         if "__callable__" in d:
             return RemoteFunction(self, str(d["__callable__"]))
         try:
@@ -231,13 +267,21 @@ class Session:
 
     def run(self, step: notebook.Step) -> dict:
         """Run one cell; a record of what happened (never raises)."""
-        record = {"label": step.label, "origin": step.origin, "status": "ok", "seconds": 0.0, "output": ""}
+        record = {
+            "label": step.label,
+            "origin": step.origin,
+            "status": "ok",
+            "seconds": 0.0,
+            "output": "",
+            "after_hidden": self.hidden_started,
+        }
         try:
             box = self._ensure()
-            reply = box.request({"op": "run", "cell": step.label, "code": step.cell.source}, self.timeout)
+            reply = from_sandbox(box.request({"op": "run", "cell": step.label, "code": step.cell.source}, self.timeout))
         except SandboxTimeout as err:
-            self._stopped(err.functions)
-            inside = f" in {', '.join(err.functions)}" if err.functions else ""
+            functions = from_sandbox(list(err.functions))
+            self._stopped(functions)
+            inside = f" in {', '.join(functions)}" if functions else ""
             record.update(
                 status="timeout",
                 seconds=self.timeout,
@@ -245,20 +289,33 @@ class Session:
             )
             return record
         except SandboxError as err:
-            record.update(status="died", error=f"the notebook's process died while running this cell: {err}")
+            why = self._kept(clean_text(str(err)), 2000)
+            record.update(status="died", error=f"the notebook's process died while running this cell: {why}")
             return record
         record["seconds"] = reply.get("wall_seconds", 0.0)
-        record["output"] = _cap(reply.get("output", ""))
+        record["output"] = self._kept(reply.get("output", ""))
         if reply.get("ok"):
             self.replay.append(step)
         else:
             error = reply.get("error") or {}
             record.update(
                 status="error",
-                error=f"{error.get('type')}: {error.get('message')}",
-                traceback=_cap(error.get("traceback", ""), 2000),
+                error=self._kept(f"{error.get('type')}: {error.get('message')}", 2000),
+                traceback=self._kept(error.get("traceback", ""), 2000),
             )
         return record
+
+    def _kept(self, text: str, limit: int = OUTPUT_KEPT) -> str:
+        """``text`` capped for one cell and taken from the notebook's budget (OUTPUT_BUDGET): a
+        notebook of thousands of printing cells keeps the first 100,000 characters, not megabytes."""
+        text = _cap(text, limit)
+        if len(text) > self.output_left:
+            self.output_dropped += len(text) - self.output_left
+            if not self.hidden_started:
+                self.output_dropped_shown += len(text) - self.output_left
+            text = text[: self.output_left]
+        self.output_left -= len(text)
+        return text
 
     def fetch(self, name: str) -> Any:
         """The value of ``name`` in the student's namespace; KeyError if it is not defined."""
@@ -271,17 +328,19 @@ class Session:
 
     def call(self, name: str, args: tuple, kwargs: dict) -> Any:
         if name in self.hung:
-            raise TimeoutError(self.hung[name])
+            raise grader_timeout(self.hung[name])
         try:
             reply = self._request({"op": "call", "name": name, "args": list(args), "kwargs": kwargs}, name)
         except SandboxTimeout as err:
-            self._stopped([name, *err.functions])
-            raise TimeoutError(self.hung[name]) from None
+            self._stopped([name, *from_sandbox(list(err.functions))])
+            raise grader_timeout(self.hung[name]) from None
         return reply.get("value")
 
     def _stopped(self, functions: list[str]) -> None:
         """Functions that ran out of time: each is stopped once, and fails at once from now on."""
         for name in functions:
+            if name not in self.hung and not self.hidden_started:
+                self.hung_before_hidden.append(name)
             self.hung.setdefault(
                 name,
                 f"{name} did not return within {self.timeout:g} s (an endless loop?); "
@@ -290,11 +349,12 @@ class Session:
 
     def _request(self, message: dict, name: str) -> dict:
         try:
-            reply = self._ensure().request(message, self._timeout(), self._tagged)
+            reply = from_sandbox(self._ensure().request(message, self._timeout(), self._tagged))
         except SandboxTimeout:
             raise
         except SandboxError as err:
-            raise ChildProcessError(f"the notebook's process died while running {name}: {err}") from None
+            why = clean_text(str(err), 2000)
+            raise ChildProcessError(f"the notebook's process died while running {name}: {why}") from None
         if not reply.get("ok"):
             raise _student_error(reply.get("error") or {})
         return reply
@@ -358,7 +418,8 @@ def run_check(cell: notebook.Cell, trusted: dict, session: Session, trouble: lis
     session.deadline = time.monotonic() + 3 * session.timeout
     try:
         for code, hidden, text in check_statements(cell.source):
-            entry: dict = {"hidden": hidden, "ok": False}
+            session.hidden_started = session.hidden_started or hidden
+            entry: dict = {"hidden": hidden, "ok": False, "after_hidden": session.hidden_started}
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
                     exec(compile(code, f"<check {cell.grade_id}>", "exec"), names)
@@ -372,6 +433,7 @@ def run_check(cell: notebook.Cell, trusted: dict, session: Session, trouble: lis
                     expected=_short(err.expected),
                     got=_short(err.got),
                     choice="check_choice" in text,
+                    grader_text=getattr(err.__cause__, "grader_text", False),
                 )
             except NameError as err:
                 missing = getattr(err, "name", None) or str(err)
@@ -380,9 +442,9 @@ def run_check(cell: notebook.Cell, trusted: dict, session: Session, trouble: lis
                     if trouble
                     else "its answer cell is missing"
                 )
-                entry.update(name=missing, problem=f"is not defined: {why}")
+                entry.update(name=missing, problem=f"is not defined: {why}", grader_text=not trouble)
             except TimeoutError as err:
-                entry.update(name=cell.grade_id, problem=str(err))
+                entry.update(name=cell.grade_id, problem=str(err), grader_text=getattr(err, "grader_text", False))
             except Exception as err:  # noqa: BLE001 - what the student's values did to a check is their row
                 entry.update(name=cell.grade_id, problem=f"could not be checked: {type(err).__name__}: {err}")
             results.append(entry)
@@ -481,8 +543,17 @@ def grade_submission(
         result["isolation"] = session.isolation
         session.close()
     result["score"] = round(sum(p["score"] for p in result["parts"]), 2)
+    result["shown_notes"] = list(result["notes"])  # the notes the feedback page shows
     if session.hung:
         result["notes"].append("stopped for not returning in time: " + ", ".join(sorted(session.hung)))
+    if session.hung_before_hidden:
+        result["shown_notes"].append("stopped for not returning in time: " + ", ".join(sorted(session.hung_before_hidden)))
+    for notes, dropped in ((result["notes"], session.output_dropped), (result["shown_notes"], session.output_dropped_shown)):
+        if dropped:
+            notes.append(
+                f"{dropped:,} more characters of printed output and errors were not kept "
+                f"(the grader keeps {OUTPUT_BUDGET:,} per notebook)"
+            )
     result["seconds"] = round(time.monotonic() - start, 2)
     return result
 

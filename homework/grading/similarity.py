@@ -10,22 +10,28 @@ Similarity is measured both ways: ``similarity_a`` is the share of a's own code 
 left out) that also appears in b. A pair is flagged when either share reaches the threshold,
 so a student who pasted a classmate's whole answer into a longer file is caught too.
 Similar is not proof: short assignments leave little room for variety, so read the HTML.
+
+Whatever the students' ids and code hold, one student cannot stop the comparison of the others:
+the code is made valid text (:func:`text.clean`), copydetect sees opaque file names (mapped back
+to the ids in the report), and the solution's label is no possible student id. A submission that
+could not be read is listed in the CSV as ``not compared`` with the reason.
 """
 
 from __future__ import annotations
 
 import csv
-import re
+import html as html_lib
 import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-REFERENCE = "reference"
+from .text import clean as clean_text
+
+REFERENCE = "(reference solution)"  # parentheses and a space: never a student id of collect's
 NOISE = 25  # copydetect's default: matches shorter than this many normalised characters are ignored
 GUARANTEE = 25  # matches at least this long are always found (= NOISE: compare every k-gram)
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 CSV_COLUMNS = ("student_a", "student_b", "similarity_a", "similarity_b", "similarity", "overlap", "verdict")
 
 
@@ -50,12 +56,19 @@ class Pair:
 
 
 def similarity_report(
-    codes: Mapping[str, str], out_dir: Path, *, reference: str | None = None, boilerplate: str = "", threshold: float = 0.6
+    codes: Mapping[str, str],
+    out_dir: Path,
+    *,
+    reference: str | None = None,
+    boilerplate: str = "",
+    threshold: float = 0.6,
+    skipped: Mapping[str, str] | None = None,
 ) -> list[Pair]:
     """Compare every student's code with every other's (and with ``reference``, if given).
 
     ``codes`` maps student id -> the code they wrote; ``boilerplate`` is code everyone was
-    given (stubs, signatures), which never counts as shared. Writes ``out_dir/similarity.csv``
+    given (stubs, signatures), which never counts as shared; ``skipped`` maps the ids of students
+    whose code could not be read to the reason (listed in the CSV). Writes ``out_dir/similarity.csv``
     and ``out_dir/similarity.html``; returns the pairs at or above ``threshold``, most similar first."""
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], e.g. 0.6 for 60% shared code; got {threshold}")
@@ -69,7 +82,7 @@ def similarity_report(
     with tempfile.TemporaryDirectory(prefix="similarity-") as tmp:
         pairs, html = _compare(ids, codes, Path(tmp), reference, boilerplate, threshold, out_dir / "similarity.html")
     pairs.sort(key=lambda p: (-p.similarity, -min(p.similarity_a, p.similarity_b), p.student_a, p.student_b))
-    _write_csv(out_dir / "similarity.csv", pairs)
+    _write_csv(out_dir / "similarity.csv", pairs, skipped or {})
     (out_dir / "similarity.html").write_text(html, encoding="utf-8")
     return [p for p in pairs if p.flagged]
 
@@ -88,10 +101,9 @@ def _compare(
 
     files: list[str] = []
     for n, sid in enumerate(ids):
-        name = sid if _SAFE_NAME.match(sid) else f"student_{n:04d}"
-        path = tmp / "students" / f"{name}.py"
+        path = tmp / "students" / f"s{n:05d}.py"  # opaque: an id can neither clash with nor escape the file set
         path.parent.mkdir(exist_ok=True)
-        path.write_text(codes[sid], encoding="utf-8")
+        path.write_text(clean_text(codes[sid], None), encoding="utf-8")
         files.append(str(path))
     if len(ids) + (reference is not None) < 2:
         return [], _empty_html(len(ids))
@@ -109,14 +121,14 @@ def _compare(
     for path in files:
         detector.add_file(path, "testref")
     if reference is not None:
-        ref_path = tmp / REFERENCE / f"{REFERENCE}.py"
+        ref_path = tmp / "reference" / "solution.py"
         ref_path.parent.mkdir()
-        ref_path.write_text(reference, encoding="utf-8")
+        ref_path.write_text(clean_text(reference, None), encoding="utf-8")
         detector.add_file(str(ref_path), "ref")
     if boilerplate.strip():
         given = tmp / "boilerplate" / "boilerplate.py"
         given.parent.mkdir()
-        given.write_text(boilerplate, encoding="utf-8")
+        given.write_text(clean_text(boilerplate, None), encoding="utf-8")
         detector.add_file(str(given), "boilerplate")
     detector.run()
 
@@ -132,11 +144,13 @@ def _compare(
     with warnings.catch_warnings():  # copydetect 0.5.0 reads its template with a deprecated call
         warnings.simplefilter("ignore", DeprecationWarning)
         html = detector.generate_html_report(output_mode="return") or _empty_html(len(ids))
-    return pairs, html.replace(str(tmp) + "/", "")  # show students/alice.py, not a temp path
+    for sid, path in zip(ids, files):  # show students/alice.py, not an opaque temporary path
+        html = html.replace(path, html_lib.escape(f"students/{clean_text(sid, 200)}.py"))
+    return pairs, html.replace(str(tmp) + "/", "")
 
 
-def _write_csv(path: Path, pairs: list[Pair]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as f:
+def _write_csv(path: Path, pairs: list[Pair], skipped: Mapping[str, str]) -> None:
+    with path.open("w", newline="", encoding="utf-8", errors="replace") as f:
         writer = csv.writer(f)
         writer.writerow(CSV_COLUMNS)
         for p in pairs:
@@ -151,6 +165,8 @@ def _write_csv(path: Path, pairs: list[Pair]) -> None:
                     p.verdict,
                 ]
             )
+        for sid, reason in sorted(skipped.items()):
+            writer.writerow([sid, "", "", "", "", "", f"not compared: {clean_text(reason, 500)}"])
 
 
 def _empty_html(count: int) -> str:
