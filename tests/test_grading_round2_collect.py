@@ -93,6 +93,27 @@ def test_a_students_own_names_in_folder_and_canvas_layouts_never_say_whose_it_is
     assert owner_of(tmp_path / "out2" / "brownbob.ipynb") == "bob"
 
 
+def test_another_lms_account_of_the_same_name_never_takes_a_roster_students_place(tmp_path):
+    src = make_zip(
+        tmp_path / "canvas.zip",
+        {
+            f"smithjohn_101_5001_{HW}.ipynb": notebook("john"),
+            f"smithjohn_199_5009_{HW}.ipynb": notebook("other-john"),  # another account, uploaded later
+        },
+    )
+    with_id = write_roster(tmp_path / "a.csv", "student_id,name,canvas_id\ns1,John Smith,101\n")
+    result = run(src, tmp_path / "out", roster=with_id)
+    assert owner_of(tmp_path / "out" / "s1.ipynb") == "john"
+    assert skipped(result)[f"smithjohn_199_5009_{HW}.ipynb"] == "canvas 'smithjohn' (id 199): not on the roster"
+
+    by_name = write_roster(tmp_path / "b.csv", "student_id,name\ns1,John Smith\n")
+    result = run(src, tmp_path / "out", roster=by_name)
+    assert result.submissions == [] and result.missing == ["s1"]
+    reason = skipped(result)[f"smithjohn_101_5001_{HW}.ipynb"]
+    assert "'smithjohn' (id 101), 'smithjohn' (id 199) all match roster student s1 by name" in reason
+    assert "add a canvas_id column" in reason
+
+
 # ----------------------------------------------------------------------------- finding 4: budgets
 
 
@@ -184,7 +205,9 @@ def test_any_bytes_in_a_file_name_are_data_and_the_manifest_stays_utf8(tmp_path)
     subs = result.by_id()
     assert owner_of(tmp_path / "out" / "bob.ipynb") == "bob"
     assert subs["caf_xe9"].origin == f"caf\\xe9/{HW}.ipynb"
-    assert any("not printable UTF-8" in n for n in subs["caf_xe9"].notes)
+    assert f"the file's name has bytes that are not UTF-8 or characters that do not print: shown as caf\\xe9/{HW}.ipynb" in (
+        subs["caf_xe9"].notes
+    )
     assert subs["x1b_2jeve"].origin == f"\\x1b[2Jeve_{HW}.ipynb"  # no terminal control reaches the instructor
     data = json.loads(result.manifest.read_bytes().decode("utf-8"))
     assert sorted(data["students"]) == ["bob", "caf_xe9", "x1b_2jeve"]

@@ -9,7 +9,8 @@ The layout is recognised per file, first rule that fits:
    ``<Full Name>_<participant id>_assignsubmission_file/<file>`` (Moodle 4.1+; 3.1-4.0 ends the
    folder with an extra ``_``), or, with "download as folders" off, flat files
    ``<Full Name>_<participant id>_assignsubmission_file_<file>``. Moodle writes ``_`` in names
-   as spaces. Entries of other plugins (``assignsubmission_onlinetext`` ...) are ignored.
+   as spaces, so its prefix is read from the left up to the first ``_<digits>_assignsubmission_``.
+   Entries of other plugins (``assignsubmission_onlinetext`` ...) are ignored.
 2. **Canvas** "Download Submissions" (source: ``lib/content_zipper.rb``): flat files
    ``<lastnamefirstname>[_LATE]_<user id>_<attachment id>_<file name>``; the name part is the
    user's "Last, First" with every non-word character removed, lowercased; anonymous grading
@@ -17,6 +18,10 @@ The layout is recognised per file, first rule that fits:
    its name with ``-1``, ``-2`` ... before the extension (``hw2_conv-1.ipynb``).
 3. **One folder per student**: ``<student>/<any name>.ipynb`` (deeper files count for the
    top folder).
+
+Only the part of a path the LMS or the instructor wrote says whose a file is: the top folder, or
+the LMS's prefix of a top-level name. Whatever a student names their own file or folders (even
+another student's Moodle or Canvas prefix) is data and never changes whose it is.
 4. **Flat**: ``<student>_<assignment>.ipynb``; the id is everything before ``_<assignment>``,
    so ids may contain ``_``.
 
@@ -29,7 +34,12 @@ the source are skipped with a reason. At the top level, a name shaped like
 
 Canvas and Moodle stamp every file of a download with the time of the download, not of the
 submission, so for those layouts ``submitted_at`` is unknown and ``late`` comes from Canvas's
-``LATE`` mark only. For the other layouts the time is the file's mtime or the zip entry's time.
+``LATE`` mark only. For the other layouts the time is the file's mtime or the source zip's entry
+time; a notebook in a student's zip has the time of that zip (the dates inside are the student's).
+
+Sizes are capped per file and per student (what one student's files unpack to, and a ratio guard
+against zip bombs), never for the class: one upload costs only its own student. Any bytes in a
+file name are read, and shown escaped (:func:`shown`) in ids, origins and the manifest.
 """
 
 from __future__ import annotations
@@ -144,15 +154,17 @@ class Roster:
                 return None, f"{how} fits several roster students ({', '.join(ids)})"
             return None
 
+        # A name is matched only to students whose LMS id the roster does not give: another account
+        # of the same name is someone else.
         tries: list[tuple[list[RosterStudent], str]] = []
         if who.layout == "canvas":
             tries.append(([s for s in self.students if s.canvas_id and s.canvas_id == who.lms_id], "canvas_id"))
             key = _squash(who.label)
-            tries.append(([s for s in self.students if key and key in _canvas_keys(s.name)], "name"))
+            tries.append(([s for s in self.students if not s.canvas_id and key and key in _canvas_keys(s.name)], "name"))
         elif who.layout == "moodle":
             tries.append(([s for s in self.students if s.moodle_id and s.moodle_id == who.lms_id], "moodle_id"))
             key = _name_key(who.label)
-            tries.append(([s for s in self.students if key and _name_key(s.name) == key], "name"))
+            tries.append(([s for s in self.students if not s.moodle_id and key and _name_key(s.name) == key], "name"))
         else:
             label = who.label
             tries.append(([s for s in self.students if s.student_id == label], "student_id"))
@@ -472,7 +484,8 @@ class _Reader:
         spent = self.spent[who.key()]
         room = limit if whole_zip else self.max_student - spent
         if entry.size > limit:
-            self.skip(origin, f"is {entry.size / MB:.1f} MB, over the {limit / MB:.0f} MB limit for one file")
+            what = "a student's zip" if whole_zip else "one file"
+            self.skip(origin, f"is {entry.size / MB:.1f} MB, over the {limit / MB:.0f} MB limit for {what}")
             return None
         if entry.size > room:
             self.skip(
@@ -572,7 +585,7 @@ class _Reader:
             resub = _CANVAS_RESUBMIT.search(Path(name).stem)
             found.attempt = int(resub[1]) + 1 if resub else 1
         if entry.odd_name:
-            found.notes.append(f"the file name is not printable UTF-8: shown as {origin!r}")
+            found.notes.append(f"the file's name has bytes that are not UTF-8 or characters that do not print: shown as {origin}")
         return found
 
 
@@ -656,6 +669,18 @@ def _student_ids(whos: dict[tuple[str, str], _Who], roster: Roster | None) -> di
             ids[key] = (None, [f"{what}: {how}"])
         else:  # a name match is a guess worth showing
             ids[key] = (sid, [f"matched to the roster by name: {what}"] if how == "name" else [])
+    accounts: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key, (sid, _) in ids.items():
+        if sid is not None and key[0] in LMS_LAYOUTS:
+            accounts[sid].append(key)
+    for sid, keys in accounts.items():
+        if len(keys) > 1:  # several LMS accounts of one name: never guess which person is the student
+            listed = ", ".join(f"{whos[k].label!r} (id {whos[k].lms_id})" for k in sorted(keys))
+            reason = (
+                f"{keys[0][0]} accounts {listed} all match roster student {sid} by name: add a {keys[0][0]}_id "
+                "column to the roster to tell them apart"
+            )
+            ids.update({k: (None, [reason]) for k in keys})
     return ids
 
 
