@@ -169,9 +169,22 @@ def read_notebook(path: Path) -> dict:
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise UnusableFile("the file is JSON but not a Jupyter notebook (no list of cells)")
     for i, c in enumerate(nb["cells"]):
-        if not isinstance(c, dict) or not isinstance(c.get("source", ""), (str, list)):
+        if not _well_formed(c):
             raise UnusableFile(f"cell {i + 1} of the notebook is malformed; open it in Jupyter and save it again")
     return nb
+
+
+def _well_formed(cell) -> bool:
+    """A cell the way Jupyter writes it, as far as the self-check and the grader read it: its source
+    text (or list of lines), and metadata whose nbgrader part is a dict with a text grade_id."""
+    if not isinstance(cell, dict):
+        return False
+    source, meta = cell.get("source", ""), cell.get("metadata", {})
+    lines_ok = isinstance(source, str) or isinstance(source, list) and all(isinstance(line, str) for line in source)
+    if not lines_ok or not isinstance(cell.get("cell_type", ""), str) or not isinstance(meta, dict):
+        return False
+    nbgrader = meta.get("nbgrader", {})
+    return isinstance(nbgrader, dict) and isinstance(nbgrader.get("grade_id", ""), (str, type(None)))
 
 
 def identify(nb: dict) -> str:

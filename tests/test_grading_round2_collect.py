@@ -252,6 +252,27 @@ def test_moderately_nested_json_is_refused_alike_and_normal_notebooks_pass(tmp_p
     assert any((c.get("metadata") or {}).get("nbgrader", {}).get("grade_id") == "conv_forward_naive" for c in cells)
 
 
+@pytest.mark.parametrize(
+    "cell",
+    [
+        {"cell_type": "code", "source": "x = 1", "metadata": {"nbgrader": "conv_forward_naive"}},
+        {"cell_type": "code", "source": "x = 1", "metadata": ["nbgrader"]},
+        {"cell_type": "code", "source": "x = 1", "metadata": {"nbgrader": {"grade_id": ["conv_forward_naive"]}}},
+        {"cell_type": "code", "source": ["x = ", 1], "metadata": {}},
+    ],
+    ids=["nbgrader-text", "metadata-list", "grade-id-list", "source-number"],
+)
+def test_malformed_cell_metadata_gets_the_same_students_reason_in_the_grader_and_the_self_check(tmp_path, cell):
+    path = tmp_path / f"{HW}.ipynb"
+    path.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    reason = "cell 1 of the notebook is malformed; open it in Jupyter and save it again"
+    assignments = grade.load_assignments(HOMEWORK)
+    result = grade.grade_submission(path, assignments[HW], {n: a.cells for n, a in assignments.items()}, tmp_path)
+    assert (result["status"], result["reason"]) == ("failed", reason)
+    proc = selfcheck(path)
+    assert proc.returncode == 2 and f"✗ cannot be graded: {reason}" in proc.stdout, proc.stdout + proc.stderr
+
+
 def test_an_nbformat3_notebook_is_converted_collected_and_graded(tmp_path):
     from test_grading_hostile import load_hw, run_hw
 
