@@ -163,6 +163,26 @@ def test_a_zip_bomb_entry_is_not_unpacked_and_the_rest_of_the_zip_is(tmp_path):
     assert "unpacks to more than 200 times" in skipped(result)[f"leeann_103_5004_work.zip!/a_{HW}.ipynb"]
 
 
+def test_a_zip_of_many_files_keeps_the_manifest_short_and_a_huge_one_is_not_opened(tmp_path):
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as zf:
+        for i in range(30):
+            zf.writestr(f"junk/{i:02d}.txt", b"")
+            zf.writestr(f".hidden{i:02d}", b"")
+        zf.writestr(f"{HW}.ipynb", notebook("ann"))
+    huge = tmp_path / "huge.zip"
+    with zipfile.ZipFile(huge, "w") as zf:
+        for i in range(collect.MAX_ZIP_ENTRIES + 1):
+            zf.writestr(f"{i}", b"")
+    files = {"leeann_103_5004_many.zip": many.read_bytes(), "mallory_104_5005_huge.zip": huge.read_bytes()}
+    result = run(make_zip(tmp_path / "canvas.zip", files | {f"bob_105_5006_{HW}.ipynb": notebook("bob")}), tmp_path / "out")
+    assert sorted(result.by_id()) == ["bob", "leeann"]
+    reasons = skipped(result)
+    assert reasons["mallory_104_5005_huge.zip"].startswith("a zip of more than 10000 files: not opened")
+    assert len([o for o in reasons if o.startswith("leeann")]) == 21
+    assert reasons["leeann_103_5004_many.zip!/"] == "further files of this zip skipped (40 files)"
+
+
 # ----------------------------------------------------------------------------- finding 16: lateness
 
 

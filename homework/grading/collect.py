@@ -69,6 +69,8 @@ MAX_STUDENT_BYTES = 60 * MB  # all the data one student's files may unpack to (r
 MAX_ZIP_BYTES = 100 * MB  # a student's zip itself, held while its notebooks are read
 MAX_RATIO = 200  # a zip entry over 4 MB that unpacks to more than 200 times its size is a bomb
 _BOMB_FLOOR = 4 * MB
+MAX_ZIP_ENTRIES = 10_000  # files in a student's zip (zipfile reads them all before anything else)
+_ZIP_REASONS = 20  # skip reasons listed per student's zip; the rest are counted in one line
 MANIFEST = "manifest.json"
 _STAGING = ".collecting"  # created first in dest; also marks dest as ours if a run dies
 
@@ -469,13 +471,31 @@ class _Reader:
         self.assignment, self.tz, self.spool = assignment, tz, spool
         self.max_file, self.max_student, self.max_zip = max_file, max_student, max_zip
         self.spent: Counter[tuple[str, str]] = Counter()
+        self.listed: Counter[str] = Counter()  # skip reasons listed per student's zip
         self.found: list[_Found] = []
         self.skipped: list[Skipped] = []
         self.ignored: Counter[tuple[str, str]] = Counter()
         self.notes: list[str] = []
 
     def skip(self, origin: str, reason: str) -> None:
-        self.skipped.append(Skipped(origin, reason))
+        if not self._over_zip_cap(origin):
+            self.skipped.append(Skipped(origin, reason))
+
+    def ignore(self, where: str, why: str) -> None:
+        if (where, why) in self.ignored or not self._over_zip_cap(where):
+            self.ignored[(where, why)] += 1
+
+    def _over_zip_cap(self, origin: str) -> bool:
+        """Whether a reason for a file in a student's zip is one too many to list (it is counted
+        instead): however many files a zip holds, the manifest stays short."""
+        if "!/" not in origin:
+            return False
+        zipped = origin.split("!/", 1)[0]
+        self.listed[zipped] += 1
+        if self.listed[zipped] <= _ZIP_REASONS:
+            return False
+        self.ignored[(zipped + "!/", "further files of this zip skipped")] += 1
+        return True
 
     def load(self, entry: _Entry, origin: str, who: _Who, whole_zip: bool = False) -> bytes | None:
         """The entry's bytes, or None (with a skip reason) when a cap is hit. A student's zip
@@ -525,7 +545,7 @@ class _Reader:
                 continue
             ignored = _ignored(entry.parts)
             if ignored:
-                self.ignored[(prefix + ignored[0], ignored[1])] += 1
+                self.ignore(prefix + ignored[0], ignored[1])
                 continue
             parts = entry.parts[depth:] if entry.parts[:depth] == wrapper else entry.parts
             plugin = None if owner else _moodle_plugin(parts)
@@ -558,6 +578,12 @@ class _Reader:
 
     def open_student_zip(self, zipped: _Found, data: bytes) -> None:
         origin = zipped.origin
+        if data.count(b"PK\x01\x02") > MAX_ZIP_ENTRIES:  # every file's directory record starts so
+            self.skip(
+                origin,
+                f"a zip of more than {MAX_ZIP_ENTRIES} files: not opened; submit the .ipynb itself or a zip of your work folder",
+            )
+            return
         try:
             zf = zipfile.ZipFile(io.BytesIO(data))
             entries = list(_zip_entries(zf, self.tz))
