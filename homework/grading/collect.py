@@ -18,12 +18,12 @@ The layout is recognised per file, first rule that fits:
    its name with ``-1``, ``-2`` ... before the extension (``hw2_conv-1.ipynb``).
 3. **One folder per student**: ``<student>/<any name>.ipynb`` (deeper files count for the
    top folder).
+4. **Flat**: ``<student>_<assignment>.ipynb``; the id is everything before ``_<assignment>``,
+   so ids may contain ``_``.
 
 Only the part of a path the LMS or the instructor wrote says whose a file is: the top folder, or
 the LMS's prefix of a top-level name. Whatever a student names their own file or folders (even
 another student's Moodle or Canvas prefix) is data and never changes whose it is.
-4. **Flat**: ``<student>_<assignment>.ipynb``; the id is everything before ``_<assignment>``,
-   so ids may contain ``_``.
 
 If everything sits in one top folder (a zipped ``submissions/`` folder), that folder is
 looked into, unless its files only make sense as that one student's (``alice/work.ipynb``).
