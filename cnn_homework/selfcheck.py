@@ -91,7 +91,7 @@ def _grade_id(cell: dict) -> str | None:
 
 def _depth(value) -> int:
     """How deeply lists and objects nest in parsed JSON, counted without recursion (stops past MAX_DEPTH)."""
-    deepest, stack = 0, [(value, 1)]
+    deepest, stack = 0, [(value, 1)] if isinstance(value, (list, dict)) else []
     while stack and deepest <= MAX_DEPTH:
         item, level = stack.pop()
         deepest = max(deepest, level)

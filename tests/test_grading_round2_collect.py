@@ -268,6 +268,10 @@ def test_moderately_nested_json_is_refused_alike_and_normal_notebooks_pass(tmp_p
     path.write_text('{"cells": [], "nbformat": 4, "nbformat_minor": 5, "metadata": {"x": ' + "[" * 300 + "]" * 300 + "}}")
     with pytest.raises(NotebookError, match="nested 302 levels deep"):
         read_submission(path)
+    for scalar in ("5", '"text"', "null"):
+        path.write_text(scalar)
+        with pytest.raises(NotebookError, match="the file is JSON but not a Jupyter notebook"):
+            read_submission(path)
     cells = read_submission(HOMEWORK / "release" / HW / f"{HW}.ipynb")
     assert any((c.get("metadata") or {}).get("nbgrader", {}).get("grade_id") == "conv_forward_naive" for c in cells)
 
