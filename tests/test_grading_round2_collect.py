@@ -183,6 +183,17 @@ def test_a_zip_of_many_files_keeps_the_manifest_short_and_a_huge_one_is_not_open
     assert reasons["leeann_103_5004_many.zip!/"] == "further files of this zip skipped (40 files)"
 
 
+def test_thousands_of_tiny_uploads_cost_only_their_student(tmp_path):
+    cap = collect.MAX_STUDENT_FILES
+    files = {f"mallory_100_{5000 + i}_{i}.ipynb": notebook("mallory") for i in range(cap + 100)}
+    files[f"bob_105_9000_{HW}.ipynb"] = notebook("bob")
+    result = run(make_zip(tmp_path / "canvas.zip", files), tmp_path / "out")
+    assert sorted(result.by_id()) == ["bob", "mallory"]
+    reasons = skipped(result)
+    assert reasons["canvas 'mallory' (id 100)"] == f"files beyond the first {cap} of one student, not read (100 files)"
+    assert len(reasons) == cap  # the older uploads read, and one line for the rest
+
+
 # ----------------------------------------------------------------------------- finding 16: lateness
 
 

@@ -71,6 +71,7 @@ MAX_RATIO = 200  # a zip entry over 4 MB that unpacks to more than 200 times its
 _BOMB_FLOOR = 4 * MB
 MAX_ZIP_ENTRIES = 10_000  # files in a student's zip (zipfile reads them all before anything else)
 _ZIP_REASONS = 20  # skip reasons listed per student's zip; the rest are counted in one line
+MAX_STUDENT_FILES = 200  # notebooks and zips read per student; further ones are counted, not read
 MANIFEST = "manifest.json"
 _STAGING = ".collecting"  # created first in dest; also marks dest as ours if a run dies
 
@@ -472,6 +473,7 @@ class _Reader:
         self.max_file, self.max_student, self.max_zip = max_file, max_student, max_zip
         self.spent: Counter[tuple[str, str]] = Counter()
         self.listed: Counter[str] = Counter()  # skip reasons listed per student's zip
+        self.files: Counter[tuple[str, str]] = Counter()  # notebooks and zips read per student
         self.found: list[_Found] = []
         self.skipped: list[Skipped] = []
         self.ignored: Counter[tuple[str, str]] = Counter()
@@ -564,6 +566,11 @@ class _Reader:
                 if suffix == ".zip":
                     who = "a zip that is not one student's submission: pass it as the source itself to collect from it"
                 self.skip(origin, who)
+                continue
+            self.files[who.key()] += 1
+            if self.files[who.key()] > MAX_STUDENT_FILES:
+                where = f"{who.layout} {who.label!r}" + (f" (id {who.lms_id})" if who.lms_id else "")
+                self.ignored[(where, f"files beyond the first {MAX_STUDENT_FILES} of one student, not read")] += 1
                 continue
             data = self.load(entry, origin, who, whole_zip=suffix == ".zip")
             if data is None:
