@@ -11,6 +11,7 @@ do not (or a cell raised or did not finish), 2 the file cannot be used.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -77,6 +78,7 @@ ASSIGNMENTS = {
     ),
 }
 MAX_BYTES = 20 << 20  # neither the grader nor the self-check reads larger notebooks
+MAX_DEPTH = 100  # JSON nesting a notebook may have (Jupyter's own files nest about 10 deep)
 
 
 class UnusableFile(Exception):
@@ -87,9 +89,57 @@ def _grade_id(cell: dict) -> str | None:
     return ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
 
 
+def _depth(value) -> int:
+    """How deeply lists and objects nest in parsed JSON, counted without recursion (stops past MAX_DEPTH)."""
+    deepest, stack = 0, [(value, 1)] if isinstance(value, (list, dict)) else []
+    while stack and deepest <= MAX_DEPTH:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, level + 1) for c in children if isinstance(c, (list, dict)))
+    return deepest
+
+
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _text_depth(text: str) -> int:
+    """How deeply brackets nest in JSON text too deep for the parser (strings left out)."""
+    brackets = re.sub(r"[^\[\]{}]+", "", re.sub(r'"[^"\\]*(?:\\.[^"\\]*)*"', "", text))
+    return max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
+
+
+def _too_deep(depth: int) -> UnusableFile:
+    return UnusableFile(
+        f"the file is not a readable notebook: its JSON is nested {depth} levels deep (a notebook nests "
+        f"fewer than {MAX_DEPTH}); submit the .ipynb that Jupyter saved (open your last good copy, save it, "
+        "and submit again)"
+    )
+
+
+def _upgrade(nb: dict) -> dict:
+    """A notebook of an older format (nbformat 1-3, cells in "worksheets") converted to nbformat 4,
+    as Jupyter does when it opens one."""
+    try:
+        import nbformat
+    except ImportError:
+        raise UnusableFile(
+            f"the notebook is in the old format {nb.get('nbformat')} and nbformat (part of Jupyter) is not "
+            "installed here to convert it: open it in Jupyter, save it (which converts it) and submit again"
+        ) from None
+    try:
+        return nbformat.convert(nbformat.from_dict(nb), 4)
+    except Exception as err:  # nbformat's converters raise anything on a malformed old notebook
+        raise UnusableFile(
+            f"the notebook is in the old format {nb.get('nbformat')} and cannot be converted "
+            f"({type(err).__name__}): open it in Jupyter, save it and submit again"
+        ) from None
+
+
 def read_notebook(path: Path) -> dict:
-    """The notebook's JSON, or UnusableFile with the reason a student can act on. The grader reads
-    submissions with this function too (homework/grading/notebook.py), so both give the same reasons."""
+    """The notebook's JSON (nbformat 4; older formats converted), or UnusableFile with the reason a
+    student can act on. The grader reads submissions with this function too
+    (homework/grading/notebook.py), so both give the same reasons."""
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise UnusableFile(
@@ -97,7 +147,8 @@ def read_notebook(path: Path) -> dict:
             "clear the outputs (Edit → Clear All Outputs), save and submit again"
         )
     try:
-        nb = json.loads(path.read_bytes().decode("utf-8"))
+        text = path.read_bytes().decode("utf-8")
+        nb = json.loads(text)
     except UnicodeDecodeError:
         raise UnusableFile(
             "the file is not a text file (UTF-8): submit the .ipynb file itself, not a PDF, zip or screenshot"
@@ -108,12 +159,32 @@ def read_notebook(path: Path) -> dict:
             f"{err.colno}): {err.msg}; open it in Jupyter (or your last good copy), save it, "
             "and submit again"
         ) from None
+    except RecursionError:
+        raise _too_deep(_text_depth(text)) from None
+    depth = _depth(nb)
+    if depth > MAX_DEPTH:
+        raise _too_deep(_text_depth(text))
+    if isinstance(nb, dict) and isinstance(nb.get("nbformat"), int) and nb["nbformat"] < 4:
+        nb = _upgrade(nb)
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise UnusableFile("the file is JSON but not a Jupyter notebook (no list of cells)")
     for i, c in enumerate(nb["cells"]):
-        if not isinstance(c, dict) or not isinstance(c.get("source", ""), (str, list)):
+        if not _well_formed(c):
             raise UnusableFile(f"cell {i + 1} of the notebook is malformed; open it in Jupyter and save it again")
     return nb
+
+
+def _well_formed(cell) -> bool:
+    """A cell the way Jupyter writes it, as far as the self-check and the grader read it: its source
+    text (or list of lines), and metadata whose nbgrader part is a dict with a text grade_id."""
+    if not isinstance(cell, dict):
+        return False
+    source, meta = cell.get("source", ""), cell.get("metadata", {})
+    lines_ok = isinstance(source, str) or isinstance(source, list) and all(isinstance(line, str) for line in source)
+    if not lines_ok or not isinstance(cell.get("cell_type", ""), str) or not isinstance(meta, dict):
+        return False
+    nbgrader = meta.get("nbgrader", {})
+    return isinstance(nbgrader, dict) and isinstance(nbgrader.get("grade_id", ""), (str, type(None)))
 
 
 def identify(nb: dict) -> str:

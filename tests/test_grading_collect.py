@@ -516,21 +516,22 @@ def test_zip_slip_entries_are_skipped_and_nothing_escapes(tmp_path):
     assert written == ["box/out/alice.ipynb", "box/out/manifest.json", "evil.zip"]
 
 
-def test_size_limits_per_file_and_in_total(tmp_path):
+def test_size_limits_per_file_and_per_student(tmp_path):
     src = make_folder(
         tmp_path / "in",
         {
             f"big_{HW}.ipynb": notebook("big") + b" " * 5000,
-            f"a_{HW}.ipynb": notebook("a"),
+            f"a/{HW}.ipynb": notebook("a"),
+            "a/second.ipynb": notebook("a2"),
             f"b_{HW}.ipynb": notebook("b"),
         },
     )
-    size = len(notebook("a"))
-    result = run(src, tmp_path / "out", max_file_bytes=2000, max_total_bytes=size + 10)
-    assert sorted(result.by_id()) == ["a"]  # files are read in name order: a fits, b would pass the total
+    size = len(notebook("a2"))
+    result = run(src, tmp_path / "out", max_file_bytes=2000, max_student_bytes=size + 10)
+    assert sorted(result.by_id()) == ["a", "b"]  # a's second file would pass a's budget, never b's
     reasons = skipped(result)
     assert "over the 0 MB limit for one file" in reasons[f"big_{HW}.ipynb"]
-    assert "would pass the 0 MB limit for all files" in reasons[f"b_{HW}.ipynb"]
+    assert "of the 0 MB one student may send" in reasons["a/second.ipynb"]
 
 
 def test_zip_entry_lying_about_its_size_is_not_extracted(tmp_path):

@@ -9,7 +9,8 @@ The layout is recognised per file, first rule that fits:
    ``<Full Name>_<participant id>_assignsubmission_file/<file>`` (Moodle 4.1+; 3.1-4.0 ends the
    folder with an extra ``_``), or, with "download as folders" off, flat files
    ``<Full Name>_<participant id>_assignsubmission_file_<file>``. Moodle writes ``_`` in names
-   as spaces. Entries of other plugins (``assignsubmission_onlinetext`` ...) are ignored.
+   as spaces, so its prefix is read from the left up to the first ``_<digits>_assignsubmission_``.
+   Entries of other plugins (``assignsubmission_onlinetext`` ...) are ignored.
 2. **Canvas** "Download Submissions" (source: ``lib/content_zipper.rb``): flat files
    ``<lastnamefirstname>[_LATE]_<user id>_<attachment id>_<file name>``; the name part is the
    user's "Last, First" with every non-word character removed, lowercased; anonymous grading
@@ -20,6 +21,10 @@ The layout is recognised per file, first rule that fits:
 4. **Flat**: ``<student>_<assignment>.ipynb``; the id is everything before ``_<assignment>``,
    so ids may contain ``_``.
 
+Only the part of a path the LMS or the instructor wrote says whose a file is: the top folder, or
+the LMS's prefix of a top-level name. Whatever a student names their own file or folders (even
+another student's Moodle or Canvas prefix) is data and never changes whose it is.
+
 If everything sits in one top folder (a zipped ``submissions/`` folder), that folder is
 looked into, unless its files only make sense as that one student's (``alice/work.ipynb``).
 A ``.zip`` that rules 1-4 attribute to one student (a student who uploaded a zip of their
@@ -29,7 +34,12 @@ the source are skipped with a reason. At the top level, a name shaped like
 
 Canvas and Moodle stamp every file of a download with the time of the download, not of the
 submission, so for those layouts ``submitted_at`` is unknown and ``late`` comes from Canvas's
-``LATE`` mark only. For the other layouts the time is the file's mtime or the zip entry's time.
+``LATE`` mark only. For the other layouts the time is the file's mtime or the source zip's entry
+time; a notebook in a student's zip has the time of that zip (the dates inside are the student's).
+
+Sizes are capped per file and per student (what one student's files unpack to, and a ratio guard
+against zip bombs), never for the class: one upload costs only its own student. Any bytes in a
+file name are read, and shown escaped (:func:`shown`) in ids, origins and the manifest.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ import re
 import shutil
 import stat
 import struct
+import tempfile
 import unicodedata
 import zipfile
 from collections import Counter, defaultdict
@@ -54,7 +65,13 @@ from pathlib import Path
 
 MB = 1024 * 1024
 MAX_FILE_BYTES = 20 * MB
-MAX_TOTAL_BYTES = 200 * MB
+MAX_STUDENT_BYTES = 60 * MB  # all the data one student's files may unpack to (read or not)
+MAX_ZIP_BYTES = 100 * MB  # a student's zip itself, held while its notebooks are read
+MAX_RATIO = 200  # a zip entry over 4 MB that unpacks to more than 200 times its size is a bomb
+_BOMB_FLOOR = 4 * MB
+MAX_ZIP_ENTRIES = 10_000  # files in a student's zip (zipfile reads them all before anything else)
+_ZIP_REASONS = 20  # skip reasons listed per student's zip; the rest are counted in one line
+MAX_STUDENT_FILES = 200  # notebooks and zips read per student; further ones are counted, not read
 MANIFEST = "manifest.json"
 _STAGING = ".collecting"  # created first in dest; also marks dest as ours if a run dies
 
@@ -66,8 +83,11 @@ _CANVAS = re.compile(
     r"(?P<uid>\d+|anon_[0-9A-Za-z]+)_(?P<fid>\d+)_(?P<file>.+)$"
 )
 _CANVAS_RESUBMIT = re.compile(r"-(\d+)$")
-_MOODLE_DIR = re.compile(r"^(?P<name>.+)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z0-9]+)_?$")
-_MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z0-9]+)_(?P<file>.+)$")
+# Moodle writes the name with every "_" as a space, so its part of a path is read from the left up
+# to the first "_<digits>_assignsubmission_": whatever the student named their file, it cannot move
+# the name or id (a file named "Ann Lee_12346_assignsubmission_file_x.ipynb" stays its uploader's).
+_MOODLE_DIR = re.compile(r"^(?P<name>[^_]+)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z0-9]+)_?$")
+_MOODLE_FILE = re.compile(r"^(?P<name>[^_]+)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z0-9]+)_(?P<file>.+)$")
 _SAFE_ROSTER_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
 
 
@@ -137,15 +157,17 @@ class Roster:
                 return None, f"{how} fits several roster students ({', '.join(ids)})"
             return None
 
+        # A name is matched only to students whose LMS id the roster does not give: another account
+        # of the same name is someone else.
         tries: list[tuple[list[RosterStudent], str]] = []
         if who.layout == "canvas":
             tries.append(([s for s in self.students if s.canvas_id and s.canvas_id == who.lms_id], "canvas_id"))
             key = _squash(who.label)
-            tries.append(([s for s in self.students if key and key in _canvas_keys(s.name)], "name"))
+            tries.append(([s for s in self.students if not s.canvas_id and key and key in _canvas_keys(s.name)], "name"))
         elif who.layout == "moodle":
             tries.append(([s for s in self.students if s.moodle_id and s.moodle_id == who.lms_id], "moodle_id"))
             key = _name_key(who.label)
-            tries.append(([s for s in self.students if key and _name_key(s.name) == key], "name"))
+            tries.append(([s for s in self.students if not s.moodle_id and key and _name_key(s.name) == key], "name"))
         else:
             label = who.label
             tries.append(([s for s in self.students if s.student_id == label], "student_id"))
@@ -210,7 +232,7 @@ def safe_id(raw: str) -> str:
     text = re.sub(r"[^a-z0-9_.-]+", "_", text)
     text = re.sub(r"_{2,}", "_", text).strip("._-")
     if not text:  # nothing ASCII left (e.g. a name in another script): a stable stand-in
-        text = "student_" + hashlib.sha1(raw.encode()).hexdigest()[:8]
+        text = "student_" + hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return text
 
 
@@ -258,19 +280,22 @@ class _Who:
 
 @dataclass
 class _Entry:
-    parts: tuple[str, ...]  # path inside the source, "\\" read as "/"
+    parts: tuple[str, ...]  # path inside the source, "\\" read as "/", each part as shown()
     size: int  # declared size
     read: Callable[[int], bytes]  # reads at most n bytes
     when: datetime | None
     unsafe: str | None = None  # why it must not be read; parts then hold the name as stored
+    packed: int | None = None  # in a zip: the compressed size
+    odd_name: bool = False  # the name as stored is not printable UTF-8 (parts show it escaped)
 
 
 @dataclass
 class _Found:
     origin: str
-    data: bytes
     who: _Who
-    when: datetime | None
+    when: datetime | None  # the LMS's or instructor's time of the file (of the zip it came in)
+    inner_when: datetime | None = None  # inside a student's zip: the entry's date, set by the student
+    path: Path | None = None  # the bytes, spooled to a temporary file
     late_mark: bool = False
     attempt: int | None = None
     order: int = -1  # Canvas attachment id: higher = uploaded later
@@ -315,13 +340,27 @@ def _zip_time(info: zipfile.ZipInfo, tz) -> datetime | None:
         return None
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """``text`` safe to print and to write as UTF-8, whatever a student put in it: bytes of a file
+    name that are not UTF-8 (``os.fsdecode``'s surrogate escapes) as ``\\xNN``, other lone surrogates
+    as ``\\udNNN``, control and text-direction characters escaped."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _UNPRINTABLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
 def _zip_entries(zf: zipfile.ZipFile, tz) -> Iterator[_Entry]:
     for info in sorted(zf.infolist(), key=lambda i: i.filename):
         name = info.filename.replace("\\", "/")
         if name.endswith("/"):
             continue
         raw_parts = name.split("/")
-        parts = tuple(p for p in raw_parts if p not in ("", "."))
+        parts = tuple(shown(p) for p in raw_parts if p not in ("", "."))
         unsafe = None
         if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in raw_parts:
             unsafe = "unsafe path in the zip (absolute or with '..'): not extracted"
@@ -332,20 +371,26 @@ def _zip_entries(zf: zipfile.ZipFile, tz) -> Iterator[_Entry]:
             with zf.open(info) as f:
                 return f.read(limit)
 
-        yield _Entry(parts if parts and not unsafe else (info.filename,), info.file_size, read, _zip_time(info, tz), unsafe)
+        shown_parts = parts if parts and not unsafe else (shown(info.filename),)
+        odd = shown_parts != tuple(p for p in raw_parts if p not in ("", ".")) and not unsafe
+        yield _Entry(shown_parts, info.file_size, read, _zip_time(info, tz), unsafe, info.compress_size, odd)
 
 
 def _folder_entries(root: Path) -> Iterator[_Entry]:
+    """The files under ``root``; names are read as the file system gives them (any bytes) and
+    shown() for everything else."""
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames.sort()
         for d in list(dirnames):
             if (here / d).is_symlink():
                 dirnames.remove(d)
-                yield _Entry((here / d).relative_to(root).parts, 0, lambda n: b"", None, "a symbolic link: not followed")
+                parts = tuple(shown(p) for p in (here / d).relative_to(root).parts)
+                yield _Entry(parts, 0, lambda n: b"", None, "a symbolic link: not followed")
         for name in sorted(filenames):
             path = here / name
-            parts = path.relative_to(root).parts
+            raw_parts = path.relative_to(root).parts
+            parts = tuple(shown(p) for p in raw_parts)
             if path.is_symlink():
                 yield _Entry(parts, 0, lambda n: b"", None, "a symbolic link: not followed")
                 continue
@@ -355,19 +400,22 @@ def _folder_entries(root: Path) -> Iterator[_Entry]:
                 with path.open("rb") as f:
                     return f.read(limit)
 
-            yield _Entry(parts, info.st_size, read, _utc(info.st_mtime))
+            yield _Entry(parts, info.st_size, read, _utc(info.st_mtime), odd_name=parts != raw_parts)
+
+
+def _moodle(parts: tuple[str, ...]) -> re.Match | None:
+    """Moodle's own part of a path: the top folder it made for a student, or the name of a file at
+    the top (a flat download). Deeper names are the student's and never say whose the file is."""
+    return _MOODLE_DIR.match(parts[0]) if len(parts) > 1 else _MOODLE_FILE.match(parts[0])
 
 
 def _whose(parts: tuple[str, ...], assignment: str, suffix: str) -> _Who | str:
-    """Who submitted the file at ``parts`` (under the root), or why that cannot be told."""
-    for part in parts[:-1]:
-        m = _MOODLE_DIR.match(part)
-        if m:
-            return _Who("moodle", m["name"], m["pid"])
-    name = parts[-1]
-    m = _MOODLE_FILE.match(name)
+    """Who submitted the file at ``parts`` (under the root), or why that cannot be told. Only the
+    part of the path the LMS or the instructor wrote counts: the top folder, or a top-level name."""
+    m = _moodle(parts)
     if m:
         return _Who("moodle", m["name"], m["pid"])
+    name = parts[-1]
     if len(parts) > 1:
         return _Who("folder", parts[0])
     m = _CANVAS.match(name)  # Canvas files lie at the top of the download
@@ -380,20 +428,15 @@ def _whose(parts: tuple[str, ...], assignment: str, suffix: str) -> _Who | str:
 
 
 def _moodle_plugin(parts: tuple[str, ...]) -> str | None:
-    for part in parts[:-1]:
-        m = _MOODLE_DIR.match(part)
-        if m:
-            return m["plugin"]
-    m = _MOODLE_FILE.match(parts[-1])
+    m = _moodle(parts)
     return m["plugin"] if m else None
 
 
 def _file_name(parts: tuple[str, ...], who: _Who) -> str:
     """The name the student gave the file (LMS prefixes removed)."""
     name = parts[-1]
-    if who.layout == "moodle":
-        m = _MOODLE_FILE.match(name)
-        return m["file"] if m else name
+    if who.layout == "moodle" and len(parts) == 1:
+        return _MOODLE_FILE.match(name)["file"]
     if who.layout == "canvas":
         return _CANVAS.match(name)["file"]
     return name
@@ -419,35 +462,75 @@ def _wrapper(entries: list[_Entry], assignment: str) -> tuple[str, ...]:
 
 
 class _Reader:
-    """Walks a source, applying the size caps, and gathers candidates and skip reasons."""
+    """Walks a source, applying the size caps, and gathers candidates and skip reasons.
 
-    def __init__(self, assignment: str, tz, max_file: int, max_total: int) -> None:
-        self.assignment, self.tz = assignment, tz
-        self.max_file, self.max_total = max_file, max_total
-        self.total = 0
+    Budgets are per student: everything a student's files unpack to (kept, skipped or bombed) counts
+    against that student's ``max_student`` bytes, so one upload can only cost its own student;
+    classmates are always read. Kept notebooks are spooled to files, not held in memory."""
+
+    def __init__(self, assignment: str, tz, spool: Path, max_file: int, max_student: int, max_zip: int) -> None:
+        self.assignment, self.tz, self.spool = assignment, tz, spool
+        self.max_file, self.max_student, self.max_zip = max_file, max_student, max_zip
+        self.spent: Counter[tuple[str, str]] = Counter()
+        self.listed: Counter[str] = Counter()  # skip reasons listed per student's zip
+        self.files: Counter[tuple[str, str]] = Counter()  # notebooks and zips read per student
         self.found: list[_Found] = []
         self.skipped: list[Skipped] = []
         self.ignored: Counter[tuple[str, str]] = Counter()
         self.notes: list[str] = []
 
     def skip(self, origin: str, reason: str) -> None:
-        self.skipped.append(Skipped(origin, reason))
+        if not self._over_zip_cap(origin):
+            self.skipped.append(Skipped(origin, reason))
 
-    def load(self, entry: _Entry, origin: str, limit: int | None = None) -> bytes | None:
-        """The entry's bytes, or None (with a skip reason) when a cap is hit."""
-        limit = self.max_file if limit is None else limit
-        room = self.max_total - self.total
+    def ignore(self, where: str, why: str) -> None:
+        if (where, why) in self.ignored or not self._over_zip_cap(where):
+            self.ignored[(where, why)] += 1
+
+    def _over_zip_cap(self, origin: str) -> bool:
+        """Whether a reason for a file in a student's zip is one too many to list (it is counted
+        instead): however many files a zip holds, the manifest stays short."""
+        if "!/" not in origin:
+            return False
+        zipped = origin.split("!/", 1)[0]
+        self.listed[zipped] += 1
+        if self.listed[zipped] <= _ZIP_REASONS:
+            return False
+        self.ignored[(zipped + "!/", "further files of this zip skipped")] += 1
+        return True
+
+    def load(self, entry: _Entry, origin: str, who: _Who, whole_zip: bool = False) -> bytes | None:
+        """The entry's bytes, or None (with a skip reason) when a cap is hit. A student's zip
+        (``whole_zip``) is only held while it is opened: what is read from it counts instead."""
+        limit = self.max_zip if whole_zip else self.max_file
+        spent = self.spent[who.key()]
+        room = limit if whole_zip else self.max_student - spent
         if entry.size > limit:
-            self.skip(origin, f"is {entry.size / MB:.1f} MB, over the {limit / MB:.0f} MB limit for one file")
+            what = "a student's zip" if whole_zip else "one file"
+            self.skip(origin, f"is {entry.size / MB:.1f} MB, over the {limit / MB:.0f} MB limit for {what}")
             return None
         if entry.size > room:
-            self.skip(origin, f"not extracted: it would pass the {self.max_total / MB:.0f} MB limit for all files")
+            self.skip(
+                origin,
+                f"not extracted: this student's files already unpacked to {spent / MB:.1f} MB of the "
+                f"{self.max_student / MB:.0f} MB one student may send",
+            )
             return None
-        data = entry.read(min(limit, room) + 1)
-        if len(data) > min(limit, room):  # the declared size lied (zip bomb) or the file grew
-            self.skip(origin, f"holds more than the {min(limit, room) / MB:.1f} MB it may: not extracted")
+        bomb = max(_BOMB_FLOOR, MAX_RATIO * entry.packed) if entry.packed is not None else None
+        bomb_reason = f"unpacks to more than {MAX_RATIO} times its packed size (a zip bomb or a padded file): not extracted"
+        if bomb is not None and entry.size > bomb:
+            self.skip(origin, bomb_reason)
             return None
-        self.total += len(data)
+        cap = min(limit, room, bomb or limit)
+        data = entry.read(cap + 1)
+        if not whole_zip:
+            self.spent[who.key()] += len(data)
+        if bomb is not None and len(data) > bomb:
+            self.skip(origin, bomb_reason)
+            return None
+        if len(data) > cap:  # the declared size lied or the file grew
+            self.skip(origin, f"holds more than the {cap / MB:.1f} MB it may: not extracted")
+            return None
         return data
 
     def walk(self, entries: list[_Entry], prefix: str = "", outer: _Found | None = None) -> None:
@@ -464,7 +547,7 @@ class _Reader:
                 continue
             ignored = _ignored(entry.parts)
             if ignored:
-                self.ignored[(prefix + ignored[0], ignored[1])] += 1
+                self.ignore(prefix + ignored[0], ignored[1])
                 continue
             parts = entry.parts[depth:] if entry.parts[:depth] == wrapper else entry.parts
             plugin = None if owner else _moodle_plugin(parts)
@@ -484,41 +567,58 @@ class _Reader:
                     who = "a zip that is not one student's submission: pass it as the source itself to collect from it"
                 self.skip(origin, who)
                 continue
-            data = self.load(entry, origin, limit=self.max_total if suffix == ".zip" else None)
+            self.files[who.key()] += 1
+            if self.files[who.key()] > MAX_STUDENT_FILES:
+                where = f"{who.layout} {who.label!r}" + (f" (id {who.lms_id})" if who.lms_id else "")
+                self.ignored[(where, f"files beyond the first {MAX_STUDENT_FILES} of one student, not read")] += 1
+                continue
+            data = self.load(entry, origin, who, whole_zip=suffix == ".zip")
             if data is None:
                 continue
-            found = self.candidate(parts, origin, data, who, entry.when, outer)
+            found = self.candidate(parts, origin, who, entry, outer)
             if suffix == ".zip":
-                self.open_student_zip(found)
+                self.open_student_zip(found, data)
             else:
+                found.path = self.spool / f"{len(self.found):05d}.ipynb"
+                found.path.write_bytes(data)
                 self.found.append(found)
 
-    def open_student_zip(self, zipped: _Found) -> None:
-        data, origin = zipped.data, zipped.origin
-        self.total -= len(data)  # only what is extracted from it counts
+    def open_student_zip(self, zipped: _Found, data: bytes) -> None:
+        origin = zipped.origin
+        if data.count(b"PK\x01\x02") > MAX_ZIP_ENTRIES:  # every file's directory record starts so
+            self.skip(
+                origin,
+                f"a zip of more than {MAX_ZIP_ENTRIES} files: not opened; submit the .ipynb itself or a zip of your work folder",
+            )
+            return
         try:
             zf = zipfile.ZipFile(io.BytesIO(data))
             entries = list(_zip_entries(zf, self.tz))
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            self.skip(origin, f"a zip that cannot be opened ({exc})")
+            self.skip(origin, f"a zip that cannot be opened ({shown(str(exc))})")
             return
         before = len(self.found)
         self.walk(entries, prefix=origin + "!/", outer=zipped)
         if len(self.found) == before:
             self.notes.append(f"{origin}: no notebook inside")
 
-    def candidate(self, parts, origin: str, data: bytes, who: _Who, when, outer: _Found | None) -> _Found:
-        """A file of ``who``'s; files inside a student's zip share the zip's LMS marks."""
-        found = _Found(origin, data, who, None if who.layout in LMS_LAYOUTS else when)
+    def candidate(self, parts, origin: str, who: _Who, entry: _Entry, outer: _Found | None) -> _Found:
+        """A file of ``who``'s. Its time and LMS marks are the LMS's: inside a student's zip, those
+        of the zip (the entry dates in it are the student's to set and never make work on time)."""
+        if outer:
+            found = _Found(origin, who, outer.when, inner_when=entry.when)
+            found.late_mark, found.order, found.attempt = outer.late_mark, outer.order, outer.attempt
+        else:
+            found = _Found(origin, who, None if who.layout in LMS_LAYOUTS else entry.when)
         name = parts[-1] if outer else _file_name(parts, who)
         found.name_hit = self.assignment.lower() in name.lower()
-        if outer:
-            found.late_mark, found.order, found.attempt = outer.late_mark, outer.order, outer.attempt
-        elif who.layout == "canvas":
+        if not outer and who.layout == "canvas":
             m = _CANVAS.match(parts[-1])
             found.late_mark, found.order = bool(m["late"]), int(m["fid"])
             resub = _CANVAS_RESUBMIT.search(Path(name).stem)
             found.attempt = int(resub[1]) + 1 if resub else 1
+        if entry.odd_name:
+            found.notes.append(f"the file's name has bytes that are not UTF-8 or characters that do not print: shown as {origin}")
         return found
 
 
@@ -571,16 +671,20 @@ def _derive_ids(keys: dict[tuple[str, str], _Who]) -> dict[tuple[str, str], tupl
 
 def _rank(f: _Found, assignment: str) -> tuple:
     """Sort key, best first when reversed: a readable notebook of this assignment, then the
-    newest (Canvas attachment id / attempt, else time), then the one named after the assignment."""
-    when = f.when.timestamp() if f.when else float("-inf")
-    return (f.belongs == assignment, f.order, f.attempt or 0, when, f.name_hit, f.origin)
+    newest by the LMS's own order (Canvas attachment id / attempt, else the file's time); only
+    among files of one upload (a student's zip) the student's entry dates and names decide."""
+
+    def stamp(when: datetime | None) -> float:
+        return when.timestamp() if when else float("-inf")
+
+    return (f.belongs == assignment, f.order, f.attempt or 0, stamp(f.when), stamp(f.inner_when), f.name_hit, f.origin)
 
 
 def _identify(identify: Callable[[Path], str | None], path: Path, found: _Found) -> str | None:
     try:
         return identify(path)
     except Exception as exc:  # a broken notebook must not stop the whole class
-        found.notes.append(f"identify() failed: {type(exc).__name__}: {exc}")
+        found.notes.append(shown(f"identify() failed: {type(exc).__name__}: {exc}"))
         return None
 
 
@@ -598,6 +702,18 @@ def _student_ids(whos: dict[tuple[str, str], _Who], roster: Roster | None) -> di
             ids[key] = (None, [f"{what}: {how}"])
         else:  # a name match is a guess worth showing
             ids[key] = (sid, [f"matched to the roster by name: {what}"] if how == "name" else [])
+    accounts: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key, (sid, _) in ids.items():
+        if sid is not None and key[0] in LMS_LAYOUTS:
+            accounts[sid].append(key)
+    for sid, keys in accounts.items():
+        if len(keys) > 1:  # several LMS accounts of one name: never guess which person is the student
+            listed = ", ".join(f"{whos[k].label!r} (id {whos[k].lms_id})" for k in sorted(keys))
+            reason = (
+                f"{keys[0][0]} accounts {listed} all match roster student {sid} by name: add a {keys[0][0]}_id "
+                "column to the roster to tell them apart"
+            )
+            ids.update({k: (None, [reason]) for k in keys})
     return ids
 
 
@@ -620,7 +736,7 @@ def _keep_one(
             why = f"{sid} sent several notebooks; kept the newest: {best.origin}"
         skipped.append(Skipped(other.origin, why))
     out = dest / f"{sid}.ipynb"
-    out.write_bytes(best.data)
+    shutil.copyfile(best.path, out)
     notes = id_notes + best.notes
     if best.late_mark:
         notes.append("Canvas marked it LATE")
@@ -644,15 +760,17 @@ def collect(
     due: datetime | None = None,
     identify: Callable[[Path], str | None],
     max_file_bytes: int = MAX_FILE_BYTES,
-    max_total_bytes: int = MAX_TOTAL_BYTES,
+    max_student_bytes: int = MAX_STUDENT_BYTES,
+    max_zip_bytes: int = MAX_ZIP_BYTES,
 ) -> CollectResult:
     """Collect ``assignment``'s notebooks from ``source`` (folder or .zip) into ``dest``.
 
     ``identify(path)`` names the assignment a notebook belongs to, or None if it cannot be
-    read; it is given a copy under ``dest``. Another assignment's notebook is skipped when its
-    file name says so (a mixed folder); handed in under this assignment's name it is collected,
-    so that the student's row says what went wrong. ``dest`` is replaced wholly; nothing is written
-    outside it."""
+    read; it is given a copy in a temporary folder. Another assignment's notebook is skipped when
+    its file name says so (a mixed folder); handed in under this assignment's name it is collected,
+    so that the student's row says what went wrong. Size caps are per file and per student (what
+    one student's files may unpack to, see :class:`_Reader`), never for the class. ``dest`` is
+    replaced wholly; nothing is written outside it."""
     source, dest = Path(source), Path(dest)
     if due is not None and due.tzinfo is None:
         raise ValueError(
@@ -665,29 +783,47 @@ def collect(
     _check_dest(source, dest)
     tz = due.tzinfo if due is not None else timezone.utc
 
-    # 1. Read the source: candidates and skip reasons.
-    reader = _Reader(assignment, tz, max_file_bytes, max_total_bytes)
-    if source.is_dir():
-        reader.walk(list(_folder_entries(source)))
-    else:
-        try:
-            with zipfile.ZipFile(source) as zf:
-                reader.walk(list(_zip_entries(zf, tz)))
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise ValueError(f"source {source} is a damaged zip ({exc}): download it again") from exc
+    # 1. Read the source: candidates (spooled to a temporary folder) and skip reasons.
+    with tempfile.TemporaryDirectory(prefix="cnn-collect-") as spool:
+        reader = _Reader(assignment, tz, Path(spool), max_file_bytes, max_student_bytes, max_zip_bytes)
+        if source.is_dir():
+            reader.walk(list(_folder_entries(source)))
+        else:
+            try:
+                with zipfile.ZipFile(source) as zf:
+                    reader.walk(list(_zip_entries(zf, tz)))
+            except UnicodeDecodeError as exc:
+                raise ValueError(
+                    f"source {source} has a file name marked UTF-8 that is not ({exc}): unpack it (unzip) and "
+                    "pass the folder instead, where any name is read"
+                ) from exc
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise ValueError(f"source {source} is a damaged zip ({exc}): download it again") from exc
+        return _sort_out(reader, assignment, source, dest, roster, due, tz, identify)
+
+
+def _sort_out(
+    reader: _Reader,
+    assignment: str,
+    source: Path,
+    dest: Path,
+    roster: Roster | None,
+    due: datetime | None,
+    tz,
+    identify: Callable[[Path], str | None],
+) -> CollectResult:
+    """Steps 2-4 of collect: what each file is, whose it is, the one kept per student, the manifest."""
     skipped = list(reader.skipped)
     skipped += [Skipped(where, f"{why} ({n} file{'s' if n > 1 else ''})") for (where, why), n in sorted(reader.ignored.items())]
 
-    # 2. Which assignment each notebook belongs to (identify reads a copy under dest).
+    # 2. Which assignment each notebook belongs to.
     if dest.exists():
         shutil.rmtree(dest)
     staging = dest / _STAGING
     staging.mkdir(parents=True)
     ours: list[_Found] = []
-    for n, found in enumerate(reader.found):
-        path = staging / f"{n:05d}.ipynb"
-        path.write_bytes(found.data)
-        found.belongs = _identify(identify, path, found)
+    for found in reader.found:
+        found.belongs = _identify(identify, found.path, found)
         if (
             found.belongs is not None and found.belongs != assignment and found.belongs.lower() in found.origin.lower()
         ):  # a mixed folder: not for this one
@@ -728,7 +864,7 @@ def collect(
 def _write_manifest(result: CollectResult, assignment: str, source: Path, due: datetime | None) -> None:
     manifest = {
         "assignment": assignment,
-        "source": source.name,
+        "source": shown(source.name),
         "due": due.isoformat() if due else None,
         "students": {
             s.student_id: {
@@ -747,4 +883,17 @@ def _write_manifest(result: CollectResult, assignment: str, source: Path, due: d
         "missing": result.missing,
         "notes": result.notes,
     }
-    result.manifest.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(_printable(manifest), indent=2, sort_keys=True, ensure_ascii=False)
+    result.manifest.write_text(text + "\n", encoding="utf-8")
+
+
+def _printable(value):
+    """``value`` with every string (keys too) shown(): the manifest is valid UTF-8 JSON whatever
+    a file name, a notebook or identify() held (texts are shown() where they enter; this is the guard)."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, dict):
+        return {shown(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
