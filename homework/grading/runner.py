@@ -146,10 +146,15 @@ def _floats(values):
     return np.asarray(values, dtype=float)
 
 
+def _setting(value) -> bool:
+    """A layer attribute that is part of its configuration: a number, a string or a (height, width) pair."""
+    if isinstance(value, tuple):
+        return len(value) == 2 and all(isinstance(v, int) for v in value)
+    return isinstance(value, (bool, int, float, str))
+
+
 def _layer(layer) -> dict:
-    config = {
-        k: v for k, v in vars(layer).items() if k not in ("params", "grads", "cache") and isinstance(v, (bool, int, float, str))
-    }
+    config = {k: v for k, v in vars(layer).items() if k not in ("params", "grads", "cache") and _setting(v)}
     params = {k: v for k, v in getattr(layer, "params", {}).items()}
     return {"type": type(layer).__name__, "config": config, "params": params}
 
