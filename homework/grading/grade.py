@@ -573,8 +573,9 @@ def grade_submission(
                 if step.origin == "student":
                     anchor = step.cell.grade_id
                     seconds[anchor] = 0.0 if "(copy" not in step.label else seconds.get(anchor, 0.0)
-                if anchor is not None and step.origin in ("student", "added"):
-                    seconds[anchor] = seconds.get(anchor, 0.0) + record["seconds"]
+                if step.origin in ("student", "added"):  # every cell of the student's is timed
+                    key = anchor or "your cells before the first answer cell"
+                    seconds[key] = seconds.get(key, 0.0) + record["seconds"]
             else:
                 checks.set_grading(salt=salt, cell_seconds=dict(seconds))
                 try:
