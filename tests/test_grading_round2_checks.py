@@ -152,6 +152,8 @@ def test_training_time_counts_every_cell_before_the_check_in_grader_and_self_che
     cls.student("honest")
     # 31 s "training" in a cell of its own after the model, then a short fit in the train cell
     slow = cls.student("trains_elsewhere", after={"model": "import time\ntime.sleep(31)"})
+    # the same after the accuracy check, above the training check: counted in either order of the cells
+    late = cls.student("trains_late", after={"check_accuracy": "import time\ntime.sleep(31)"})
     tall = "\n".join(
         [
             "model = Sequential([Conv2D(1, 8, 3, padding=1, rng=0), *[ReLU() for _ in range(147)],",
@@ -162,22 +164,27 @@ def test_training_time_counts_every_cell_before_the_check_in_grader_and_self_che
     fake = "model.layers[-1].in_features = 30_000_000\nmodel.layers[-1].params = {}"
     cls.student("fake_sizes", after={"train": fake})
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    selfcheck = subprocess.Popen(
-        [sys.executable, "-m", "cnn_homework", "check", str(slow)], env=env, stdout=subprocess.PIPE, text=True
-    )
+    selfchecks = {
+        path.stem: subprocess.Popen(
+            [sys.executable, "-m", "cnn_homework", "check", str(path)], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for path in (slow, late)
+    }
     assert run_hw(course, "collect", "hw4_train", str(tmp_path / "inbox")).returncode == 0
     proc = run_hw(course, "grade", "hw4_train", "--quiet")
-    report = selfcheck.communicate(timeout=600)[0]
+    reports = {name: (p.communicate(timeout=600)[0], p.returncode) for name, p in selfchecks.items()}
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = grades(course, "hw4_train")
     assert rows["honest"]["total"] == "14", rows["honest"]["problems"]
 
-    assert rows["trains_elsewhere"]["check_training"] == "0", rows["trains_elsewhere"]["problems"]
-    assert rows["trains_elsewhere"]["total"] == "13", rows["trains_elsewhere"]["problems"]
-    problem = part(course, "hw4_train", "trains_elsewhere", "check_training")["checks"][0]["problem"]
-    assert problem.startswith("training took 3") and "your cells before this check" in problem
-    assert selfcheck.returncode == 1 and "✗ check_training: CheckFailure: history: training took 3" in report, report
-    assert "✓ check_accuracy" in report
+    for who in ("trains_elsewhere", "trains_late"):
+        assert rows[who]["check_training"] == "0", rows[who]["problems"]
+        assert rows[who]["total"] == "13", rows[who]["problems"]
+        problem = part(course, "hw4_train", who, "check_training")["checks"][0]["problem"]
+        assert problem.startswith("training took 3") and "your cells before this check" in problem
+        report, status = reports[f"{who}_hw4_train"]
+        assert status == 1 and "✗ check_training: CheckFailure: history: training took 3" in report, report
+        assert "✓ check_accuracy" in report and "9 of 10 public checks pass" in report, report
 
     model_part = part(course, "hw4_train", "tall", "check_model")["checks"][0]
     assert f"the model has 150 layers; the grader accepts at most {grade.MAX_LAYERS}" in model_part["problem"]
