@@ -193,3 +193,30 @@ def test_training_time_counts_every_cell_before_the_check_in_grader_and_self_che
         assert rows["fake_sizes"][cell] == "0", rows["fake_sizes"]["problems"]
     accuracy = part(course, "hw4_train", "fake_sizes", "check_accuracy")["checks"][0]["problem"]
     assert "declares weights of shapes" in accuracy
+
+
+def test_describing_a_model_runs_none_of_the_students_code():
+    """A model whose layers are a property (say, one that trains when read) is described from what
+    it holds: the property never runs while the grader fetches the model."""
+    reads = []
+
+    class Sneaky(Sequential):
+        __module__ = "cnn_core.model"
+
+        @property
+        def layers(self):
+            reads.append(1)
+            return self.__dict__["hidden"]
+
+        @layers.setter
+        def layers(self, value):
+            self.__dict__["hidden"] = value
+
+    model = Sneaky(_honest_model().layers)
+    reads.clear()
+    assert _description(model) == {"layers": []} and reads == []
+    odd = Sequential([ReLU()])
+    odd.layers.append(5)
+    assert [spec["type"] for spec in _description(odd)["layers"]] == ["ReLU", "int"]
+    with pytest.raises(TypeError, match="layer int is not one of cnn_core's layers"):
+        grade.rebuild_model(_description(odd))
