@@ -24,6 +24,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import test_grading_hostile as hostile
@@ -220,3 +221,17 @@ def test_describing_a_model_runs_none_of_the_students_code():
     assert [spec["type"] for spec in _description(odd)["layers"]] == ["ReLU", "int"]
     with pytest.raises(TypeError, match="layer int is not one of cnn_core's layers"):
         grade.rebuild_model(_description(odd))
+
+
+def test_a_hostile_figure_description_is_refused_before_drawing():
+    axes = {"title": "", "xlabel": "", "ylabel": "", "legend": False, "lines": [], "images": []}
+    start = time.perf_counter()
+    with pytest.raises(grade.TooLarge, match=f"the figure has 2000 axes; the grader draws at most {grade.MAX_AXES}"):
+        grade.rebuild_figure({"suptitle": "", "axes": [axes] * 2000})
+    points = np.zeros(grade.MAX_POINTS + 1)
+    with pytest.raises(grade.TooLarge, match="a line of the figure has more than"):
+        grade.rebuild_figure({"axes": [{**axes, "lines": [{"x": points, "y": points, "label": "loss"}]}]})
+    with pytest.raises(grade.TooLarge, match="the figure's images have"):
+        grade.rebuild_figure({"axes": [{**axes, "images": [np.zeros((400, 400))]}]})
+    assert time.perf_counter() - start < 1
+    assert len(grade.rebuild_figure({"axes": [axes] * 8}).axes) == 8
