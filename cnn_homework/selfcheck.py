@@ -61,8 +61,8 @@ ASSIGNMENTS = {
         answers=("model", "train", "curves", "filters", "first_layer_weights", "questions"),
         checks=(
             "check_model",
-            "check_training",
             "check_accuracy",
+            "check_training",
             "check_curves",
             "check_filters",
             "check_first_layer_weights",

@@ -128,12 +128,44 @@ def _student_error(error: dict) -> Exception:
     return err
 
 
+# Limits on what the grader rebuilds from a student's description (a figure or a model): it is
+# rebuilt in the grader's own process, so it must cost little time and memory whatever it says.
+MAX_AXES = 128  # one per first-layer filter in hw4's filter plot
+MAX_LINES = 32  # per axes
+MAX_POINTS = 100_000  # numbers in one line, or in all images of a figure together
+
+
+class TooLarge(ValueError):
+    """A description the grader refuses to rebuild; the message says what is over which limit."""
+
+
+def _figure_size_problem(axes: list) -> str | None:
+    if len(axes) > MAX_AXES:
+        return f"the figure has {len(axes)} axes; the grader draws at most {MAX_AXES}"
+    pixels = 0
+    for a in axes:
+        lines = a.get("lines", [])
+        if len(lines) > MAX_LINES:
+            return f"an axes of the figure has {len(lines)} lines; the grader draws at most {MAX_LINES}"
+        for line in lines:
+            if max(np.size(line["x"]), np.size(line["y"])) > MAX_POINTS:
+                return f"a line of the figure has more than {MAX_POINTS:,} points"
+        pixels += sum(np.size(image) for image in a.get("images", []))
+    if pixels > MAX_POINTS:
+        return f"the figure's images have {pixels:,} pixels; the grader draws at most {MAX_POINTS:,}"
+    return None
+
+
 def rebuild_figure(d: dict) -> Any:
-    """A matplotlib Figure drawn here from the description of the student's figure."""
+    """A matplotlib Figure drawn here from the description of the student's figure (TooLarge if it
+    is over the limits above)."""
     from matplotlib.figure import Figure
 
+    axes = list(d.get("axes") or [])
+    problem = _figure_size_problem(axes)
+    if problem:
+        raise TooLarge(problem)
     fig = Figure()
-    axes = d.get("axes") or []
     for i, a in enumerate(axes):
         ax = fig.add_subplot(1, len(axes), i + 1)
         for line in a.get("lines", []):
@@ -151,32 +183,104 @@ def rebuild_figure(d: dict) -> Any:
 
 
 MODEL_LAYERS = ("Conv2D", "MaxPool2D", "AvgPool2D", "L2Pool2D", "ReLU", "Sigmoid", "Flatten", "Linear")
+MAX_LAYERS = 30
+MAX_PARAMS = 1_000_000  # weights and biases of the whole model (hw4's check allows 50,000)
+# What the checks do with a model is classify hw4's digits, (1, 8, 8) each; per digit, summed over
+# the layers (a model within hw4's 50,000 parameters stays far below both):
+MODEL_INPUT = (1, 8, 8)
+MAX_ACTIVATIONS = 50_000  # numbers the layers produce (kept until the batch is done)
+MAX_MULTIPLY_ADDS = 5_000_000
+
+
+def _whole(kind: str, config: dict, key: str, default: Any = None) -> int:
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{kind}.{key} is {value!r}, not a whole number >= 1")
+    return value
+
+
+def _weight_shapes(kind: str, config: dict) -> dict[str, tuple[int, ...]]:
+    """The shapes of the weights a layer of this kind and configuration has (checked against the
+    arrays sent, before the layer is built: building allocates what the configuration declares)."""
+    if kind == "Linear":
+        n_in, n_out = _whole(kind, config, "in_features"), _whole(kind, config, "out_features")
+        return {"W": (n_out, n_in), "b": (n_out,)}
+    if kind == "Conv2D":
+        n_in, n_out = _whole(kind, config, "in_channels"), _whole(kind, config, "out_channels")
+        groups = _whole(kind, config, "groups", 1)
+        size = config.get("kernel_size")
+        fh, fw = size if isinstance(size, (list, tuple)) and len(size) == 2 else (size, size)
+        fh, fw = _whole(kind, {"kernel_size": fh}, "kernel_size"), _whole(kind, {"kernel_size": fw}, "kernel_size")
+        if n_in % groups:
+            raise ValueError(f"Conv2D.groups={groups} does not divide in_channels={n_in}")
+        return {"W": (n_out, n_in // groups, fh, fw), "b": (n_out,)}
+    return {}
+
+
+def _cost_problem(model: Any) -> str | None:
+    """Why classifying one digit with the model would cost more than the limits allow (None: it
+    does not; a model whose shapes stop fitting costs no more than the layers before that point)."""
+    from cnn_core.inputs import pair
+    from cnn_core.layers import Conv2D, Linear, _Pool2D
+
+    shape, activations, multiply_adds = MODEL_INPUT, 0, 0
+    for layer in model.layers:
+        before = shape
+        try:
+            shape = tuple(layer.output_shape(shape))
+        except (ValueError, TypeError):
+            break
+        outputs = int(np.prod(shape, dtype=object))
+        activations += outputs
+        if isinstance(layer, (Conv2D, _Pool2D)):  # the zero-padded input is made too
+            (ph, pw), (d, h, w) = pair("padding", layer.padding, 0), before
+            activations += d * (h + 2 * ph) * (w + 2 * pw)
+        if isinstance(layer, (Conv2D, Linear)):
+            multiply_adds += outputs * int(np.prod(layer.params["W"].shape[1:]))
+        elif isinstance(layer, _Pool2D):
+            multiply_adds += outputs * int(np.prod(np.broadcast_to(layer.kernel_size, 2), dtype=object))
+        if activations > MAX_ACTIVATIONS:
+            return f"its layers produce over {MAX_ACTIVATIONS:,} numbers for one 8×8 digit; the grader accepts at most that"
+        if multiply_adds > MAX_MULTIPLY_ADDS:
+            return f"it needs over {MAX_MULTIPLY_ADDS:,} multiply-adds for one 8×8 digit; the grader accepts at most that"
+    return None
 
 
 def rebuild_model(d: dict) -> Any:
     """A cnn_core model built here with the student's architecture and trained weights, so its
-    accuracy is measured by the reference code, not by the student's."""
+    accuracy is measured by the reference code, not by the student's. The description is checked
+    first (TooLarge, ValueError): at most MAX_LAYERS layers and MAX_PARAMS weights, each layer's
+    declared sizes equal to the weight arrays sent, and classifying a digit within the limits."""
     from cnn_core import layers as L
     from cnn_core.model import Sequential
 
+    specs = list(d["layers"])
+    if len(specs) > MAX_LAYERS:
+        raise TooLarge(f"the model has {len(specs)} layers; the grader accepts at most {MAX_LAYERS}")
+    sent = sum(int(np.size(v)) for spec in specs for v in spec.get("params", {}).values())
+    if sent > MAX_PARAMS:
+        raise TooLarge(f"the model has {sent:,} weights; the grader accepts at most {MAX_PARAMS:,}")
     built = []
-    for spec in d["layers"]:
+    for i, spec in enumerate(specs):
         kind = spec["type"]
         if kind not in MODEL_LAYERS:
             raise TypeError(f"layer {kind} is not one of cnn_core's layers {MODEL_LAYERS}")
+        config, params = spec.get("config", {}), spec.get("params", {})
+        declared = _weight_shapes(kind, config)
+        got = {k: np.shape(v) for k, v in params.items()}
+        if got != declared:
+            raise ValueError(f"layer {i + 1} ({kind}) declares weights of shapes {declared} but has {got}")
         cls = getattr(L, kind)
-        config = spec.get("config", {})
-        names = [p for p in inspect.signature(cls).parameters if p not in ("rng", "dtype")]
+        names = [p for p in inspect.signature(cls).parameters if p not in ("rng", "dtype", "kernels")]
         layer = cls(**{k: config[k] for k in names if k in config})
-        for key, value in spec.get("params", {}).items():
-            have = layer.params.get(key)
-            if have is None or np.shape(value) != have.shape:
-                raise ValueError(
-                    f"{kind}.params[{key!r}] has shape {np.shape(value)}, expected {None if have is None else have.shape}"
-                )
-            layer.params[key] = np.asarray(value, dtype=have.dtype)
+        for key, value in params.items():
+            layer.params[key] = np.asarray(value, dtype=layer.params[key].dtype)
         built.append(layer)
-    return built[0] if d.get("single") else Sequential(built)
+    model = Sequential(built)
+    problem = _cost_problem(model)
+    if problem:
+        raise TooLarge(f"the model is too large to classify here: {problem}")
+    return built[0] if d.get("single") else model
 
 
 class RemoteFunction:
@@ -531,8 +635,9 @@ def grade_submission(
                 if step.origin == "student":
                     anchor = step.cell.grade_id
                     seconds[anchor] = 0.0 if "(copy" not in step.label else seconds.get(anchor, 0.0)
-                if anchor is not None and step.origin in ("student", "added"):
-                    seconds[anchor] = seconds.get(anchor, 0.0) + record["seconds"]
+                if step.origin in ("student", "added"):  # every cell of the student's is timed
+                    key = anchor or "your cells before the first answer cell"
+                    seconds[key] = seconds.get(key, 0.0) + record["seconds"]
             else:
                 checks.set_grading(salt=salt, cell_seconds=dict(seconds))
                 try:

@@ -114,10 +114,21 @@ def _describe(value):
         from cnn_core.model import Sequential
 
         if isinstance(value, Sequential):
-            return {"__model__": {"layers": [_layer(x) for x in value.layers]}}
+            layers = _own(value).get("layers")
+            return {"__model__": {"layers": [_layer(x) for x in list.copy(layers)] if isinstance(layers, list) else []}}
         if isinstance(value, Layer):
             return {"__model__": {"layers": [_layer(value)], "single": True}}
     return None
+
+
+def _own(obj) -> dict:
+    """The object's own attributes, read without running any of its code (no property, no
+    __getattr__): describing a model costs the student no time the grader does not see."""
+    try:
+        attributes = object.__getattribute__(obj, "__dict__")
+    except AttributeError:  # not a layer at all (a number, say): the grader names its type
+        return {}
+    return dict.copy(attributes) if isinstance(attributes, dict) else {}
 
 
 def _figure(fig) -> dict:
@@ -146,11 +157,18 @@ def _floats(values):
     return np.asarray(values, dtype=float)
 
 
+def _setting(value) -> bool:
+    """A layer attribute that is part of its configuration: a number, a string or a (height, width) pair."""
+    if isinstance(value, tuple):
+        return len(value) == 2 and all(isinstance(v, int) for v in value)
+    return isinstance(value, (bool, int, float, str))
+
+
 def _layer(layer) -> dict:
-    config = {
-        k: v for k, v in vars(layer).items() if k not in ("params", "grads", "cache") and isinstance(v, (bool, int, float, str))
-    }
-    params = {k: v for k, v in getattr(layer, "params", {}).items()}
+    own = _own(layer)
+    config = {k: v for k, v in own.items() if k not in ("params", "grads", "cache") and _setting(v)}
+    params = own.get("params")
+    params = dict.copy(params) if isinstance(params, dict) else {}
     return {"type": type(layer).__name__, "config": config, "params": params}
 
 
