@@ -5,7 +5,8 @@ namespace where the root-only Python installation is reachable):
 - nothing of the grader's environment or processes is visible inside: ``/proc`` holds only the
   box's own two processes, whose environments and command lines carry no secret and no host path;
 - every writable place (``/``, ``/tmp``, ``/dev``, ``/dev/shm``, ``/run``, ``/var/tmp``, home,
-  working directory) is read-only or capped at the file-size limit;
+  working directory) is read-only or capped at the file-size limit, and shared memory outside the
+  file systems (memfd, System V) is refused;
 - the limits (memory, CPU, file size, open files, processes) are the same for both, and a user's
   own processes outside do not count against the box's process limit;
 - two gradings at once with different ``TMPDIR`` never claim the same sandbox uid;
@@ -31,7 +32,7 @@ import test_grading_hostile as hostile
 from test_grading_hostile import HOMEWORK, Class, reference, run_hw, sandbox
 
 SECRET = "secret-4711"
-UID_BASE = 63000  # this module's sandbox uids (other modules use other ranges)
+UID_BASE = 63700  # this module's sandbox uids (other modules use other ranges)
 NOBODY = 65534
 course = hostile.course  # the fixture: a copy of homework/ to grade in
 
@@ -181,6 +182,27 @@ def test_every_writable_place_is_read_only_or_capped(who, files):
     for place, (written, error) in found.items():
         assert error is not None and written <= cap, f"{place}: {written >> 20} MiB written ({error})"
     assert found["/tmp"][0] > 0 and found["/dev/shm"][0] > 0  # the two scratch places work, up to the cap
+
+
+SHARED_MEMORY = """
+import ctypes, json, os
+found = {}
+try:
+    os.memfd_create("anonymous")
+    found["memfd_create"] = "allowed"
+except OSError as err:
+    found["memfd_create"] = err.strerror
+libc = ctypes.CDLL(None, use_errno=True)
+found["shmget"] = "allowed" if libc.shmget(0, 1 << 20, 0o1600) >= 0 else os.strerror(ctypes.get_errno())
+print(json.dumps(found))
+"""
+
+
+def test_shared_memory_that_no_file_system_caps_is_refused(who, files):
+    """memfd files (64 MiB each, 256 open: 16 GiB) and System V segments (attached and detached
+    in turn, under any address-space limit) would hold memory that no tmpfs size caps."""
+    found = json.loads(run_in_sandbox(who, files, SHARED_MEMORY))
+    assert found == {"memfd_create": "Operation not permitted", "shmget": "Operation not permitted"}
 
 
 # ---------------------------------------------------------------- finding 17: limits the same as root and as a user

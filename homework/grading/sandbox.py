@@ -14,6 +14,8 @@ isolation** (``ISOLATION`` says which; the grader warns loudly).
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
 import queue
 import resource
@@ -137,24 +139,30 @@ class Sandbox:
                 "MPLCONFIGDIR": self._private_tmp() + "/.mpl",
             }
         )
-        args = None
-        if self.isolation != "none":  # bwrap reads its options from a file: the box's first process shows none
-            args = open(self._write_args(self._box_options()), "rb")  # noqa: SIM115 - closed below
+        opened = []  # files bwrap reads: the seccomp filter, then its options (so the box's first process shows none)
         try:
+            command = runner
+            if self.isolation != "none":
+                bpf = _seccomp_filter()
+                if bpf is not None:
+                    opened.append(self._stage_file("seccomp", bpf))
+                options = self._box_options(opened[0].fileno() if opened else None)
+                opened.append(self._stage_file("bwrap-args", b"".join(a.encode() + b"\0" for a in options)))
+                command = self._command(opened[-1].fileno()) + ["--", *runner]
             self.proc = subprocess.Popen(
-                self._command(args.fileno()) + ["--", *runner] if args else runner,
+                command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env,  # also for bwrap and what starts it: the sandbox's first process shows its environment
-                pass_fds=(args.fileno(),) if args else (),
+                pass_fds=[f.fileno() for f in opened],
                 preexec_fn=self._limit,
                 start_new_session=True,
                 cwd=self._private_tmp() if self.isolation == "none" else "/",
             )
         finally:
-            if args is not None:
-                args.close()
+            for f in opened:
+                f.close()
         self._replies = queue.Queue()
         threading.Thread(target=self._read_replies, args=(self.proc,), daemon=True).start()
         threading.Thread(target=self._drain_stderr, args=(self.proc,), daemon=True).start()
@@ -307,11 +315,12 @@ class Sandbox:
                 os.chown(os.path.join(self._stage.name, "tmp"), self.uid, self.uid)
         return os.path.join(self._stage.name, "tmp")
 
-    def _write_args(self, args: list[str]) -> str:
-        path = os.path.join(os.path.dirname(self._private_tmp()), "bwrap-args")
+    def _stage_file(self, name: str, data: bytes):
+        """``data`` in a file of the stage folder, open for reading (for bwrap to read from its fd)."""
+        path = os.path.join(os.path.dirname(self._private_tmp()), name)
         with open(path, "wb") as f:
-            f.write(b"".join(a.encode() + b"\0" for a in args))
-        return path
+            f.write(data)
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
 
     def _limit(self) -> None:
         """In the child before exec: resource limits that every process of the sandbox inherits.
@@ -330,13 +339,16 @@ class Sandbox:
         """(host path, path in the box) of the read-only binds: Python and the grading files."""
         return [(src, src) for src in _bind_sources()] + [(str(self.grading_files), GRADING_DIR)]
 
-    def _box_options(self) -> list[str]:
+    def _box_options(self, seccomp_fd: int | None) -> list[str]:
         """bwrap's options. The box's root, /dev and every path not listed are read-only; the only
         writable places are /tmp (the home and working directory) and /dev/shm, each a tmpfs of
-        ``file_size`` bytes. Its own user namespace (where the runner's process limit counts only
-        the box's processes), with no further user namespaces inside."""
+        ``file_size`` bytes, and the seccomp filter refuses memory that no file system caps.
+        Its own user namespace (where the runner's process limit counts only the box's
+        processes), with no further user namespaces inside."""
         cap = str(self.limits.file_size)
         box = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session"]
+        if seccomp_fd is not None:
+            box += ["--seccomp", str(seccomp_fd)]
         box += ["--ro-bind", "/usr", "/usr"]
         for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
             if os.path.islink(top):
@@ -375,6 +387,44 @@ class Sandbox:
         sources = [src for src, _ in self._binds()]
         script += [f"shift {len(sources)}", "exec " + " ".join(_quote(x) for x in drop + bwrap) + ' "$@"']
         return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-e", "-c", "\n".join(script), "sh", *sources]
+
+
+DENIED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget")  # shared memory beyond every cap (and RLIMIT_AS)
+
+
+@functools.cache
+def _seccomp_filter() -> bytes | None:
+    """A seccomp program (compiled by libseccomp) under which DENIED_SYSCALLS fail with EPERM and
+    everything else is allowed; None where libseccomp is not installed."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("seccomp")
+    if name is None:
+        return None
+    lib = ctypes.CDLL(name)
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+    lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    allow, refuse = 0x7FFF0000, 0x00050000 | errno.EPERM  # SCMP_ACT_ALLOW, SCMP_ACT_ERRNO(EPERM)
+    ctx = lib.seccomp_init(allow)
+    if not ctx:
+        raise SandboxError("libseccomp could not start a filter")
+    try:
+        for call in DENIED_SYSCALLS:
+            number = lib.seccomp_syscall_resolve_name(call.encode())
+            if number >= 0 and lib.seccomp_rule_add(ctx, refuse, number, 0) != 0:
+                raise SandboxError(f"libseccomp could not add a rule for {call}")
+        with tempfile.TemporaryFile() as f:
+            if lib.seccomp_export_bpf(ctx, f.fileno()) != 0:
+                raise SandboxError("libseccomp could not write the filter")
+            f.seek(0)
+            return f.read()
+    finally:
+        lib.seccomp_release(ctx)
 
 
 def _quote(word: str) -> str:
