@@ -185,8 +185,10 @@ def test_every_writable_place_is_read_only_or_capped(who, files):
 
 
 SHARED_MEMORY = """
-import ctypes, json, os
+import ctypes, json, os, subprocess
 found = {}
+nested = subprocess.run(["unshare", "--user", "--map-root-user", "true"], capture_output=True, text=True)
+found["user namespace"] = "allowed" if nested.returncode == 0 else nested.stderr.strip()
 try:
     os.memfd_create("anonymous")
     found["memfd_create"] = "allowed"
@@ -198,11 +200,14 @@ print(json.dumps(found))
 """
 
 
-def test_shared_memory_that_no_file_system_caps_is_refused(who, files):
+def test_shared_memory_that_no_file_system_caps_and_nested_namespaces_are_refused(who, files):
     """memfd files (64 MiB each, 256 open: 16 GiB) and System V segments (attached and detached
-    in turn, under any address-space limit) would hold memory that no tmpfs size caps."""
+    in turn, under any address-space limit) would hold memory that no tmpfs size caps; a user
+    namespace inside would be a root of its own to remount and mount from."""
     found = json.loads(run_in_sandbox(who, files, SHARED_MEMORY))
-    assert found == {"memfd_create": "Operation not permitted", "shmget": "Operation not permitted"}
+    assert found["memfd_create"] == found["shmget"] == "Operation not permitted", found
+    if sandbox._bwrap_has("--disable-userns"):
+        assert "unshare failed" in found["user namespace"], found
 
 
 # ---------------------------------------------------------------- finding 17: limits the same as root and as a user

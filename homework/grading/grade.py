@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import notebook
-from .sandbox import Limits, Sandbox, SandboxDied, SandboxError, SandboxTimeout
+from .sandbox import START_SECONDS, Limits, Sandbox, SandboxDied, SandboxError, SandboxTimeout
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 OUTPUT_KEPT = 4000  # characters of a cell's printed output kept for the feedback
@@ -223,11 +223,11 @@ class Session:
         return self.box
 
     def _start(self) -> None:
-        limit = self.budget(60.0)
+        limit = self.budget(START_SECONDS)
         try:
             self.box.start(limit)
         except SandboxTimeout:
-            if limit < 60.0:
+            if limit < START_SECONDS:
                 raise NotebookTimeUp(self.time_up) from None
             raise
 

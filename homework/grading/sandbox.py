@@ -38,6 +38,7 @@ GRADING_DIR = "/grading"  # where the runner and the student-side packages appea
 UID_BASE = int(os.environ.get("CNN_GRADING_UID_BASE", "61000"))  # first of the sandbox uids (unused ones)
 UID_COUNT = 256  # sandbox uids tried: one per grading process, claimed with a lock file
 STDERR_CAP = 64_000  # bytes of raw stderr kept
+START_SECONDS = 60.0  # for a sandbox's Python to start and say it is ready
 
 
 @dataclass(frozen=True)
@@ -124,11 +125,13 @@ class Sandbox:
 
     # -------------------------------------------------------------- life cycle
 
-    def start(self, timeout: float = 60.0) -> dict:
+    def start(self, timeout: float = START_SECONDS) -> dict:
         self.close()
         _become_subreaper()
         where = self.grading_files if self.isolation == "none" else Path(GRADING_DIR)
-        runner = [os.path.abspath(sys.executable), "-s", str(where / "runner.py"), "--processes", str(self.limits.processes)]
+        runner = [os.path.abspath(sys.executable), "-s", str(where / "runner.py")]
+        if self.isolation != "none":  # in its own user namespace: a limit on the box's processes alone
+            runner += ["--processes", str(self.limits.processes)]
         env = (
             _env()
             if self.isolation != "none"
@@ -346,7 +349,9 @@ class Sandbox:
         Its own user namespace (where the runner's process limit counts only the box's
         processes), with no further user namespaces inside."""
         cap = str(self.limits.file_size)
-        box = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session"]
+        box = ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session"]
+        if _bwrap_has("--disable-userns"):  # bubblewrap 0.8 on (nested namespaces count against the limits anyway)
+            box.append("--disable-userns")
         if seccomp_fd is not None:
             box += ["--seccomp", str(seccomp_fd)]
         box += ["--ro-bind", "/usr", "/usr"]
@@ -387,6 +392,13 @@ class Sandbox:
         sources = [src for src, _ in self._binds()]
         script += [f"shift {len(sources)}", "exec " + " ".join(_quote(x) for x in drop + bwrap) + ' "$@"']
         return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-e", "-c", "\n".join(script), "sh", *sources]
+
+
+@functools.cache
+def _bwrap_has(option: str) -> bool:
+    """Whether the installed bwrap knows ``option`` (its --help lists every option)."""
+    out = subprocess.run(["bwrap", "--help"], capture_output=True, text=True, env=_env())
+    return option in out.stdout + out.stderr
 
 
 DENIED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget")  # shared memory beyond every cap (and RLIMIT_AS)
