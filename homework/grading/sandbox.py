@@ -17,7 +17,9 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import platform
 import queue
+import re
 import resource
 import shutil
 import signal
@@ -130,8 +132,8 @@ class Sandbox:
         _become_subreaper()
         where = self.grading_files if self.isolation == "none" else Path(GRADING_DIR)
         runner = [os.path.abspath(sys.executable), "-s", str(where / "runner.py")]
-        if self.isolation != "none":  # in its own user namespace: a limit on the box's processes alone
-            runner += ["--processes", str(self.limits.processes)]
+        if self.isolation != "none" and (self.uid is not None or _nproc_per_user_namespace()):
+            runner += ["--processes", str(self.limits.processes)]  # counts the box's processes alone
         env = (
             _env()
             if self.isolation != "none"
@@ -392,6 +394,14 @@ class Sandbox:
         sources = [src for src, _ in self._binds()]
         script += [f"shift {len(sources)}", "exec " + " ".join(_quote(x) for x in drop + bwrap) + ' "$@"']
         return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-e", "-c", "\n".join(script), "sh", *sources]
+
+
+def _nproc_per_user_namespace() -> bool:
+    """Whether RLIMIT_NPROC counts processes per user namespace (Linux 5.14 on). Before, it counts
+    every process of the real uid: for an ordinary user, also the instructor's own, so the sandbox
+    gets no process limit there (grade as root, where each sandbox has a uid of its own)."""
+    version = tuple(int(x) for x in re.findall(r"\d+", platform.release())[:2])
+    return version >= (5, 14)
 
 
 @functools.cache
