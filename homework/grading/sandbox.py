@@ -118,9 +118,9 @@ class Sandbox:
     def __init__(self, grading_files: Path, *, limits: Limits = Limits()) -> None:
         self.grading_files = Path(grading_files)
         self.limits = limits
-        self.uid = claim_uid() if os.geteuid() == 0 else None
         self.proc: subprocess.Popen | None = None
         self.isolation = isolation()
+        self.uid = claim_uid() if os.geteuid() == 0 and self.isolation != "none" else None
         self._replies: queue.Queue = queue.Queue()
         self._stderr = bytearray()
         self._stage: tempfile.TemporaryDirectory | None = None
