@@ -5,7 +5,7 @@
     python homework/hw.py collect A SOURCE [--roster CSV] [--due ISO-TIME]
                                                     a folder or .zip (flat <student>_<A>.ipynb, one folder per
                                                     student, Canvas or Moodle download) -> homework/submitted/<A>/
-    python homework/hw.py grade A [--student S ...] [--jobs N] [--timeout S]
+    python homework/hw.py grade A [--student S ...] [--jobs N] [--timeout S] [--notebook-timeout S]
                                                     grade every collected notebook (or only S) in sandboxes ->
                                                     homework/grades/<A>.csv, <A>_lms.csv, homework/feedback/<A>/
     python homework/hw.py feedback A                write the feedback pages again from the stored results
@@ -135,6 +135,7 @@ def cmd_grade(args) -> None:
         submissions,
         jobs=args.jobs,
         timeout=args.timeout,
+        notebook_timeout=args.notebook_timeout,
         salt=args.salt,
         limits=limits,
         manifest=manifest,
@@ -269,6 +270,12 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         default=None,
         help="seconds for one cell or one call of a student's function (default: assignments.toml)",
+    )
+    p.add_argument(
+        "--notebook-timeout",
+        type=float,
+        default=None,
+        help="seconds for a whole notebook, restarts included, after which the rest is skipped (default: 10 x timeout)",
     )
     p.add_argument("--memory", type=int, default=3072, help="MiB of memory per sandbox (default 3072)")
     p.add_argument("--salt", type=int, default=None, help="fix the random cases (default: fresh each run)")

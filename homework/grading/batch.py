@@ -64,7 +64,7 @@ def _init_worker(course: str, name: str, files: str, limits: Limits) -> None:
     _WORKER["trusted"] = grade.trusted_namespace(_WORKER["assignment"])
 
 
-def _grade_one(student: str, path: str, salt: int, timeout: float | None) -> dict:
+def _grade_one(student: str, path: str, salt: int, timeout: float | None, notebook_timeout: float | None) -> dict:
     w = _WORKER
     try:
         result = grade.grade_submission(
@@ -76,6 +76,7 @@ def _grade_one(student: str, path: str, salt: int, timeout: float | None) -> dic
             timeout=timeout,
             limits=w["limits"],
             trusted=dict(w["trusted"]),
+            notebook_timeout=notebook_timeout,
         )
     except Exception as err:  # noqa: BLE001 - a grader fault is this student's failed row, not a crash
         result = grade.failed_result(
@@ -99,6 +100,7 @@ def grade_class(
     *,
     jobs: int | None = None,
     timeout: float | None = None,
+    notebook_timeout: float | None = None,
     salt: int | None = None,
     limits: Limits = Limits(),
     manifest: dict | None = None,
@@ -123,7 +125,7 @@ def grade_class(
             jobs, mp_context=ctx, initializer=_init_worker, initargs=(str(course), name, str(files), limits)
         ) as pool:
             futures = {
-                pool.submit(_grade_one, student, str(path), salt, timeout): (student, path)
+                pool.submit(_grade_one, student, str(path), salt, timeout, notebook_timeout): (student, path)
                 for student, path in sorted(submissions.items())
             }
             for future in as_completed(futures):

@@ -35,13 +35,14 @@ from typing import Any
 import numpy as np
 
 from . import notebook
+from .sandbox import START_SECONDS, Limits, Sandbox, SandboxDied, SandboxError, SandboxTimeout
 from .text import clean as clean_text
-from .sandbox import Limits, Sandbox, SandboxDied, SandboxError, SandboxTimeout
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 OUTPUT_KEPT = 4000  # characters of a cell's printed output kept for the feedback
 OUTPUT_BUDGET = 100_000  # characters of printed output, errors and tracebacks kept for a whole notebook
 MAX_RESTARTS = 6
+NOTEBOOK_TIMEOUTS = 10  # a notebook's wall-clock cap, in cell timeouts, unless assignments.toml sets one
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Assignment:
     keep: list[str]
     trusted: list[str]
     timeout: float = 60.0
+    notebook_timeout: float | None = None  # None: NOTEBOOK_TIMEOUTS cell timeouts
 
     @property
     def max_score(self) -> float:
@@ -72,6 +74,7 @@ def load_assignments(course: Path) -> dict[str, Assignment]:
             list(conf.get("keep", [])),
             list(conf.get("trusted", [])),
             float(conf.get("timeout", 60)),
+            float(conf["notebook_timeout"]) if "notebook_timeout" in conf else None,
         )
     return out
 
@@ -299,11 +302,18 @@ class RemoteFunction:
 # ------------------------------------------------------------------ the student's namespace
 
 
-class Session:
-    """The student's namespace in a sandbox, kept alive across kills by replaying its cells."""
+class NotebookTimeUp(TimeoutError):
+    """The notebook's wall-clock cap is used up: nothing more of it runs."""
 
-    def __init__(self, files: Path, timeout: float, limits: Limits) -> None:
+
+class Session:
+    """The student's namespace in a sandbox, kept alive across kills by replaying its cells.
+    ``notebook_timeout``: seconds of wall clock for everything, restarts and replays included."""
+
+    def __init__(self, files: Path, timeout: float, limits: Limits, notebook_timeout: float | None = None) -> None:
         self.files, self.timeout, self.limits = files, timeout, limits
+        self.notebook_timeout = notebook_timeout
+        self.ends = None if notebook_timeout is None else time.monotonic() + notebook_timeout
         self.box: Sandbox | None = None
         self.replay: list[notebook.Step] = []  # run steps that succeeded, in order
         self.hung: dict[str, str] = {}  # student functions stopped for looping
@@ -330,23 +340,53 @@ class Session:
             self.box.close()
         self.box = Sandbox(self.files, limits=self.limits)
         self.isolation = self.box.isolation
-        self.box.start()
+        self._start()
         for step in list(self.replay):
+            limit = self.budget(self.timeout)
             try:
-                reply = self.box.request({"op": "run", "cell": step.label, "code": step.cell.source}, self.timeout)
+                reply = self.box.request({"op": "run", "cell": step.label, "code": step.cell.source}, limit)
             except SandboxError:
+                if limit < self.timeout:  # the notebook's time ran out, not the cell's
+                    raise NotebookTimeUp(self.time_up) from None
                 self.replay.remove(step)  # it does not run again: leave it out from now on
                 self.box = Sandbox(self.files, limits=self.limits)
-                self.box.start()
+                self._start()
                 continue
             if not reply.get("ok"):
                 self.replay.remove(step)
         if self.hung:
             self.box.request(
                 {"op": "poison", "names": sorted(self.hung), "why": "stopped earlier in grading: it did not return in time"},
-                self.timeout,
+                self.budget(self.timeout),
             )
         return self.box
+
+    def _start(self) -> None:
+        limit = self.budget(START_SECONDS)
+        try:
+            self.box.start(limit)
+        except SandboxTimeout:
+            if limit < START_SECONDS:
+                raise NotebookTimeUp(self.time_up) from None
+            raise
+
+    @property
+    def time_up(self) -> str:
+        return (
+            f"not run: the notebook used up its {self.notebook_timeout:g} s of grading time "
+            "(all its cells, checks and restarts together; see --notebook-timeout)"
+        )
+
+    def out_of_time(self) -> bool:
+        return self.ends is not None and self.ends - time.monotonic() < 0.5
+
+    def budget(self, limit: float) -> float:
+        """``limit``, or less where the notebook's cap comes first; NotebookTimeUp once it has come."""
+        if self.ends is None:
+            return limit
+        if self.out_of_time():
+            raise NotebookTimeUp(self.time_up)
+        return min(limit, self.ends - time.monotonic())
 
     def _timeout(self) -> float:
         if self.deadline is None:
@@ -379,10 +419,18 @@ class Session:
             "output": "",
             "after_hidden": self.hidden_started,
         }
+        start, limit = time.monotonic(), self.timeout
         try:
             box = self._ensure()
-            reply = from_sandbox(box.request({"op": "run", "cell": step.label, "code": step.cell.source}, self.timeout))
+            limit = self.budget(self.timeout)
+            reply = from_sandbox(box.request({"op": "run", "cell": step.label, "code": step.cell.source}, limit))
+        except NotebookTimeUp as err:
+            record.update(status="timeout", seconds=time.monotonic() - start, error=str(err))
+            return record
         except SandboxTimeout as err:
+            if limit < self.timeout:
+                record.update(status="timeout", seconds=time.monotonic() - start, error=self.time_up)
+                return record
             functions = from_sandbox(list(err.functions))
             self._stopped(functions)
             inside = f" in {', '.join(functions)}" if functions else ""
@@ -452,9 +500,14 @@ class Session:
             )
 
     def _request(self, message: dict, name: str) -> dict:
+        limit = budget = self._timeout()
         try:
-            reply = from_sandbox(self._ensure().request(message, self._timeout(), self._tagged))
+            box = self._ensure()
+            budget = self.budget(limit)
+            reply = from_sandbox(box.request(message, budget, self._tagged))
         except SandboxTimeout:
+            if budget < limit:
+                raise NotebookTimeUp(self.time_up) from None
             raise
         except SandboxError as err:
             why = clean_text(str(err), 2000)
@@ -589,8 +642,11 @@ def grade_submission(
     timeout: float | None = None,
     limits: Limits = Limits(),
     trusted: dict | None = None,
+    notebook_timeout: float | None = None,
 ) -> dict:
-    """Grade one notebook; the result as a JSON-able dict (never raises for the student's faults)."""
+    """Grade one notebook; the result as a JSON-able dict (never raises for the student's faults).
+    ``notebook_timeout`` (default: the assignment's, else NOTEBOOK_TIMEOUTS cell timeouts) caps the
+    whole notebook: after it, the remaining cells are not run and their checks score 0."""
     from cnn_homework import checks
 
     start = time.monotonic()
@@ -621,12 +677,22 @@ def grade_submission(
         return failed_result(assignment, path, str(err), salt)
     result["notes"] = list(program.notes)
     trusted = trusted if trusted is not None else trusted_namespace(assignment)
-    session = Session(files, timeout or assignment.timeout, limits)
+    timeout = timeout or assignment.timeout
+    cap = notebook_timeout or assignment.notebook_timeout or NOTEBOOK_TIMEOUTS * timeout
+    session = Session(files, timeout, limits, cap)
     seconds: dict[str, float] = {}
     trouble: list[str] = []
     anchor = None
+    cut = False
     try:
         for step in program.steps:
+            if session.out_of_time():  # what is left is not run: its checks score 0, and say why
+                cut = True
+                if step.kind == "check":
+                    problem = {"hidden": False, "ok": False, "name": step.cell.grade_id, "problem": session.time_up}
+                    part = {"id": step.cell.grade_id, "points": step.cell.points, "score": 0.0, "checks": [problem]}
+                    result["parts"].append(part)
+                continue
             if step.kind == "run":
                 record = session.run(step)
                 result["cells"].append(record)
@@ -648,6 +714,10 @@ def grade_submission(
         result["isolation"] = session.isolation
         session.close()
     result["score"] = round(sum(p["score"] for p in result["parts"]), 2)
+    if cut:
+        result["notes"].append(
+            f"stopped after {cap:g} s: the notebook used up its grading time; the cells and checks after that were not run"
+        )
     result["shown_notes"] = list(result["notes"])  # the notes the feedback page shows
     if session.hung:
         result["notes"].append("stopped for not returning in time: " + ", ".join(sorted(session.hung)))

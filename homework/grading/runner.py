@@ -316,7 +316,20 @@ def serve(stdin, stdout) -> None:
         watchdog.lock.release()
 
 
+def _limit_processes(argv: list[str]) -> None:
+    """RLIMIT_NPROC from ``--processes N``, set here rather than before bwrap starts: Linux (5.14 on)
+    counts processes per user namespace, so inside the sandbox's own one it counts only the
+    sandbox's processes, whether the grader runs as root (a claimed uid) or as an ordinary user
+    (whose other processes it would count outside)."""
+    if "--processes" in argv:
+        import resource
+
+        n = int(argv[argv.index("--processes") + 1])
+        resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
+
+
 def main() -> None:
+    _limit_processes(sys.argv)
     stdin = os.fdopen(os.dup(0), "rb")
     stdout = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)

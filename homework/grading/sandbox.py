@@ -1,9 +1,12 @@
 """One student's code in a box: bubblewrap, its own user, no network, limits, nothing left behind.
 
 On Linux with ``bwrap`` (Debian's ``bubblewrap``) a sandbox sees only the Python installation
-(read-only), the grading files (read-only: the runner and the student-side ``cnn_core``) and a
-small private ``/tmp``; it has no network, its own PID namespace, and limits on memory, CPU time,
-file size, open files and processes. Run as root, each grading process claims its own unused uid, so a
+(read-only), the grading files (read-only: the runner and the student-side ``cnn_core``); all else
+is read-only but a small private ``/tmp`` and ``/dev/shm``. It has no network, its own PID and user
+namespaces, a clean environment from its first process on (bwrap and what starts it get only the
+sandbox's variables, and bwrap reads its options from a file, so ``/proc`` inside shows nothing of
+the grader), and limits on memory, CPU time, file size, open files and processes, the same whether
+the grader runs as root or not. Run as root, each grading process claims its own unused uid, so a
 fork bomb in one sandbox cannot starve another and every process of that uid is killed at the end.
 Without ``bwrap`` the code runs as a plain subprocess with the same resource limits and **no
 isolation** (``ISOLATION`` says which; the grader warns loudly).
@@ -11,11 +14,16 @@ isolation** (``ISOLATION`` says which; the grader warns loudly).
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
+import platform
 import queue
+import re
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -32,6 +40,7 @@ GRADING_DIR = "/grading"  # where the runner and the student-side packages appea
 UID_BASE = int(os.environ.get("CNN_GRADING_UID_BASE", "61000"))  # first of the sandbox uids (unused ones)
 UID_COUNT = 256  # sandbox uids tried: one per grading process, claimed with a lock file
 STDERR_CAP = 64_000  # bytes of raw stderr kept
+START_SECONDS = 60.0  # for a sandbox's Python to start and say it is ready
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,7 @@ class Limits:
     memory: int = 3 << 30  # bytes of address space
     cpu_seconds: int = 900  # CPU time of the whole session (the wall-clock timeouts come first)
     file_size: int = 64 << 20  # bytes one file may grow to (and the size of /tmp)
-    processes: int = 64  # processes and threads of the sandbox's uid
+    processes: int = 64  # processes and threads of the sandbox (set by the runner: see runner._limit_processes)
     open_files: int = 256
 
 
@@ -109,21 +118,22 @@ class Sandbox:
     def __init__(self, grading_files: Path, *, limits: Limits = Limits()) -> None:
         self.grading_files = Path(grading_files)
         self.limits = limits
-        self.uid = claim_uid() if os.geteuid() == 0 else None
         self.proc: subprocess.Popen | None = None
         self.isolation = isolation()
+        self.uid = claim_uid() if os.geteuid() == 0 and self.isolation != "none" else None
         self._replies: queue.Queue = queue.Queue()
         self._stderr = bytearray()
         self._stage: tempfile.TemporaryDirectory | None = None
 
     # -------------------------------------------------------------- life cycle
 
-    def start(self, timeout: float = 60.0) -> dict:
+    def start(self, timeout: float = START_SECONDS) -> dict:
         self.close()
         _become_subreaper()
-        cmd = self._command()
         where = self.grading_files if self.isolation == "none" else Path(GRADING_DIR)
         runner = [os.path.abspath(sys.executable), "-s", str(where / "runner.py")]
+        if self.isolation != "none" and (self.uid is not None or _nproc_per_user_namespace()):
+            runner += ["--processes", str(self.limits.processes)]  # counts the box's processes alone
         env = (
             _env()
             if self.isolation != "none"
@@ -134,16 +144,30 @@ class Sandbox:
                 "MPLCONFIGDIR": self._private_tmp() + "/.mpl",
             }
         )
-        self.proc = subprocess.Popen(
-            cmd + runner,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env if self.isolation == "none" else os.environ,
-            preexec_fn=self._limit,
-            start_new_session=True,
-            cwd=self._private_tmp() if self.isolation == "none" else "/",
-        )
+        opened = []  # files bwrap reads: the seccomp filter, then its options (so the box's first process shows none)
+        try:
+            command = runner
+            if self.isolation != "none":
+                bpf = _seccomp_filter()
+                if bpf is not None:
+                    opened.append(self._stage_file("seccomp", bpf))
+                options = self._box_options(opened[0].fileno() if opened else None)
+                opened.append(self._stage_file("bwrap-args", b"".join(a.encode() + b"\0" for a in options)))
+                command = self._command(opened[-1].fileno()) + ["--", *runner]
+            self.proc = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,  # also for bwrap and what starts it: the sandbox's first process shows its environment
+                pass_fds=[f.fileno() for f in opened],
+                preexec_fn=self._limit,
+                start_new_session=True,
+                cwd=self._private_tmp() if self.isolation == "none" else "/",
+            )
+        finally:
+            for f in opened:
+                f.close()
         self._replies = queue.Queue()
         threading.Thread(target=self._read_replies, args=(self.proc,), daemon=True).start()
         threading.Thread(target=self._drain_stderr, args=(self.proc,), daemon=True).start()
@@ -296,8 +320,16 @@ class Sandbox:
                 os.chown(os.path.join(self._stage.name, "tmp"), self.uid, self.uid)
         return os.path.join(self._stage.name, "tmp")
 
+    def _stage_file(self, name: str, data: bytes):
+        """``data`` in a file of the stage folder, open for reading (for bwrap to read from its fd)."""
+        path = os.path.join(os.path.dirname(self._private_tmp()), name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+
     def _limit(self) -> None:
-        """In the child before exec: resource limits that every process of the sandbox inherits."""
+        """In the child before exec: resource limits that every process of the sandbox inherits.
+        The process limit is set by the runner itself, inside the sandbox's user namespace (see there)."""
         lim = self.limits
         for what, value in (
             (resource.RLIMIT_AS, lim.memory),
@@ -307,14 +339,24 @@ class Sandbox:
             (resource.RLIMIT_CORE, 0),
         ):
             resource.setrlimit(what, (value, value))
-        if self.uid is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (lim.processes, lim.processes))
 
-    def _command(self) -> list[str]:
-        if self.isolation == "none":
-            return []
-        binds = [(src, src) for src in _bind_sources()] + [(str(self.grading_files), GRADING_DIR)]
-        box = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
+    def _binds(self) -> list[tuple[str, str]]:
+        """(host path, path in the box) of the read-only binds: Python and the grading files."""
+        return [(src, src) for src in _bind_sources()] + [(str(self.grading_files), GRADING_DIR)]
+
+    def _box_options(self, seccomp_fd: int | None) -> list[str]:
+        """bwrap's options. The box's root, /dev and every path not listed are read-only; the only
+        writable places are /tmp (the home and working directory) and /dev/shm, each a tmpfs of
+        ``file_size`` bytes, and the seccomp filter refuses memory that no file system caps.
+        Its own user namespace (where the runner's process limit counts only the box's
+        processes), with no further user namespaces inside."""
+        cap = str(self.limits.file_size)
+        box = ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session"]
+        if _bwrap_has("--disable-userns"):  # bubblewrap 0.8 on (nested namespaces count against the limits anyway)
+            box.append("--disable-userns")
+        if seccomp_fd is not None:
+            box += ["--seccomp", str(seccomp_fd)]
+        box += ["--ro-bind", "/usr", "/usr"]
         for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
             if os.path.islink(top):
                 box += ["--symlink", os.readlink(top), top]
@@ -323,37 +365,88 @@ class Sandbox:
         for extra in ("/etc/ld.so.cache", "/etc/localtime"):
             if os.path.exists(extra):
                 box += ["--ro-bind", extra, extra]
-        box += [
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--size",
-            str(self.limits.file_size),
-            "--tmpfs",
-            "/tmp",
-            "--chdir",
-            "/tmp",
-            "--clearenv",
-        ]
+        box += ["--proc", "/proc", "--dev", "/dev", "--size", cap, "--tmpfs", "/dev/shm", "--size", cap, "--tmpfs", "/tmp"]
+        if self.uid is None:  # an ordinary user: bwrap binds what that user can read
+            binds = self._binds()
+        else:  # root: the same sources, reached through the private mount namespace of _command
+            stage = Path(self._private_tmp()).parent
+            binds = [(str(stage / f"b{i}"), dest) for i, (_, dest) in enumerate(self._binds())]
+        for src, dest in binds:
+            box += ["--ro-bind", src, dest]
+        box += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
         for key, value in {**_env(), "GRADING_OWN_PIDS": "1"}.items():  # the runner may kill strays
             box += ["--setenv", key, value]
-        if self.uid is None:  # an ordinary user: bwrap binds what that user can read
-            for src, dest in binds:
-                box += ["--ro-bind", src, dest]
-            return box
+        return box
+
+    def _command(self, args_fd: int) -> list[str]:
+        """What starts bwrap, which reads its options from ``args_fd``."""
+        bwrap = [shutil.which("bwrap") or "bwrap", "--args", str(args_fd)]
+        if self.uid is None:
+            return bwrap
         # root: make the bind sources reachable for the unprivileged uid through a private mount
         # namespace (e.g. a Python under /root), then drop to the claimed uid before bwrap starts.
         stage = Path(self._private_tmp()).parent
         script = []
-        for i, (src, dest) in enumerate(binds):
+        for i, (src, _) in enumerate(self._binds()):
             (stage / f"b{i}").mkdir(exist_ok=True)
-            script.append(f'mount --bind "${{{2 * i + 1}}}" "${{{2 * i + 2}}}"')
-            box += ["--ro-bind", str(stage / f"b{i}"), dest]
+            script.append(f'mount --bind "${{{i + 1}}}" {_quote(str(stage / f"b{i}"))}')
         drop = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups"]
-        script += [f"shift {2 * len(binds)}", "exec " + " ".join(_quote(x) for x in drop + box) + ' "$@"']
-        pairs = [path for i, (src, _) in enumerate(binds) for path in (src, str(stage / f"b{i}"))]
-        return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-e", "-c", "\n".join(script), "sh", *pairs]
+        sources = [src for src, _ in self._binds()]
+        script += [f"shift {len(sources)}", "exec " + " ".join(_quote(x) for x in drop + bwrap) + ' "$@"']
+        return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-e", "-c", "\n".join(script), "sh", *sources]
+
+
+def _nproc_per_user_namespace() -> bool:
+    """Whether RLIMIT_NPROC counts processes per user namespace (Linux 5.14 on). Before, it counts
+    every process of the real uid: for an ordinary user, also the instructor's own, so the sandbox
+    gets no process limit there (grade as root, where each sandbox has a uid of its own)."""
+    version = tuple(int(x) for x in re.findall(r"\d+", platform.release())[:2])
+    return version >= (5, 14)
+
+
+@functools.cache
+def _bwrap_has(option: str) -> bool:
+    """Whether the installed bwrap knows ``option`` (its --help lists every option)."""
+    out = subprocess.run(["bwrap", "--help"], capture_output=True, text=True, env=_env())
+    return option in out.stdout + out.stderr
+
+
+DENIED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget")  # shared memory beyond every cap (and RLIMIT_AS)
+
+
+@functools.cache
+def _seccomp_filter() -> bytes | None:
+    """A seccomp program (compiled by libseccomp) under which DENIED_SYSCALLS fail with EPERM and
+    everything else is allowed; None where libseccomp is not installed."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("seccomp")
+    if name is None:
+        return None
+    lib = ctypes.CDLL(name)
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+    lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    allow, refuse = 0x7FFF0000, 0x00050000 | errno.EPERM  # SCMP_ACT_ALLOW, SCMP_ACT_ERRNO(EPERM)
+    ctx = lib.seccomp_init(allow)
+    if not ctx:
+        raise SandboxError("libseccomp could not start a filter")
+    try:
+        for call in DENIED_SYSCALLS:
+            number = lib.seccomp_syscall_resolve_name(call.encode())
+            if number >= 0 and lib.seccomp_rule_add(ctx, refuse, number, 0) != 0:
+                raise SandboxError(f"libseccomp could not add a rule for {call}")
+        with tempfile.TemporaryFile() as f:
+            if lib.seccomp_export_bpf(ctx, f.fileno()) != 0:
+                raise SandboxError("libseccomp could not write the filter")
+            f.seek(0)
+            return f.read()
+    finally:
+        lib.seccomp_release(ctx)
 
 
 def _quote(word: str) -> str:
@@ -361,26 +454,48 @@ def _quote(word: str) -> str:
 
 
 _claimed: list = []  # (uid, open lock file) of this process, held until it exits
+LOCK_DIR = Path("/run/lock/cnn-grading")  # the uid locks: one place for every grading, whatever its TMPDIR
 
 
 def claim_uid() -> int:
-    """A sandbox uid for this process alone: the first of UID_BASE.. whose lock file no other
-    process holds, so that two gradings at once (two assignments, two courses) never share a uid,
+    """A sandbox uid for this process alone: the first of UID_BASE.. whose lock file (in LOCK_DIR,
+    the same for every grading on the machine) no other process holds and that runs no process,
+    so that two gradings at once (two assignments, two courses, any TMPDIR) never share a uid,
     and killing every process of one uid cannot touch the other's sandboxes."""
     if _claimed:
         return _claimed[0][0]
     import fcntl
 
+    folder = _lock_dir()
     for uid in range(UID_BASE, UID_BASE + UID_COUNT):
-        lock = open(os.path.join(tempfile.gettempdir(), f"cnn-grading-uid-{uid}.lock"), "a")
+        fd = os.open(folder / f"uid-{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            lock.close()
+            os.close(fd)
             continue
-        _claimed.append((uid, lock))
+        if processes_of(uid):  # a sandbox of a grading that lost its lock (or another program's uid)
+            os.close(fd)
+            continue
+        _claimed.append((uid, fd))
         return uid
-    raise SandboxError(f"all {UID_COUNT} sandbox uids from {UID_BASE} are in use by other gradings")
+    raise SandboxError(
+        f"all {UID_COUNT} sandbox uids from {UID_BASE} are in use by other gradings or running processes "
+        "(CNN_GRADING_UID_BASE chooses another range)"
+    )
+
+
+def _lock_dir() -> Path:
+    """LOCK_DIR, made by root and refused if anyone else could have planted files in it."""
+    LOCK_DIR.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        LOCK_DIR.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(LOCK_DIR)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+        raise SandboxError(f"{LOCK_DIR} must be a folder owned by root and writable by root alone: remove it and grade again")
+    return LOCK_DIR
 
 
 def _become_subreaper() -> None:
