@@ -229,7 +229,7 @@ def test_similarity_costs_a_broken_notebook_only_its_own_comparison(course, tmp_
     (folder / "deep.ipynb").write_text('{"cells": [], "metadata": ' + "[" * 100_000 + "]" * 100_000 + "}")
     proc = hw(course, "similarity", "hw3_pool")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "not compared: deep: the notebook could not be read" in proc.stdout
+    assert "not compared: deep: the file is not a readable notebook: its JSON is nested" in proc.stdout
     with (course / "grades" / "hw3_pool_similarity" / "similarity.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     pairs = {(r["student_a"], r["student_b"]) for r in rows if not r["verdict"].startswith("not compared")}
