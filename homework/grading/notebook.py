@@ -1,8 +1,9 @@
 """Reading a submission: what the student wrote, matched to the assignment's source, cell by cell.
 
 The cells run in the student's order, as Jupyter's Restart & Run All runs them. Only the
-student's **answer cells** (and cells they added) are taken from the submission. Every locked cell, set-up and check alike, comes from the instructor's source, whatever the submission
-holds in its place: a deleted, edited or duplicated check cell changes nothing, and the checks
+student's **answer cells** (and cells they added) are taken from the submission. Every locked
+cell, set-up and check alike, comes from the instructor's source, whatever the submission holds
+in its place: a deleted, edited or duplicated check cell changes nothing, and the checks
 themselves run in the grader (see :mod:`grade`), never in the student's process.
 """
 
