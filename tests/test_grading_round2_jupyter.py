@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from test_grading_hostile import GENERATED, HOMEWORK, REPO, Class, reference
+from test_grading_hostile import GENERATED, HOMEWORK, REPO, Class, reference, sandbox
 
 from cnn_homework.selfcheck import ASSIGNMENTS, withheld_uses
 
@@ -226,3 +226,19 @@ def test_the_self_check_knows_what_the_grader_keeps(name):
     settings = tomllib.loads((HOMEWORK / "grading" / "assignments.toml").read_text())[name]
     assert ASSIGNMENTS[name].keep == tuple(settings["keep"])
     assert ASSIGNMENTS[name].offer == tuple(settings.get("offer", ()))
+
+
+def test_a_function_defined_in_a_timed_cell_that_loops_is_named_and_stopped(tmp_path, monkeypatch):
+    """The watchdog names a looping function of a %%time cell (IPython compiles it, not the runner)."""
+    monkeypatch.setattr(sandbox, "UID_BASE", UID_BASE)
+    files = reference.build("hw2_conv", ["data", "gradcheck", "shapes"], tmp_path / "files")
+    box = sandbox.Sandbox(files)
+    try:
+        box.start()
+        reply = box.request({"op": "run", "cell": "mine", "code": "%%time\ndef spin():\n    while True:\n        pass"}, 10)
+        assert reply["ok"] and "Wall time" in reply["output"], reply
+        with pytest.raises(sandbox.SandboxTimeout) as stopped:
+            box.request({"op": "call", "name": "spin", "args": [], "kwargs": {}}, 2)
+        assert stopped.value.functions == ["spin"]
+    finally:
+        box.close()

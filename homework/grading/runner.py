@@ -25,6 +25,8 @@ import traceback
 import wire
 
 CAP = 20_000  # characters of printed output kept per request
+# file names of the student's code: their cells, and cells IPython compiles (%%time, %%capture)
+STUDENT_CODE = ("<cell ", "<timed exec>", "<ipython-input-")
 
 
 class CappedText(io.TextIOBase):
@@ -223,7 +225,7 @@ class _Watchdog:
         names, frame = [], sys._current_frames().get(self.main)
         while frame is not None:
             code, name = frame.f_code, frame.f_code.co_name
-            if code.co_filename.startswith("<cell ") and getattr(self.ns.get(name), "__code__", None) is code:
+            if code.co_filename.startswith(STUDENT_CODE) and getattr(self.ns.get(name), "__code__", None) is code:
                 names.insert(0, name)
             frame = frame.f_back
         return list(dict.fromkeys(names))
