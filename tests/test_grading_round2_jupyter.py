@@ -242,3 +242,16 @@ def test_a_function_defined_in_a_timed_cell_that_loops_is_named_and_stopped(tmp_
         assert stopped.value.functions == ["spin"]
     finally:
         box.close()
+
+
+def test_hw4_timed_model_and_training_score_full_marks_in_both(course, tmp_path):
+    """hw4 with %%time on the model and training cells: 14 of 14, and the self-check agrees."""
+    cls = Class(course, "hw4_train", tmp_path / "inbox")
+    timed = {gid: "%%time\n" + solution(course, "hw4_train", gid) for gid in ("model", "train")}
+    path = cls.student("timer", timed)
+    assert run_hw(course, "collect", "hw4_train", str(tmp_path / "inbox")).returncode == 0
+    run_hw(course, "grade", "hw4_train", "--timeout", "60", "--quiet")
+    result = json.loads((course / "grades" / "hw4_train" / "timer.json").read_text())
+    assert result["score"] == 14, [p for p in result["parts"] if p["score"] < p["points"]]
+    verdicts, report = self_check(path)
+    assert verdicts == public_verdicts(result) and all(verdicts.values()), report
