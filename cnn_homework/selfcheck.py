@@ -182,8 +182,8 @@ def syntax_error(source: str) -> str | None:
         compile(_python(source), "<cell>", "exec")
     except SyntaxError as err:
         return f"{err.msg} at line {err.lineno}" + (f": {err.text.strip()}" if err.text and err.text.strip() else "")
-    except (ValueError, RecursionError, MemoryError):
-        return None
+    except (ValueError, RecursionError, MemoryError):  # not a syntax error: the kernel's message stands
+        pass
     return None
 
 

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 
 import wire
 
@@ -56,7 +57,7 @@ class CappedText(io.TextIOBase):
         return out
 
 
-def _shell_for(ns: dict):
+def _shell_for(ns: dict) -> Callable[[], object]:
     """``get_ipython()`` for the student's cells: a real IPython shell on their namespace, made the
     first time a cell uses a magic or a shell line, so ``%%time``, ``%timeit``, ``%%capture``,
     ``%load_ext``, ``!ls`` and the rest run as in Jupyter (shell lines run inside the sandbox, like
