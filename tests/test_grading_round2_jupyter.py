@@ -228,13 +228,17 @@ def test_the_self_check_knows_what_the_grader_keeps(name):
     assert ASSIGNMENTS[name].offer == tuple(settings.get("offer", ()))
 
 
-def test_a_function_defined_in_a_timed_cell_that_loops_is_named_and_stopped(tmp_path, monkeypatch):
-    """The watchdog names a looping function of a %%time cell (IPython compiles it, not the runner)."""
+def test_a_looping_function_of_a_timed_cell_is_named_and_a_written_module_imports(tmp_path, monkeypatch):
+    """The watchdog names a looping function of a %%time cell (IPython compiles it, not the runner);
+    a module written with %%writefile imports from the working folder, as in a kernel."""
     monkeypatch.setattr(sandbox, "UID_BASE", UID_BASE)
     files = reference.build("hw2_conv", ["data", "gradcheck", "shapes"], tmp_path / "files")
     box = sandbox.Sandbox(files)
     try:
         box.start()
+        wrote = box.request({"op": "run", "cell": "w", "code": "%%writefile helper.py\ndef one():\n    return 1"}, 10)
+        used = box.request({"op": "run", "cell": "u", "code": "import helper\nprint(helper.one())"}, 10)
+        assert wrote["ok"] and used["ok"] and used["output"] == "1\n", (wrote, used)
         reply = box.request({"op": "run", "cell": "mine", "code": "%%time\ndef spin():\n    while True:\n        pass"}, 10)
         assert reply["ok"] and "Wall time" in reply["output"], reply
         with pytest.raises(sandbox.SandboxTimeout) as stopped:

@@ -321,6 +321,7 @@ def main() -> None:
     os.dup2(devnull, 0)  # input() in student code gets EOF, not the grader's requests
     os.dup2(2, 1)  # raw writes to fd 1 go to the drained stderr, not the channel
     sys.stdin = open(os.devnull)
+    sys.path.insert(0, "")  # as in a kernel: a module the notebook wrote (%%writefile) imports from the cwd
     serve(stdin, stdout)
 
 
