@@ -3,10 +3,12 @@
     python -m cnn_homework check hw2_conv.ipynb
 
 It checks that the file is a readable notebook of one of the assignments, with each answer cell
-once and every check cell in place; then runs it top to bottom in a fresh kernel (your file is
-not changed) and reports every public check. The grader runs the same checks and hidden ones on
-other cases, so passing here is necessary, not sufficient. Exit status: 0 all checks pass, 1 some
-do not (or a cell raised or did not finish), 2 the file cannot be used.
+once and every check cell in place, and that your cells use nothing of cnn_core the grader
+withholds; then runs it top to bottom in a fresh kernel (your file is not changed) and reports
+every public check (a syntax error named as the cause of the checks that fail after it). The
+grader runs the same checks and hidden ones on other cases, so passing here is necessary, not
+sufficient. Exit status: 0 all checks pass, 1 some do not (or a cell raised or did not finish),
+2 the file cannot be used.
 """
 
 from __future__ import annotations
