@@ -3,10 +3,12 @@
     python -m cnn_homework check hw2_conv.ipynb
 
 It checks that the file is a readable notebook of one of the assignments, with each answer cell
-once and every check cell in place; then runs it top to bottom in a fresh kernel (your file is
-not changed) and reports every public check. The grader runs the same checks and hidden ones on
-other cases, so passing here is necessary, not sufficient. Exit status: 0 all checks pass, 1 some
-do not (or a cell raised or did not finish), 2 the file cannot be used.
+once and every check cell in place, and that your cells use nothing of cnn_core the grader
+withholds; then runs it top to bottom in a fresh kernel (your file is not changed) and reports
+every public check (a syntax error named as the cause of the checks that fail after it). The
+grader runs the same checks and hidden ones on other cases, so passing here is necessary, not
+sufficient. Exit status: 0 all checks pass, 1 some do not (or a cell raised or did not finish),
+2 the file cannot be used.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from pathlib import Path
 class Assignment:
     answers: tuple[str, ...]  # grade_ids of the cells a student fills in
     checks: tuple[str, ...]  # grade_ids of the check cells
+    keep: tuple[str, ...] = ("*",)  # what of cnn_core works in the grader: see cnn_homework.withheld
+    offer: tuple[str, ...] = ()
 
 
-# Kept equal to homework/source by tests/test_selfcheck.py.
+# Kept equal to homework/source by tests/test_selfcheck.py, and keep / offer to
+# homework/grading/assignments.toml by tests/test_grading_round2_jupyter.py.
 ASSIGNMENTS = {
     "hw1_shapes": Assignment(
         answers=("output_size", "fits", "conv_layer", "num_params", "fc_vs_conv", "receptive_field", "rf_numbers"),
@@ -38,10 +43,13 @@ ASSIGNMENTS = {
             "check_receptive_field",
             "check_rf_numbers",
         ),
+        keep=("data", "gradcheck"),
     ),
     "hw2_conv": Assignment(
         answers=("conv_forward_naive", "conv_backward_naive", "gradcheck", "conv_forward_fast"),
         checks=("check_conv_forward", "check_conv_backward", "check_gradcheck", "check_conv_fast"),
+        keep=("data", "gradcheck", "shapes"),
+        offer=("naive.pad",),
     ),
     "hw3_pool": Assignment(
         answers=("relu", "pool_forward", "pool_backward", "gradcheck"),
@@ -56,6 +64,8 @@ ASSIGNMENTS = {
             "check_pool_backward_l2",
             "check_gradcheck",
         ),
+        keep=("data", "gradcheck", "shapes"),
+        offer=("naive.pad",),
     ),
     "hw4_train": Assignment(
         answers=("model", "train", "curves", "filters", "first_layer_weights", "questions"),
@@ -75,6 +85,8 @@ ASSIGNMENTS = {
     "hw5_transposed": Assignment(
         answers=("conv_transpose_forward", "conv_backward_dx", "sizes"),
         checks=("check_conv_transpose_forward", "check_conv_backward_dx", "check_sizes"),
+        keep=("data", "gradcheck", "shapes"),
+        offer=("naive.pad",),
     ),
 }
 MAX_BYTES = 20 << 20  # neither the grader nor the self-check reads larger notebooks
@@ -226,6 +238,90 @@ def structure(nb: dict, name: str, path: Path) -> list[str]:
     return problems
 
 
+def _python(source: str) -> str:
+    """A cell's code as Python: IPython syntax (%magic, !cmd) turned into calls, as Jupyter does."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 - compile() reports what is wrong
+        return source
+
+
+def syntax_error(source: str) -> str | None:
+    """Where a cell does not parse ("invalid syntax at line 3: def f(:"), or None; the grader's
+    sandbox words it the same way."""
+    try:
+        compile(_python(source), "<cell>", "exec")
+    except SyntaxError as err:
+        return f"{err.msg} at line {err.lineno}" + (f": {err.text.strip()}" if err.text and err.text.strip() else "")
+    except (ValueError, RecursionError, MemoryError):  # not a syntax error: the kernel's message stands
+        pass
+    return None
+
+
+def _cnn_core_names(source: str) -> list[str]:
+    """Dotted names of cnn_core that a cell imports or reads (``cnn_core.functional.pad``)."""
+    import ast
+
+    try:
+        tree = ast.parse(_python(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    aliases, found = {"cnn_core": "cnn_core"}, []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "cnn_core":
+                    aliases[a.asname or "cnn_core"] = a.name if a.asname else "cnn_core"
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "cnn_core":
+            for a in node.names:
+                aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+                found.append(f"{node.module}.{a.name}")
+    for node in ast.walk(tree):
+        chain = []
+        while isinstance(node, ast.Attribute):
+            chain.insert(0, node.attr)
+            node = node.value
+        if chain and isinstance(node, ast.Name) and node.id in aliases:
+            found.append(".".join([aliases[node.id], *chain]))
+    return list(dict.fromkeys(found))
+
+
+def _resolve(dotted: str):
+    import importlib
+
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attr in parts[i:]:
+            obj = getattr(obj, attr, None)
+        return obj
+    return None
+
+
+def withheld_uses(nb: dict, name: str) -> list[str]:
+    """The cnn_core functions and classes the student's cells use that the grader withholds."""
+    from cnn_homework.withheld import withheld
+
+    a = ASSIGNMENTS[name]
+    mine = set(a.answers)
+    problems = []
+    for c in nb["cells"]:
+        if not isinstance(c, dict) or c.get("cell_type") != "code" or _grade_id(c) not in mine | {None}:
+            continue
+        for dotted in _cnn_core_names("".join(c["source"]) if isinstance(c.get("source"), list) else str(c.get("source", ""))):
+            if withheld(_resolve(dotted), a.keep, a.offer):
+                problems.append(
+                    f"{dotted} is withheld while the grader runs {name} (it is part of the reference your "
+                    "code is compared with): calling it fails there; write that part yourself with numpy"
+                )
+    return list(dict.fromkeys(problems))
+
+
 @dataclass
 class CellReport:
     grade_id: str
@@ -268,18 +364,24 @@ def run(path: Path, name: str, timeout: float) -> tuple[list[CellReport], list[s
         )
     checks = set(ASSIGNMENTS[name].checks)
     reports = []
+    failed: list[str] = []  # the cells that raised so far, as "cell X: error"
     for cell in nb.cells:
         gid = _grade_id(cell)
         if cell.cell_type != "code":
             continue
         error = _error_text(cell)
+        if error is not None and error.startswith("SyntaxError"):
+            error = f"SyntaxError: {syntax_error(cell.source) or error.split(': ', 1)[-1]} (nothing in this cell ran)"
         if gid in checks:
             if not cell.get("execution_count") and not cell.get("outputs"):
                 reports.append(CellReport(gid, False, "did not run"))
             else:
+                if error is not None and error.startswith("NameError") and failed:
+                    error += f" (a cell before this check did not finish: {'; '.join(failed[-2:])})"
                 reports.append(CellReport(gid, error is None, error or ""))
         elif error is not None:
-            problems.append(f"cell {gid or '(your own)'} raised {error.splitlines()[0] if error else ''}")
+            failed.append(f"cell {gid or '(your own)'}: {error.splitlines()[0]}")
+            problems.append(f"cell {gid or '(your own)'} raised {error.splitlines()[0]}")
     return reports, problems
 
 
@@ -302,7 +404,7 @@ def check(path: str | Path, timeout: float = 120.0, out=print) -> int:
         out(f"✗ cannot be graded: {err}")
         return 2
     out(f"{path.name}: {name}")
-    problems = structure(nb, name, path)
+    problems = structure(nb, name, path) + withheld_uses(nb, name)
     start = time.monotonic()
     reports, run_problems = run(path, name, timeout)
     for r in reports:

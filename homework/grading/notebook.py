@@ -1,8 +1,9 @@
 """Reading a submission: what the student wrote, matched to the assignment's source, cell by cell.
 
-Only the student's **answer cells** (and cells they added) are taken from the submission. Every
-locked cell, set-up and check alike, comes from the instructor's source, whatever the submission
-holds in its place: a deleted, edited or duplicated check cell changes nothing, and the checks
+The cells run in the student's order, as Jupyter's Restart & Run All runs them. Only the
+student's **answer cells** (and cells they added) are taken from the submission. Every locked
+cell, set-up and check alike, comes from the instructor's source, whatever the submission holds
+in its place: a deleted, edited or duplicated check cell changes nothing, and the checks
 themselves run in the grader (see :mod:`grade`), never in the student's process.
 """
 
@@ -82,57 +83,78 @@ def identify(cells: list[dict], sources: dict[str, list[Cell]]) -> str | None:
 
 
 def build_program(cells: list[dict], source: list[Cell]) -> Program:
-    """The steps of grading: the source's cells in order, with the student's answer cells (every
-    copy, in their order, as Restart & Run All would run them) and the cells they added, each
-    after the cell it followed in their notebook."""
+    """The steps of grading, in the student's cell order, as Restart & Run All runs their notebook.
+
+    Answer cells (every copy) and the cells they added are theirs; every locked cell, set-up and
+    check alike, is the source's text at the place the student has it (the first place, if they
+    copied it). A locked cell they deleted is put back after the cell that precedes it in the
+    source (after that cell's last copy; at the start if it is the first), so a deleted check
+    cell is still graded, right after the answer it checks."""
     by_id = {c.grade_id: c for c in source if c.grade_id}
-    answers: dict[str, list[str]] = {}
-    added_after: dict[str | None, list[str]] = {}
-    anchor: str | None = None
-    notes: list[str] = []
+    steps: list[Step] = []
+    placed: set[str] = set()  # grade_ids of the source cells the submission has
+    copies: dict[str, int] = {}
+    added = 0
     for c in cells:
         if c.get("cell_type") != "code":
             continue
         meta = (c.get("metadata") or {}).get("nbgrader") or {}
         gid = meta.get("grade_id") if isinstance(meta, dict) else None
         text = _text(c.get("source"))
-        if gid in by_id:
-            if by_id[gid].kind == "answer":
-                answers.setdefault(gid, []).append(text)
-            anchor = gid
+        cell = by_id.get(gid)
+        if cell is not None and cell.kind == "answer":
+            copies[gid] = copies.get(gid, 0) + 1
+            steps.append(Step("run", Cell(gid, text, "answer"), "student", gid))
+        elif cell is not None:
+            if gid in placed:
+                continue  # a copied locked cell runs once, at its first place
+            steps.append(Step("check" if cell.kind == "check" else "run", cell, "source", gid))
         elif text.strip():
-            added_after.setdefault(anchor, []).append(text)
-    steps: list[Step] = []
-    missing = []
-
-    def add_extra(after: str | None) -> None:
-        for i, text in enumerate(added_after.pop(after, [])):
-            steps.append(Step("run", Cell(None, text, "added"), "added", f"your cell after {after or 'the start'} ({i + 1})"))
-
-    for cell in source:
-        if cell.kind == "answer":
-            copies = answers.get(cell.grade_id, [])
-            if not copies:
-                missing.append(cell.grade_id)
-                notes.append(
-                    f"the answer cell '{cell.grade_id}' is missing from the notebook: its parts "
-                    "score 0 (did you delete it, or clear its metadata?)"
-                )
-            elif len(copies) > 1:
-                notes.append(
-                    f"the answer cell '{cell.grade_id}' appears {len(copies)} times; all copies were "
-                    "run in order, as Restart & Run All does, so the last one's definitions count"
-                )
-            for i, text in enumerate(copies):
-                label = cell.grade_id if len(copies) == 1 else f"{cell.grade_id} (copy {i + 1})"
-                steps.append(Step("run", Cell(cell.grade_id, text, "answer"), "student", label))
-        elif cell.kind == "check":
-            steps.append(Step("check", cell, "source", cell.grade_id))
+            added += 1
+            after = next((s.label for s in reversed(steps) if s.origin != "added"), "the start")
+            steps.append(Step("run", Cell(None, text, "added"), "added", f"your cell {added} (after {after})"))
+            continue
         else:
-            steps.append(Step("run", cell, "source", cell.grade_id or "locked cell"))
-        add_extra(cell.grade_id)
-        if cell is source[0]:
-            add_extra(None)
-    for after in list(added_after):
-        add_extra(after)
+            continue
+        placed.add(gid)
+    _restore_deleted(steps, source, placed)
+    _label_copies(steps, copies)
+    notes, missing = [], []
+    for cell in source:
+        if cell.kind != "answer":
+            continue
+        n = copies.get(cell.grade_id, 0)
+        if not n:
+            missing.append(cell.grade_id)
+            notes.append(
+                f"the answer cell '{cell.grade_id}' is missing from the notebook: its parts "
+                "score 0 (did you delete it, or clear its metadata?)"
+            )
+        elif n > 1:
+            notes.append(
+                f"the answer cell '{cell.grade_id}' appears {n} times; all copies were "
+                "run in order, as Restart & Run All does, so the last one's definitions count"
+            )
     return Program(steps, notes, missing)
+
+
+def _restore_deleted(steps: list[Step], source: list[Cell], placed: set[str]) -> None:
+    """Put each locked cell missing from the submission back after its predecessor in the source."""
+    where = 0  # index after the previous source cell (its last copy, or what was put back after it)
+    for cell in source:
+        if cell.grade_id in placed and cell.kind == "answer":
+            where = max(i + 1 for i, s in enumerate(steps) if s.origin == "student" and s.cell.grade_id == cell.grade_id)
+        elif cell.grade_id in placed:
+            where = next(i + 1 for i, s in enumerate(steps) if s.origin == "source" and s.cell is cell)
+        elif cell.kind != "answer":
+            steps.insert(where, Step("check" if cell.kind == "check" else "run", cell, "source", cell.grade_id or "locked cell"))
+            where += 1
+
+
+def _label_copies(steps: list[Step], copies: dict[str, int]) -> None:
+    seen: dict[str, int] = {}
+    for step in steps:
+        gid = step.cell.grade_id
+        if step.origin == "student" and copies.get(gid, 0) > 1:
+            seen[gid] = seen.get(gid, 0) + 1
+            step.label = f"{gid} (copy {seen[gid]})"

@@ -1,7 +1,9 @@
 """The files a sandbox sees: the runner, and a student-side ``cnn_core`` without the answers.
 
 For each assignment, the modules of ``cnn_core`` not named in its ``keep`` list are copied with
-every function and method body replaced by a ``raise`` that says the code is withheld. The names
+every function and method body replaced by a ``raise`` that says the code is withheld, except the
+helpers the assignment offers students (its ``offer`` list, e.g. ``naive.pad``, with the private
+functions they call; see :mod:`cnn_homework.withheld`, which the self-check uses to say the same). The names
 still import (a notebook's ``from cnn_core import conv2d_forward`` works), but calling them, or
 anything built on them (a layer, a default argument that captured one, a private helper), fails
 with a message that says why, instead of passing as the student's own work.
@@ -11,11 +13,14 @@ from __future__ import annotations
 
 import ast
 import shutil
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
 import cnn_core
 import cnn_homework
+from cnn_homework.withheld import kept_modules as _with_imports
+from cnn_homework.withheld import offered_functions, offered_in
 
 HERE = Path(__file__).resolve().parent
 
@@ -27,13 +32,15 @@ def withheld_message(qualname: str, assignment: str) -> str:
     )
 
 
-def _withhold(source: str, module: str, assignment: str) -> str:
-    """``source`` with the body of every function and method replaced by a raise."""
+def _withhold(source: str, module: str, assignment: str, offer: Sequence[str] = ()) -> str:
+    """``source`` with the body of every function and method replaced by a raise, except the
+    offered top-level functions (names in ``offer``) and the functions of the module they call."""
     tree = ast.parse(source)
+    offered = offered_functions(tree, offer)
 
     def visit(body: list[ast.stmt], prefix: str) -> None:
         for node in body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not (body is tree.body and node.name in offered):
                 doc = node.body[:1] if ast.get_docstring(node) is not None else []
                 message = withheld_message(f"{prefix}{node.name}", assignment)
                 node.body = doc + [
@@ -49,27 +56,16 @@ def _withhold(source: str, module: str, assignment: str) -> str:
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
-def _with_imports(package: Path, keep: Sequence[str]) -> set[str]:
-    """``keep`` and every cnn_core module that a kept module imports (at any depth)."""
-    kept, todo = set(), list(keep)
-    while todo:
-        top = todo.pop()
-        path = package / f"{top}.py" if (package / f"{top}.py").exists() else package / top / "__init__.py"
-        if top in kept or not path.exists():
-            continue
-        kept.add(top)
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom):
-                name = node.module or ""
-                if node.level == 0 and not name.startswith("cnn_core"):
-                    continue
-                parts = name.removeprefix("cnn_core").lstrip(".").split(".") if name else []
-                todo += [parts[0]] if parts and parts[0] else [a.name for a in node.names]
-    return kept
+def offer_of(assignment: str) -> list[str]:
+    """The helpers (``module.function``) of withheld modules that ``assignment`` offers students
+    (``offer`` in assignments.toml)."""
+    settings = tomllib.loads((HERE / "assignments.toml").read_text())
+    return list(settings.get(assignment, {}).get("offer", []))
 
 
 def build(assignment: str, keep: Sequence[str], dest: Path) -> Path:
     """Write the sandbox's read-only folder for ``assignment`` into ``dest`` and return it."""
+    offer = offer_of(assignment)
     dest = Path(dest)
     if dest.exists():
         shutil.rmtree(dest)
@@ -90,7 +86,7 @@ def build(assignment: str, keep: Sequence[str], dest: Path) -> Path:
         if "*" in keep or top in keep or rel.name == "__init__.py":
             shutil.copy2(path, target)
         else:
-            target.write_text(_withhold(path.read_text(), module, assignment))
+            target.write_text(_withhold(path.read_text(), module, assignment, offered_in(top, offer)))
     for path in [dest, *dest.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return dest

@@ -21,10 +21,13 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 
 import wire
 
 CAP = 20_000  # characters of printed output kept per request
+# file names of the student's code: their cells, and cells IPython compiles (%%time, %%capture)
+STUDENT_CODE = ("<cell ", "<timed exec>", "<ipython-input-")
 
 
 class CappedText(io.TextIOBase):
@@ -54,19 +57,28 @@ class CappedText(io.TextIOBase):
         return out
 
 
-class _Shell:
-    """Enough of IPython's get_ipython() for magics in a student's cell to do nothing harmful."""
+def _shell_for(ns: dict) -> Callable[[], object]:
+    """``get_ipython()`` for the student's cells: a real IPython shell on their namespace, made the
+    first time a cell uses a magic or a shell line, so ``%%time``, ``%timeit``, ``%%capture``,
+    ``%load_ext``, ``!ls`` and the rest run as in Jupyter (shell lines run inside the sandbox, like
+    any of the student's processes). Only two things differ from a kernel: no history file, and
+    ``%matplotlib`` keeps the Agg backend the grader reads figures from (what ``inline`` draws with)."""
+    shell = None
 
-    def run_line_magic(self, name, line, *args, **kwargs):
-        print(f"[grading: the magic %{name} is skipped]")
+    def get_ipython():
+        nonlocal shell
+        if shell is None:
+            from IPython.core.interactiveshell import InteractiveShell
+            from traitlets.config import Config
 
-    def run_cell_magic(self, name, line, cell, *args, **kwargs):
-        print(f"[grading: the cell magic %%{name} is skipped]")
+            config = Config()
+            config.HistoryManager.enabled = False
+            shell = InteractiveShell.instance(config=config, user_ns=ns)
+            shell.system = shell.system_piped  # as ipykernel: a command's output is the cell's output
+            shell.enable_matplotlib = lambda gui=None: (gui, "agg")
+        return shell
 
-    def system(self, cmd, *args, **kwargs):
-        print("[grading: shell commands (!) are skipped]")
-
-    getoutput = system
+    return get_ipython
 
 
 def _display(*objs, **kwargs) -> None:
@@ -89,7 +101,10 @@ def _transform(code: str) -> str:
 def _error(err: BaseException, skip: int = 1) -> dict:
     frames = traceback.extract_tb(err.__traceback__)[skip:]
     tb = "".join(traceback.format_list(frames[-6:]))
-    return {"type": type(err).__name__, "message": str(err)[:2000], "traceback": tb[-4000:]}
+    message = str(err)
+    if isinstance(err, SyntaxError):  # the cell did not run at all: say where, as Jupyter shows it
+        message = f"{err.msg} at line {err.lineno}" + (f": {err.text.strip()}" if err.text and err.text.strip() else "")
+    return {"type": type(err).__name__, "message": message[:2000], "traceback": tb[-4000:]}
 
 
 class _CallableRef:
@@ -229,7 +244,7 @@ class _Watchdog:
         names, frame = [], sys._current_frames().get(self.main)
         while frame is not None:
             code, name = frame.f_code, frame.f_code.co_name
-            if code.co_filename.startswith("<cell ") and getattr(self.ns.get(name), "__code__", None) is code:
+            if code.co_filename.startswith(STUDENT_CODE) and getattr(self.ns.get(name), "__code__", None) is code:
                 names.insert(0, name)
             frame = frame.f_back
         return list(dict.fromkeys(names))
@@ -249,7 +264,8 @@ class _Watchdog:
 
 
 def serve(stdin, stdout) -> None:
-    ns: dict = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: _Shell(), "display": _display}
+    ns: dict = {"__name__": "__main__", "__builtins__": builtins, "display": _display}
+    ns["get_ipython"] = _shell_for(ns)
     pid = os.getpid()
     wire.write_message(stdout, {"ready": True, "python": sys.version.split()[0], "pid": pid})
     while True:
@@ -336,6 +352,7 @@ def main() -> None:
     os.dup2(devnull, 0)  # input() in student code gets EOF, not the grader's requests
     os.dup2(2, 1)  # raw writes to fd 1 go to the drained stderr, not the channel
     sys.stdin = open(os.devnull)
+    sys.path.insert(0, "")  # as in a kernel: a module the notebook wrote (%%writefile) imports from the cwd
     serve(stdin, stdout)
 
 
