@@ -57,6 +57,20 @@ def load_hw(course: Path):
     return module
 
 
+def run_student_side(files: Path, code: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``code`` run by Python with only the student-side build ``files`` (reference.build) on its path."""
+    out = subprocess.run(
+        [sys.executable, "-s", "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(files / "lib"), "PATH": "/usr/bin"},
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    return out
+
+
 def fingerprint(course: Path) -> dict[str, str]:
     """sha256 of every course file the grader must not change (all but its outputs)."""
     return {
@@ -428,15 +442,7 @@ def test_hw1_reference_formulas_are_withheld_in_the_student_side_cnn_core(tmp_pa
         "try:\n    cnn_core.output_size(7, 3, 1, 0)\nexcept RuntimeError as err:\n    print(err)\n"
         "from cnn_core.gradcheck import rel_error\nprint(rel_error(1.0, 1.0))"
     )
-    out = subprocess.run(
-        [sys.executable, "-s", "-c", code],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(files / "lib"), "PATH": "/usr/bin"},
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_student_side(files, code, tmp_path)
     assert "output_size is withheld while hw1_shapes is graded" in out.stdout
     assert out.stdout.strip().endswith("0.0")
 

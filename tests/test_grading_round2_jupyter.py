@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from test_grading_hostile import GENERATED, HOMEWORK, REPO, Class, reference, sandbox
+from test_grading_hostile import GENERATED, HOMEWORK, REPO, Class, reference, run_student_side, sandbox
 
 from cnn_homework.selfcheck import ASSIGNMENTS, withheld_uses
 
@@ -198,15 +198,7 @@ def test_the_offered_pad_works_in_the_sandbox_and_the_reference_stays_withheld(t
         "print(pad(np.ones((1, 1, 2, 2)), 1).shape)\n"
         "try:\n    conv2d_naive(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), None)\nexcept RuntimeError as err:\n    print(err)"
     )
-    out = subprocess.run(
-        [sys.executable, "-s", "-c", code],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(files / "lib"), "PATH": "/usr/bin"},
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_student_side(files, code, tmp_path)
     assert out.stdout.startswith("(1, 1, 4, 4)\n") and "conv2d_naive is withheld while hw2_conv is graded" in out.stdout
 
 
