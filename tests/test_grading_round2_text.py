@@ -67,6 +67,15 @@ def conv_backward_naive(dout, x, w, stride=1, padding=0):
     raise IndexError("index 7 is out of bounds")
 """
 
+CRASHING_WRAPPER = """
+import os
+_real = conv_forward_naive
+def conv_forward_naive(x, w, b, stride=1, padding=0):
+    if tuple(x.shape) == (1, 4, 10, 7):  # a hidden case of check_conv_forward
+        os._exit(3)
+    return _real(x, w, b, stride, padding)
+"""
+
 # x's shape in each hidden case of hw2 (source/hw2_conv: check_conv_forward, check_conv_fast)
 HIDDEN_SHAPES = ["(3, 2, 5, 5)", "(1, 4, 10, 7)", "(2, 1, 9, 9)", "(1, 3, 4, 6)"]
 
@@ -95,8 +104,8 @@ def course(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def graded(course, tmp_path_factory) -> dict:
     """An hw2 class graded once: an honest student, one whose errors carry a lone surrogate, one
-    that records the hidden cases and prints them later, one with 2,000 printing cells, and one
-    whose backward pass raises an error."""
+    that records the hidden cases and prints them later, one with 2,000 printing cells, one
+    whose backward pass raises an error, and one whose process dies on a hidden case."""
     inbox = tmp_path_factory.mktemp("inbox") / "hw2"
     cls = Class(course, "hw2_conv", inbox)
     cls.student("honest")
@@ -107,6 +116,7 @@ def graded(course, tmp_path_factory) -> dict:
     )
     cls.student("recorder", after={"conv_forward_naive": RECORDING_WRAPPER, "conv_forward_fast": PRINT_RECORDED})
     cls.student("erring", {"conv_backward_naive": ERRING_BACKWARD})
+    cls.student("crasher", after={"conv_forward_naive": CRASHING_WRAPPER})
     printer = cls.student("printer")
     nb = nbformat.read(printer, as_version=4)
     i = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "conv_forward_naive")
@@ -117,7 +127,7 @@ def graded(course, tmp_path_factory) -> dict:
     return {"proc": proc, "results": {p.stem: p for p in (course / "grades" / "hw2_conv").glob("*.json")}}
 
 
-STUDENTS = ["erring", "honest", "printer", "recorder", "surrogate"]
+STUDENTS = ["crasher", "erring", "honest", "printer", "recorder", "surrogate"]
 
 
 def test_a_lone_surrogate_in_an_error_leaves_every_table_and_page_whole(graded, course):
@@ -189,6 +199,18 @@ def test_an_honest_students_page_shows_every_cell_and_public_check_in_full(grade
     assert [c["hidden"] for c in backward["checks"]] == [False, True] and backward["score"] == 0
     rows = rows_of(course / "grades" / "hw2_conv.csv")
     assert rows["erring"]["check_conv_forward"] == rows["honest"]["check_conv_forward"]
+
+
+def test_a_process_that_dies_on_a_hidden_case_is_restarted_for_the_next_hidden_checks(graded, course):
+    result = json.loads(graded["results"]["crasher"].read_text())
+    parts = {p["id"]: p for p in result["parts"]}
+    forward = parts["check_conv_forward"]["checks"]
+    assert forward[0]["ok"] and not forward[1]["ok"] and "process died" in forward[1]["problem"]
+    assert all(c["ok"] for part in ("check_conv_backward", "check_conv_fast") for c in parts[part]["checks"])
+    assert parts["check_conv_forward"]["score"] == parts["check_conv_forward"]["points"] / 2
+    assert all(c["status"] == "ok" for c in result["cells"])
+    page = (course / "feedback" / "hw2_conv" / "crasher.html").read_text(encoding="utf-8")
+    assert "conv_forward_naive</b>: did not pass" in page
 
 
 # ---------------------------------------------------------------- hidden statements, run last
