@@ -321,7 +321,7 @@ def write_feedback(course: Path, result: dict) -> Path:
     later = sum(1 for c in ran if c.get("after_hidden"))
     if withheld or later:
         after = f" {later} of your notebook's cells ran after a hidden check; their output is not shown." if later else ""
-        body.append(f"<p>{HIDDEN_RULE}{after} For the public checks, the self-check shows every detail.</p>")
+        body.append(f"<p>{HIDDEN_RULE}{after}</p>")
     cells = [c for c in ran if (c["origin"] != "source" or c["status"] != "ok") and not c.get("after_hidden")]
     if cells:
         body.append("<h2>Your cells as the grader ran them</h2>")
