@@ -5,7 +5,9 @@
 - a stored result that cannot be read is that student's failed row, not a crash (finding 2);
 - a notebook that is deeply nested, has a lone surrogate in an answer cell or is called
   ``reference_…`` costs ``similarity`` only that student (finding 18);
-- what a submission recorded of the hidden cases never reaches its feedback page (finding 19);
+- what a submission recorded of the hidden cases never reaches its feedback page (finding 19):
+  the hidden checks run after the notebook's last cell, so an honest student's page still shows
+  every cell's output and every public check in full;
 - printed output is bounded per notebook, not only per cell (finding 21).
 
 Needs bubblewrap, like tests/test_grading_hostile.py (whose helpers it uses).
@@ -19,13 +21,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 from test_grading_hostile import GENERATED, HOMEWORK, REPO, Class
 
-from grading import batch, grade, sandbox
+from grading import batch, grade, notebook, sandbox
 from grading.text import clean
 
 UID_BASE = 64000  # sandbox uids of this module's gradings, apart from test_grading_hostile's
@@ -58,6 +61,24 @@ print("RECORDED", SEEN)
 raise ValueError("LEAKED " + str(SEEN))
 """
 
+ERRING_BACKWARD = """
+print("backward cell ran")
+def conv_backward_naive(dout, x, w, stride=1, padding=0):
+    raise IndexError("index 7 is out of bounds")
+"""
+
+CRASHING_WRAPPER = """
+import os
+_real = conv_forward_naive
+def conv_forward_naive(x, w, b, stride=1, padding=0):
+    if tuple(x.shape) == (1, 4, 10, 7):  # a hidden case of check_conv_forward
+        os._exit(3)
+    return _real(x, w, b, stride, padding)
+"""
+
+# x's shape in each hidden case of hw2 (source/hw2_conv: check_conv_forward, check_conv_fast)
+HIDDEN_SHAPES = ["(3, 2, 5, 5)", "(1, 4, 10, 7)", "(2, 1, 9, 9)", "(1, 3, 4, 6)"]
+
 PRINTING_CELLS = 2000
 
 
@@ -83,7 +104,8 @@ def course(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def graded(course, tmp_path_factory) -> dict:
     """An hw2 class graded once: an honest student, one whose errors carry a lone surrogate, one
-    that records the hidden cases and prints them later, one with 2,000 printing cells."""
+    that records the hidden cases and prints them later, one with 2,000 printing cells, one
+    whose backward pass raises an error, and one whose process dies on a hidden case."""
     inbox = tmp_path_factory.mktemp("inbox") / "hw2"
     cls = Class(course, "hw2_conv", inbox)
     cls.student("honest")
@@ -93,6 +115,8 @@ def graded(course, tmp_path_factory) -> dict:
         after={"setup": "print('out ' + chr(0xDFFF) + '\\x00\\x07 end')"},
     )
     cls.student("recorder", after={"conv_forward_naive": RECORDING_WRAPPER, "conv_forward_fast": PRINT_RECORDED})
+    cls.student("erring", {"conv_backward_naive": ERRING_BACKWARD})
+    cls.student("crasher", after={"conv_forward_naive": CRASHING_WRAPPER})
     printer = cls.student("printer")
     nb = nbformat.read(printer, as_version=4)
     i = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "conv_forward_naive")
@@ -103,7 +127,7 @@ def graded(course, tmp_path_factory) -> dict:
     return {"proc": proc, "results": {p.stem: p for p in (course / "grades" / "hw2_conv").glob("*.json")}}
 
 
-STUDENTS = ["honest", "printer", "recorder", "surrogate"]
+STUDENTS = ["crasher", "erring", "honest", "printer", "recorder", "surrogate"]
 
 
 def test_a_lone_surrogate_in_an_error_leaves_every_table_and_page_whole(graded, course):
@@ -137,17 +161,96 @@ def test_the_next_grade_and_feedback_work(graded, course):
 def test_what_a_submission_recorded_of_the_hidden_cases_stays_out_of_its_feedback(graded, course):
     recorder = json.loads(graded["results"]["recorder"].read_text())
     kept = "\n".join(c.get("output", "") + c.get("error", "") for c in recorder["cells"])
-    assert "RECORDED" in kept and "(1, 4, 10, 7)" in kept  # the instructor's JSON keeps it
+    assert "RECORDED [(1, 1, 7, 7)" in kept  # its cells ran before any hidden case: only the public ones recorded
     page = (course / "feedback" / "hw2_conv" / "recorder.html").read_text(encoding="utf-8")
-    assert "RECORDED" not in page and "LEAKED" not in page and "(1, 4, 10, 7)" not in page
-    assert "Output after the hidden checks started is not shown" in page
+    assert "RECORDED [(1, 1, 7, 7)" in page and "LEAKED [(1, 1, 7, 7)" in page
+    for shape in HIDDEN_SHAPES:
+        assert shape not in kept and shape not in page, shape
     assert "10 / 10" in page
     # the same through a check's message: the student's function raises what it was called with
     surrogate = json.loads(graded["results"]["surrogate"].read_text())
     fast = next(p for p in surrogate["parts"] if p["id"] == "check_conv_fast")
     assert all("LEAKFAST" in c["problem"] for c in fast["checks"])
+    assert any(shape in c["problem"] for c in fast["checks"] for shape in HIDDEN_SHAPES)  # the instructor's JSON has it
     page = (course / "feedback" / "hw2_conv" / "surrogate.html").read_text(encoding="utf-8")
-    assert "LEAKFAST" not in page and "conv_forward_fast</b>: did not pass" in page
+    assert "LEAKFAST (1, 1, 7, 7)" in page  # the public check, in full
+    assert "conv_forward_fast</b>: did not pass" in page  # the hidden one: its name only
+    for shape in HIDDEN_SHAPES:
+        assert shape not in page, shape
+    assert grading_rule() in page
+
+
+def grading_rule() -> str:
+    return batch.HIDDEN_RULE.split(":")[0]
+
+
+def test_an_honest_students_page_shows_every_cell_and_public_check_in_full(graded, course):
+    """hw2's first check cell holds hidden cases; the cells and public checks after it still show
+    everything, because the hidden cases run after the last cell."""
+    page = (course / "feedback" / "hw2_conv" / "erring.html").read_text(encoding="utf-8")
+    assert "conv_backward_naive</b>: raised IndexError: index 7 is out of bounds<br><i>case:</i> dout" in page
+    assert "backward cell ran" in page  # the answer cell's output
+    assert "cells ran after" not in page
+    result = json.loads(graded["results"]["erring"].read_text())
+    assert not any(c["after_hidden"] for c in result["cells"])
+    checks = [c for p in result["parts"] for c in p["checks"]]
+    assert all(c["after_hidden"] == c["hidden"] for c in checks)
+    backward = next(p for p in result["parts"] if p["id"] == "check_conv_backward")
+    assert [c["hidden"] for c in backward["checks"]] == [False, True] and backward["score"] == 0
+    rows = rows_of(course / "grades" / "hw2_conv.csv")
+    assert rows["erring"]["check_conv_forward"] == rows["honest"]["check_conv_forward"]
+
+
+def test_a_process_that_dies_on_a_hidden_case_is_restarted_for_the_next_hidden_checks(graded, course):
+    result = json.loads(graded["results"]["crasher"].read_text())
+    parts = {p["id"]: p for p in result["parts"]}
+    forward = parts["check_conv_forward"]["checks"]
+    assert forward[0]["ok"] and not forward[1]["ok"] and "process died" in forward[1]["problem"]
+    assert all(c["ok"] for part in ("check_conv_backward", "check_conv_fast") for c in parts[part]["checks"])
+    assert parts["check_conv_forward"]["score"] == parts["check_conv_forward"]["points"] / 2
+    assert all(c["status"] == "ok" for c in result["cells"])
+    page = (course / "feedback" / "hw2_conv" / "crasher.html").read_text(encoding="utf-8")
+    assert "conv_forward_naive</b>: did not pass" in page
+
+
+# ---------------------------------------------------------------- hidden statements, run last
+
+
+def check_cell(source: str, points: float = 4.0) -> notebook.Cell:
+    return notebook.Cell("check_x", source, "check", points)
+
+
+def test_hidden_statements_run_last_in_order_in_the_cells_namespace(tmp_path):
+    """A hidden statement sees what the public ones and the hidden ones before it set, and the
+    student's values as the notebook holds them at the end (hw4's answers)."""
+    session = grade.Session(tmp_path, timeout=5, limits=sandbox.Limits())
+    values = {"answer": "a"}
+    session.fetch = values.__getitem__  # the student's namespace, without a sandbox
+    cell = check_cell(
+        "seen = answer\nassert seen == 'a'\n### BEGIN HIDDEN TESTS\nfirst = seen + answer\nassert first == 'ab'\n"
+        "### END HIDDEN TESTS\n"
+    )
+    part, block = grade.run_check(cell, {}, session)
+    assert [c["ok"] for c in part["checks"]] == [True, True, False, False] and part["score"] == 2.0
+    values["answer"] = "b"  # a later cell changes it
+    assert grade.run_hidden_checks([block], session)
+    assert [(c["hidden"], c["ok"], c["after_hidden"]) for c in part["checks"]] == [
+        (False, True, False),
+        (False, True, False),
+        (True, True, True),
+        (True, True, True),
+    ]
+    assert part["score"] == 4.0
+
+
+def test_hidden_statements_left_when_the_notebooks_time_is_up_score_0_saying_why(tmp_path):
+    session = grade.Session(tmp_path, timeout=5, limits=sandbox.Limits(), notebook_timeout=60)
+    cell = check_cell("x = 1\n### BEGIN HIDDEN TESTS\nx = 2\n### END HIDDEN TESTS\n", points=2.0)
+    part, block = grade.run_check(cell, {}, session)
+    session.ends = time.monotonic()  # the notebook's time runs out before the hidden checks
+    assert not grade.run_hidden_checks([block], session)
+    assert part["checks"][1]["problem"] == session.time_up and part["score"] == 1.0
+    assert batch._failure_html(part["checks"][1]).endswith(session.time_up)
 
 
 def test_printed_output_is_bounded_per_notebook(graded, course):

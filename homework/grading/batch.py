@@ -262,18 +262,16 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;t
 
 
 HIDDEN_RULE = (
-    "Output after the hidden checks started is not shown: from the first hidden check on (your code could keep "
-    "what a hidden case sends it and print it later), this page shows which checks passed and the likely mistake, "
-    "not your code's output, errors or values."
+    "Hidden checks run after your last cell, on cases your code has not seen before: for them this page shows "
+    "only whether they passed and the likely mistake."
 )
 
 
 def _failure_html(check: dict) -> str:
-    """A failed check for the student: all of a public check that ran before any hidden case was
-    sent; of a hidden one, or any check after the hidden checks started, only its name, the likely
-    mistake and a problem in the grader's own words (a time-out, a missing name): the student's
-    code could have written what it saw of a hidden case into its output, errors or values. Of a
-    hidden multiple-choice question only its name."""
+    """A failed check for the student: all of a public check (they run before any hidden case is
+    sent); of a hidden one (``after_hidden``), only its name, the likely mistake and a problem in
+    the grader's own words (a time-out, a missing name): the student's code could write what it
+    sees of a hidden case into its errors or values. Of a hidden multiple-choice question only its name."""
     if check.get("after_hidden", check["hidden"]):
         problem = check.get("problem") if check.get("grader_text") else "did not pass"
         text = f"<b>{html.escape(str(check.get('name')))}</b>: {html.escape(str(problem))}"
@@ -322,8 +320,8 @@ def write_feedback(course: Path, result: dict) -> Path:
     ran = result.get("cells", [])
     later = sum(1 for c in ran if c.get("after_hidden"))
     if withheld or later:
-        after = f" {later} of your notebook's cells ran after that point." if later else ""
-        body.append(f"<p>{HIDDEN_RULE}{after} For the public checks, the self-check shows every detail.</p>")
+        after = f" {later} of your notebook's cells ran after a hidden check; their output is not shown." if later else ""
+        body.append(f"<p>{HIDDEN_RULE}{after}</p>")
     cells = [c for c in ran if (c["origin"] != "source" or c["status"] != "ok") and not c.get("after_hidden")]
     if cells:
         body.append("<h2>Your cells as the grader ran them</h2>")

@@ -13,10 +13,16 @@ part of equal weight, so a cell scores ``points * passed / statements``. A funct
 costs one timeout: it is stopped, replaced by one that fails at once, and the sandbox is
 restarted (the cells that ran before are run again) for whatever comes next.
 
+Hidden checks run last: a check cell's public statements run at its place in the notebook, its
+hidden statements after the notebook's last cell (in source order, in the cell's namespace, with
+what is left of the cell's time), so no cell of the student's runs after a hidden case has
+reached their process, and everything the notebook printed or raised can be shown in full.
+
 Text: every reply of the sandbox passes through :func:`from_sandbox` (lone surrogates, control
 characters and length made safe, once), a notebook's kept output has a total budget, and each
 cell record and check result says whether it came after the first hidden check began
-(``after_hidden``), so the feedback can leave out whatever the code may have recorded of a hidden case.
+(``after_hidden``: the hidden results only, as the program runs), so the feedback shows of those
+nothing the student's code produced.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import inspect
 import io
 import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -305,6 +311,8 @@ class RemoteFunction:
 class NotebookTimeUp(TimeoutError):
     """The notebook's wall-clock cap is used up: nothing more of it runs."""
 
+    grader_text = True  # its message is the grader's own (Session.time_up)
+
 
 class Session:
     """The student's namespace in a sandbox, kept alive across kills by replaying its cells.
@@ -324,7 +332,6 @@ class Session:
         self.hung_before_hidden: list[str] = []  # stopped functions the feedback may name
         self.output_left = OUTPUT_BUDGET  # characters of cell text still kept for this notebook
         self.output_dropped = 0
-        self.output_dropped_shown = 0  # of it, before the hidden checks started (what the feedback may say)
 
     def close(self) -> None:
         if self.box is not None:
@@ -463,8 +470,6 @@ class Session:
         text = _cap(text, limit)
         if len(text) > self.output_left:
             self.output_dropped += len(text) - self.output_left
-            if not self.hidden_started:
-                self.output_dropped_shown += len(text) - self.output_left
             text = text[: self.output_left]
         self.output_left -= len(text)
         return text
@@ -523,13 +528,23 @@ class StudentNames(dict):
     def __init__(self, trusted: dict, session: Session) -> None:
         super().__init__(trusted)
         self._session = session
+        self._read: dict[str, Any] = {}  # the values read from the sandbox, by name
 
     def __missing__(self, name: str) -> Any:
         if hasattr(builtins, name) or name.startswith("__"):
             raise KeyError(name)
         value = self._session.fetch(name)
         self[name] = value
+        self._read[name] = value
         return value
+
+    def read_again(self) -> None:
+        """Forget the values read from the sandbox (not what the check cell itself set), so the
+        next use reads them as the notebook has them now."""
+        for name, value in self._read.items():
+            if self.get(name) is value:
+                del self[name]
+        self._read.clear()
 
 
 # ------------------------------------------------------------------ checks
@@ -565,53 +580,123 @@ def check_statements(source: str) -> list[tuple[ast.Module, bool, str]]:
     return out
 
 
-def run_check(cell: notebook.Cell, trusted: dict, session: Session, trouble: list[str] = ()) -> dict:
-    """Score one check cell: each statement is a part; what failed and why, for the feedback.
-    ``trouble``: what went wrong in the cells run so far, to explain a name that is not defined."""
-    from cnn_homework.checks import CheckFailure
+@dataclass
+class HiddenBlock:
+    """A check cell's hidden statements, queued by :func:`run_check` to run after the notebook's
+    last cell (:func:`run_hidden`): their results go to ``part["checks"]`` at their place."""
 
-    results = []
+    cell: notebook.Cell
+    part: dict
+    names: StudentNames
+    statements: list[tuple[int, ast.Module, str]]  # (index in part["checks"], code, text)
+    seconds_left: float  # of the cell's time for its checks, after its public statements
+    trouble: list[str]
+    cell_seconds: dict[str, float] = field(default_factory=dict)  # the cell times its public checks saw
+
+
+def run_check(cell: notebook.Cell, trusted: dict, session: Session, trouble: list[str] = ()) -> tuple[dict, HiddenBlock | None]:
+    """Score one check cell's public statements now; its hidden ones, if any, are returned as a
+    HiddenBlock to run after the notebook's last cell. Each statement is a part; the result says
+    what failed and why, for the feedback. ``trouble``: what went wrong in the cells run so far, to
+    explain a name that is not defined."""
     names = StudentNames(trusted, session)
+    entries: list[dict] = []
+    hidden: list[tuple[int, ast.Module, str]] = []
     session.deadline = time.monotonic() + 3 * session.timeout
     try:
-        for code, hidden, text in check_statements(cell.source):
-            session.hidden_started = session.hidden_started or hidden
-            entry: dict = {"hidden": hidden, "ok": False, "after_hidden": session.hidden_started}
-            try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    exec(compile(code, f"<check {cell.grade_id}>", "exec"), names)
-                entry["ok"] = True
-            except CheckFailure as err:
-                entry.update(
-                    name=err.name,
-                    problem=err.problem,
-                    case=err.case,
-                    hint=err.hint,
-                    expected=_short(err.expected),
-                    got=_short(err.got),
-                    choice="check_choice" in text,
-                    grader_text=getattr(err.__cause__, "grader_text", False),
-                )
-            except NameError as err:
-                missing = getattr(err, "name", None) or str(err)
-                why = (
-                    f"a cell before this check did not finish ({'; '.join(trouble[-2:])})"
-                    if trouble
-                    else "its answer cell is missing"
-                )
-                entry.update(name=missing, problem=f"is not defined: {why}", grader_text=not trouble)
-            except TimeoutError as err:
-                entry.update(name=cell.grade_id, problem=str(err), grader_text=getattr(err, "grader_text", False))
-            except Exception as err:  # noqa: BLE001 - what the student's values did to a check is their row
-                entry.update(name=cell.grade_id, problem=f"could not be checked: {type(err).__name__}: {err}")
-            results.append(entry)
+        for code, is_hidden, text in check_statements(cell.source):
+            if is_hidden:
+                hidden.append((len(entries), code, text))
+                entries.append(_not_run(cell, "not run: the grading stopped before the hidden checks"))
+            else:
+                entries.append(_run_statement(cell, code, text, False, names, session, trouble))
+        seconds_left = max(0.0, session.deadline - time.monotonic())
     finally:
         session.deadline = None
+    part = {"id": cell.grade_id, "points": cell.points, "score": 0.0, "checks": entries}
+    _score(part, cell)
+    block = HiddenBlock(cell, part, names, hidden, seconds_left, list(trouble)) if hidden else None
+    return part, block
+
+
+def run_hidden_checks(blocks: list[HiddenBlock], session: Session, salt: int = 0) -> bool:
+    """Run the queued hidden statements, after the notebook's last cell, cell by cell in the order
+    of the program; False if the notebook's time ran out first (those left score 0, saying why)."""
+    from cnn_homework import checks
+
+    session.hidden_started = True
+    finished = True
+    for block in blocks:
+        if session.out_of_time():
+            finished = False
+            block.part["checks"] = [_not_run(block.cell, session.time_up) if c["hidden"] else c for c in block.part["checks"]]
+            continue
+        checks.set_grading(salt=salt, cell_seconds=block.cell_seconds)
+        try:
+            run_hidden(block, session)
+        finally:
+            checks.set_grading()
+    return finished
+
+
+def run_hidden(block: HiddenBlock, session: Session) -> None:
+    """Run a check cell's hidden statements in order, in the namespace its public statements left
+    (the student's values read again: what the notebook holds after its last cell), and score the part."""
+    block.names.read_again()
+    session.deadline = time.monotonic() + block.seconds_left
+    try:
+        for index, code, text in block.statements:
+            block.part["checks"][index] = _run_statement(block.cell, code, text, True, block.names, session, block.trouble)
+    finally:
+        session.deadline = None
+    _score(block.part, block.cell)
+
+
+def _not_run(cell: notebook.Cell, why: str) -> dict:
+    """A hidden statement's result when it was not run, for a reason in the grader's words."""
+    return {"hidden": True, "ok": False, "after_hidden": True, "name": cell.grade_id, "problem": why, "grader_text": True}
+
+
+def _score(part: dict, cell: notebook.Cell) -> None:
+    results = part["checks"]
     passed = sum(r["ok"] for r in results)
     score = cell.points * passed / len(results) if results else 0.0
     if "correct=" in cell.source and passed < len(results):
         score = 0.0  # a multiple-choice answer is right or wrong: a valid but wrong option earns nothing
-    return {"id": cell.grade_id, "points": cell.points, "score": round(score, 2), "checks": results}
+    part["score"] = round(score, 2)
+
+
+def _run_statement(
+    cell: notebook.Cell, code: ast.Module, text: str, hidden: bool, names: StudentNames, session: Session, trouble: list[str]
+) -> dict:
+    """One statement of a check cell run in ``names``: passed, or what failed and why."""
+    from cnn_homework.checks import CheckFailure
+
+    entry: dict = {"hidden": hidden, "ok": False, "after_hidden": session.hidden_started}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(code, f"<check {cell.grade_id}>", "exec"), names)
+        entry["ok"] = True
+    except CheckFailure as err:
+        entry.update(
+            name=err.name,
+            problem=err.problem,
+            case=err.case,
+            hint=err.hint,
+            expected=_short(err.expected),
+            got=_short(err.got),
+            choice="check_choice" in text,
+            grader_text=getattr(err.__cause__, "grader_text", False),
+        )
+    except NameError as err:
+        missing = getattr(err, "name", None) or str(err)
+        why = f"a cell before this check did not finish ({'; '.join(trouble[-2:])})" if trouble else "its answer cell is missing"
+        entry.update(name=missing, problem=f"is not defined: {why}", grader_text=not trouble)
+    except TimeoutError as err:
+        entry.update(name=cell.grade_id, problem=str(err), grader_text=getattr(err, "grader_text", False))
+    except Exception as err:  # noqa: BLE001 - what the student's values did to a check is their row
+        entry.update(name=cell.grade_id, problem=f"could not be checked: {type(err).__name__}: {err}")
+    return entry
 
 
 def failed_result(assignment: Assignment, path: Path, reason: str, salt: int = 0) -> dict:
@@ -682,6 +767,7 @@ def grade_submission(
     session = Session(files, timeout, limits, cap)
     seconds: dict[str, float] = {}
     trouble: list[str] = []
+    hidden: list[HiddenBlock] = []  # run after the last cell
     anchor = None
     cut = False
     try:
@@ -707,9 +793,14 @@ def grade_submission(
             else:
                 checks.set_grading(salt=salt, cell_seconds=dict(seconds))
                 try:
-                    result["parts"].append(run_check(step.cell, trusted, session, trouble))
+                    part, block = run_check(step.cell, trusted, session, trouble)
                 finally:
                     checks.set_grading()
+                result["parts"].append(part)
+                if block is not None:
+                    block.cell_seconds = dict(seconds)
+                    hidden.append(block)
+        cut = not run_hidden_checks(hidden, session, salt) or cut  # no cell of the student's runs after a hidden case
     finally:
         result["isolation"] = session.isolation
         session.close()
@@ -723,10 +814,10 @@ def grade_submission(
         result["notes"].append("stopped for not returning in time: " + ", ".join(sorted(session.hung)))
     if session.hung_before_hidden:
         result["shown_notes"].append("stopped for not returning in time: " + ", ".join(sorted(session.hung_before_hidden)))
-    for notes, dropped in ((result["notes"], session.output_dropped), (result["shown_notes"], session.output_dropped_shown)):
-        if dropped:
+    if session.output_dropped:
+        for notes in (result["notes"], result["shown_notes"]):
             notes.append(
-                f"{dropped:,} more characters of printed output and errors were not kept "
+                f"{session.output_dropped:,} more characters of printed output and errors were not kept "
                 f"(the grader keeps {OUTPUT_BUDGET:,} per notebook)"
             )
     result["seconds"] = round(time.monotonic() - start, 2)
