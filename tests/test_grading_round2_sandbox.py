@@ -312,9 +312,10 @@ EXIT = "import os\nos._exit(1)"
 
 def test_a_notebook_that_sleeps_and_restarts_is_cut_at_its_cap_keeping_earlier_points(course, tmp_path):
     """Six cells sleeping just under the cell timeout and six that end the process (each restart
-    replays the sleeps) would take minutes; the cap stops it at 12 s, the forward check's 3 points
-    earned before stay, and the row and the feedback say why the rest scored 0. An honest student
-    in the same batch is not touched."""
+    replays the sleeps) would take minutes; the cap stops it at 12 s, the public half of the forward
+    check earned before stays (its hidden half would run after the last cell: no time was left),
+    and the row and the feedback say why the rest scored 0. An honest student in the same batch is
+    not touched."""
     cls = Class(course, "hw2_conv", tmp_path / "inbox")
     cls.student("honest")
     path = cls.student("sleeper")
@@ -329,7 +330,7 @@ def test_a_notebook_that_sleeps_and_restarts_is_cut_at_its_cap_keeping_earlier_p
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     assert rows["honest"]["total"] == "10", rows["honest"]["problems"]
     sleeper = rows["sleeper"]
-    assert (sleeper["check_conv_forward"], sleeper["total"]) == ("3", "3"), sleeper
+    assert (sleeper["check_conv_forward"], sleeper["total"]) == ("1.5", "1.5"), sleeper
     assert "used up its 12 s of grading time" in sleeper["problems"], sleeper["problems"]
     result = json.loads((course / "grades" / "hw2_conv" / "sleeper.json").read_text())
     assert result["seconds"] < 12 + 15, result["seconds"]  # the cap, and the time to stop and write up
