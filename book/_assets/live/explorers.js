@@ -8,6 +8,9 @@
  *   pooling        max / avg / L2, any size and stride, on a photo or a drawing; where the
  *                  gradient of a clicked output goes
  * Each explorer keeps its last result on the element (el.cnnLive) for the browser tests.
+ * Every typed value is read by readNumber / readChoice (one place, below): a wrong one, or a setting
+ * the engine refuses, is shown with what to type instead, and the pictures and status are marked
+ * as not updated (refuse), never left stating a result beside the error.
  */
 (function () {
   "use strict";
@@ -85,7 +88,7 @@
    * status never states a result beside the error. `view`: {error, status, stale: [elements]}. */
   function refuse(view, message) {
     view.error.textContent = message;
-    view.status.textContent = "Not updated: " + message.replace(/\n/g, "; ") + ". The pictures are dimmed: they show the last setting that worked.";
+    view.status.textContent = "Not updated: " + message.replace(/\n/g, "; ").replace(/\.$/, "") + ". The pictures are dimmed: they show the last setting that worked.";
     for (const el of view.stale) {
       el.classList.add("cnn-live-stale");
       if (el.tagName === "CANVAS") el.setAttribute("aria-label", "not updated (" + message.replace(/\n/g, "; ") + ")");
@@ -259,7 +262,7 @@
       const [, H, W] = out.shape;
       state.r = Math.min(state.r, H - 1); state.c = Math.min(state.c, W - 1);
       inCanvas.setAttribute("aria-label", "input: " + state.imageName + ", grey, " + state.image.shape[1] + "×" + state.image.shape[2] + " pixels");
-      const text = F + "×" + F + " kernel " + name + " with bias " + f2(b.data[0]) + " on " + state.imageName +
+      const text = F + "×" + F + " kernel " + (name === CUSTOM ? "typed by you (custom kernel)" : name) + " with bias " + f2(b.data[0]) + " on " + state.imageName +
         ", padding P=" + P + " keeps the size " + H + "×" + W + "; outputs range from " + f2(Math.min(...out.data)) +
         " to " + f2(Math.max(...out.data)) + " (red positive, blue negative, white zero, strongest ±" + f2(m) + ")";
       outCanvas.setAttribute("aria-label", "activation map: " + text);
