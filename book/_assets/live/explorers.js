@@ -42,7 +42,7 @@
 
   // A number field for `spec` = {name, min, max, whole}: the same spec gives its min/max and checks it.
   function number(value, spec) {
-    return h("input", { type: "number", value: value, min: spec.min, max: spec.max, step: spec.whole ? 1 : "any",
+    return h("input", { type: "number", value: value, min: spec.min, max: spec.max, step: spec.whole ? 1 : 0.1,
       "aria-label": spec.name });
   }
 
@@ -58,9 +58,9 @@
     if (input.validity && input.validity.badInput) typed = "what you typed is not a number";
     else if (text === "") typed = "the field is empty";
     else {
-      const v = Number(text);
-      if (!Number.isFinite(v)) typed = "you typed " + JSON.stringify(text.length > 24 ? text.slice(0, 24) + "…" : text) + ", not a number";
-      else if ((spec.whole && !Number.isInteger(v)) || v < spec.min || v > spec.max) typed = "you typed " + text;
+      const v = Number(text), shown = text.length > 24 ? text.slice(0, 24) + "…" : text;
+      if (Number.isNaN(v)) typed = "you typed " + JSON.stringify(shown) + ", not a number";
+      else if ((spec.whole && !Number.isInteger(v)) || !(v >= spec.min && v <= spec.max)) typed = "you typed " + shown;
       else return { value: v };
     }
     return { error: want + " (" + typed + ")" };
@@ -197,7 +197,8 @@
     presetSel.lastChild.disabled = true;      // shown when the typed kernel is no preset, not chosen
     const sizeSel = select(["3", "5"], String(presets[presetSel.value].length), "kernel size F");
     const WEIGHT = { min: -1000, max: 1000, whole: false };
-    const bias = number(0, { name: "bias b", min: -1000, max: 1000, whole: false });
+    const BIAS = { name: "bias b", min: -1000, max: 1000, whole: false };
+    const bias = number(0, BIAS);
     const grid = h("div", { class: "cnn-live-kernel", role: "group", "aria-label": "kernel values" });
     const inCanvas = h("canvas", { class: "cnn-live-canvas", role: "img" });
     const outCanvas = h("canvas", { class: "cnn-live-canvas", role: "img", tabindex: "0" });
@@ -224,7 +225,7 @@
     function read() {
       const F = Math.round(Math.sqrt(inputs.length));
       const r = readAll(inputs.map((inp, i) => [i, inp, Object.assign({ name: inp.getAttribute("aria-label") }, WEIGHT)])
-        .concat([["b", bias, { name: "bias b", min: -1000, max: 1000, whole: false }]]));
+        .concat([["b", bias, BIAS]]));
       if (r.error) return r;
       return { w: L.tensor([1, 1, F, F], inputs.map((_, i) => r.values[i])), b: r.values.b };
     }
