@@ -4,7 +4,8 @@ Random cases go to Node.js as JSON; the engine's answers come back and are compa
 cnn_core's (relative error < 1e-5): convolution forward and backward with any stride and
 padding, dilation (against cnn_core on the zero-inserted kernel), max / avg / L2 pooling and its
 gradient routing, the output-size errors word for word, and a whole exported network's
-probabilities and input gradient (the saliency map). Node.js comes with Debian's npm package,
+probabilities and input gradient (the saliency map), and the page-only refusals of sizes that
+would loop for ever or allocate absurdly. Node.js comes with Debian's npm package,
 which `make test` installs.
 """
 
@@ -195,3 +196,32 @@ def test_an_exported_network_gives_the_same_probabilities_and_saliency():
 def test_to_json_refuses_a_layer_the_page_cannot_run():
     with pytest.raises(TypeError, match="Sigmoid is not supported by the page engine"):
         to_json(cc.Sequential([cc.Sigmoid()]))
+
+
+def test_the_engine_refuses_sizes_that_would_loop_for_ever_or_allocate_absurdly():
+    import time
+
+    sizes = [(7, 3, 0, 0), (7, 3, -2, 0), (7, 3, 10**9, 0), (7, 3, 2.5, 0), (10**9, 3, 1, 0), (7, 0, 1, 0), (4000, 3, 1, 4000)]
+    x = {"shape": [1, 6, 6], "data": [0.5] * 36}
+    dout = {"shape": [1, 3, 3], "data": [1.0] * 9}
+    pools = [(0, 2), (2, 0), (-1, 1), (2, 10**9), (2.5, 2)]
+    cases = [{"op": "size", "n": n, "f": f, "s": s, "p": p} for n, f, s, p in sizes]
+    cases += [{"op": "pool", "x": x, "dout": dout, "f": f, "s": s, "mode": "max"} for f, s in pools]
+    t0 = time.perf_counter()
+    got = engine(cases)
+    assert time.perf_counter() - t0 < 10  # Node.js starts in well under a second; no case loops
+    want = [
+        "stride S must be >= 1, got 0",
+        "stride S must be >= 1, got -2",
+        "stride S must be <= 4096 in the page, got 1000000000",
+        "stride S must be a whole number >= 1, got 2.5",
+        "input size N must be <= 4096 in the page, got 1000000000",
+        "filter size F must be >= 1, got 0",
+        "output size 11998 is more than the page draws (4096 per side): use a smaller N or P",
+        "x height H=6: filter size F must be >= 1, got 0",
+        "x height H=6: stride S must be >= 1, got 0",  # 0 is refused, not read as "stride = F"
+        "x height H=6: filter size F must be >= 1, got -1",
+        "x height H=6: stride S must be <= 4096 in the page, got 1000000000",
+        "x height H=6: filter size F must be a whole number >= 1, got 2.5",
+    ]
+    assert got == [{"error": w} for w in want]

@@ -8,11 +8,17 @@ uploaded PNG is resized as the page says, a corrupt file gets a message while th
 working, and changes are answered within 50 ms (every one for the small explorers; 9 in 10 for the
 digit network, where a rare garbage collection on a busy machine may take longer). The times are
 printed (pytest -s) for bench/README.md.
+
+Every field and menu of every explorer is also fed nonsense as a reader would (cleared with
+Backspace, typed, pasted: empty, 0, negative, fractional, 1e9, letters, whitespace): no page error,
+an answer within 1 s, a message naming the wrong field, no result stated beside an error, and a
+right value brings back cnn_core's result. A typed kernel is called "custom kernel", not a preset.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import os
 from pathlib import Path
 
@@ -364,3 +370,136 @@ def test_a_live_explorer_shows_only_in_the_book(monkeypatch):
     monkeypatch.setenv("CNN_BOOK_BUILD", "1")
     display(explorer)
     assert shown and 'data-kind="stride_padding"' in shown[-1]["text/html"]
+
+
+# ---------------------------------------------------------------- nonsense typed into every control
+
+NONSENSE = ["", "0", "-3", "2.5", "1e9", "abc", "   ", "1e400", "-", "7abc", " 3 "]
+AS_RESULT = re.compile(r"\d+×\d+")  # "output 3×3", "gives 12×12", "keeps the size 80×120": a result
+
+
+def controls(page, root: str) -> list[dict]:
+    return page.evaluate(
+        f"""() => Array.from(document.querySelectorAll(
+            "#{root} .cnn-live input[type=number], #{root} .cnn-live input[type=range], #{root} .cnn-live select")).map(
+            (el) => ({{label: el.getAttribute('aria-label'), tag: el.tagName, value: el.value,
+                      min: el.min, max: el.max, whole: el.step === '1',
+                      options: el.tagName === 'SELECT'
+                        ? Array.from(el.options).filter((o) => !o.disabled).map((o) => o.value) : []}}))"""
+    )
+
+
+def enter(page, loc, value: str, how: str) -> None:
+    """Clear the field with Backspace, then type or paste ``value`` as a reader would."""
+    loc.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Backspace")
+    if value and how == "type":
+        page.keyboard.type(value)
+    elif value:
+        loc.evaluate("(el, v) => document.execCommand('insertText', false, v)", value)
+
+
+def wrong(field: dict, shown: str, bad_input: bool) -> bool:
+    """Python's own reading of a field's value: is it outside what the field accepts?"""
+    try:
+        v = float(shown.strip())
+    except ValueError:
+        return True
+    if bad_input or not np.isfinite(v) or (field["whole"] and v != int(v)):
+        return True
+    return not float(field["min"]) <= v <= float(field["max"])
+
+
+def looks_right(page, root: str, field: dict, is_wrong: bool) -> None:
+    s = page.evaluate(f"""() => {{ const r = document.querySelector("#{root} .cnn-live"), s = r.cnnLive || {{}};
+        return {{error: r.querySelector('.cnn-live-error') ? r.querySelector('.cnn-live-error').textContent : '',
+                 status: r.querySelector('.cnn-live-status').textContent, ms: s.ms, stateError: s.error || ''}}; }}""")
+    assert s["ms"] is None or s["ms"] < 1000
+    if is_wrong:
+        assert field["label"] in s["error"] and "must be" in s["error"], (field, s)
+        assert s["status"].startswith("Not updated"), (field, s)
+    if s["error"]:  # whatever is wrong, no result is stated beside it
+        assert not AS_RESULT.search(s["status"]), (field, s)
+
+
+def answers_as_cnn_core(page, root: str) -> None:
+    """After a right value, the explorer's result is cnn_core's again."""
+    if root == "conv":
+        s = state(page, "conv", "image", "kernel", "bias", "output", "error")
+        assert not s["error"]
+        w = arr(s["kernel"])
+        F = w.shape[-1]
+        want = fn.conv2d_naive(arr(s["image"])[None], w, np.array([s["bias"]]), 1, (F - 1) // 2)[0]
+        rel_close(arr(s["output"]), want)
+    elif root == "stride":
+        s = state(page, "stride", "values", "size", "error")
+        v = s["values"]
+        try:
+            want = cc.output_size(v["N"], v["Dl"] * (v["F"] - 1) + 1, v["S"], v["P"])
+        except ValueError:
+            assert s["size"] is None and s["error"]
+        else:
+            assert s["size"] == want and s["error"] == ""
+    elif root == "pool":
+        s = state(page, "pool", "image", "output", "f", "s", "mode", "error")
+        assert not s["error"]
+        rel_close(arr(s["output"]), fn.pool2d_naive(arr(s["image"])[None], s["f"], s["s"], s["mode"])[0])
+
+
+@pytest.mark.parametrize("root", ["conv", "stride", "pool", "digit"])
+def test_every_control_survives_anything_typed(page, root):
+    import time
+
+    page.select_option("#conv select[aria-label='kernel size F']", "3")
+    page.fill("#pool input[aria-label='window size F']", "2")
+    page.fill("#pool input[aria-label='stride S']", "2")
+    fields = controls(page, root)
+    assert fields, root
+    for field in fields:
+        loc = page.locator(f"#{root} .cnn-live [aria-label='{field['label']}']")
+        if field["tag"] == "SELECT":
+            for option in field["options"]:
+                t0 = time.perf_counter()
+                loc.select_option(option)
+                looks_right(page, root, field, False)
+                assert time.perf_counter() - t0 < 1, (field, option)
+            # a value no option has (as a script or a stale page might set it)
+            t0 = time.perf_counter()
+            loc.evaluate(
+                "(el) => { el.value = 'no such option'; "
+                "el.dispatchEvent(new Event('input')); el.dispatchEvent(new Event('change')); }"
+            )
+            assert time.perf_counter() - t0 < 1, field
+            assert page.errors == [], (field, page.errors)
+            loc.select_option(field["value"])
+            answers_as_cnn_core(page, root)
+            continue
+        for k, value in enumerate(NONSENSE):
+            t0 = time.perf_counter()
+            enter(page, loc, value, "type" if k % 2 == 0 else "paste")
+            shown = loc.evaluate("(el) => ({value: el.value, bad: el.validity.badInput})")
+            looks_right(page, root, field, wrong(field, shown["value"], shown["bad"]))
+            took = time.perf_counter() - t0
+            assert took < 1, f"{root} {field['label']}: {value!r} took {took:.1f} s"
+            assert page.errors == [], (field, value, page.errors)
+        enter(page, loc, field["value"], "type")  # a right value again: a right result again
+        looks_right(page, root, field, False)
+        answers_as_cnn_core(page, root)
+    assert page.errors == []
+
+
+def test_a_typed_kernel_is_named_custom(page):
+    page.select_option("#conv select[aria-label='preset kernel']", "vertical edge (Sobel)")
+    status = page.locator("#conv .cnn-live-status")
+    assert "vertical edge (Sobel)" in status.inner_text()
+    cell = page.locator("#conv input[aria-label='kernel row 1 column 1']")
+    old = cell.input_value()
+    enter(page, cell, "7", "type")
+    label = page.locator("#conv canvas[tabindex='0']").get_attribute("aria-label")
+    assert "custom kernel" in status.inner_text() and "Sobel" not in status.inner_text()
+    assert "custom kernel" in label and "Sobel" not in label
+    assert page.locator("#conv select[aria-label='preset kernel']").input_value() == "custom kernel"
+    enter(page, cell, old, "type")  # the preset's values again: its name again
+    assert "vertical edge (Sobel)" in status.inner_text()
+    assert page.errors == []

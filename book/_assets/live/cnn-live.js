@@ -11,8 +11,18 @@
 (function (root) {
   "use strict";
 
+  /* The page's limits: no side longer than MAX_SIDE cells and no tensor of more than MAX_VALUES
+   * numbers, so that no setting typed in an explorer loops for ever or allocates absurdly. */
+  const MAX_SIDE = 4096, MAX_VALUES = 1 << 24;
+
   function tensor(shape, data) {
+    if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) {
+      throw new Error("tensor: a shape is a list of whole numbers >= 0, got [" + shape + "]");
+    }
     const size = shape.reduce((a, b) => a * b, 1);
+    if (size > MAX_VALUES) {
+      throw new Error("tensor: shape [" + shape.join(", ") + "] holds " + size + " values, more than the page computes with (" + MAX_VALUES + ")");
+    }
     const out = data ? Float64Array.from(data) : new Float64Array(size);
     if (out.length !== size) {
       throw new Error("tensor: " + out.length + " values do not fill shape [" + shape.join(", ") + "]");
@@ -24,14 +34,27 @@
     return (Math.round(x * 100) / 100).toFixed(2);
   }
 
+  /* value as a whole number from minimum to MAX_SIDE, or an Error worded as cnn_core's check_whole_number
+   * (a page-only upper limit, so that nothing loops for ever or allocates absurdly). */
+  function whole(name, value, minimum) {
+    if (typeof value !== "number" || !Number.isInteger(value)) {
+      throw new Error(name + " must be a whole number >= " + minimum + ", got " + value);
+    }
+    if (value < minimum) throw new Error(name + " must be >= " + minimum + ", got " + value);
+    if (value > MAX_SIDE) throw new Error(name + " must be <= " + MAX_SIDE + " in the page, got " + value);
+    return value;
+  }
+
+  const given = (v, otherwise) => (v === undefined || v === null ? otherwise : v);
+
   /* The output size (N + 2P - Dl(F-1) - 1) / S + 1, with cnn_core.output_size's messages. */
   function outputSize(n, f, stride, padding, dilation) {
-    stride = stride === undefined ? 1 : stride;
-    padding = padding || 0;
-    dilation = dilation || 1;
-    if (!Number.isInteger(stride) || stride < 1) throw new Error("stride S must be >= 1, got " + stride);
-    if (!Number.isInteger(padding) || padding < 0) throw new Error("padding P must be >= 0, got " + padding);
-    if (!Number.isInteger(dilation) || dilation < 1) throw new Error("dilation must be >= 1, got " + dilation);
+    stride = given(stride, 1); padding = given(padding, 0); dilation = given(dilation, 1);
+    whole("input size N", n, 1);
+    whole("filter size F", f, 1);
+    whole("stride S", stride, 1);
+    whole("padding P", padding, 0);
+    whole("dilation", dilation, 1);
     const reach = dilation * (f - 1) + 1;            // the span of a dilated filter
     const padded = n + 2 * padding;
     if (reach > padded) {
@@ -42,7 +65,7 @@
     const span = padded - reach;
     if (span % stride !== 0) {
       const hints = [];
-      for (let s = stride - 1; s >= 1; s--) {
+      for (let s = Math.min(stride - 1, span); s >= 1; s--) {   // no s > span divides span
         if (span % s === 0) { hints.push("stride S=" + s + " fits"); break; }
       }
       for (let p = padding + 1; p <= padding + stride; p++) {
@@ -54,7 +77,9 @@
       throw new Error("filter does not fit: " + formula + " = " + fmt(span / stride + 1) +
         " is not a whole number." + (hints.length ? " Try: " + hints.join(" or ") + "." : ""));
     }
-    return span / stride + 1;
+    const size = span / stride + 1;
+    if (size > MAX_SIDE) throw new Error("output size " + size + " is more than the page draws (" + MAX_SIDE + " per side): use a smaller N or P");
+    return size;
   }
 
   /* outputSize along one axis of x, its error prefixed as cnn_core does ("x width W=24: ..."). */
@@ -66,10 +91,16 @@
     }
   }
 
+  function sameShape(what, got, want) {
+    if (got.length !== want.length || got.some((n, i) => n !== want[i])) {
+      throw new Error(what + " has shape [" + got.join(", ") + "], the forward pass gave [" + want.join(", ") + "]");
+    }
+  }
+
   /* Convolution of one volume x (D, H, W) with w (K, D, F, F) and b (K): out (K, H2, W2).
    * out[k, r, c] = b[k] + sum_{d,i,j} w[k, d, i, j] * xpad[d, r*S + i*Dl, c*S + j*Dl]. */
   function conv2d(x, w, b, stride, padding, dilation) {
-    stride = stride || 1; padding = padding || 0; dilation = dilation || 1;
+    stride = given(stride, 1); padding = given(padding, 0); dilation = given(dilation, 1);
     const [D, H, W] = x.shape, [K, D2, F, F2] = w.shape;
     if (D !== D2) throw new Error("conv2d: x has depth D=" + D + " but the filters have depth " + D2);
     if (F !== F2) throw new Error("conv2d: filters must be square, got " + F + "x" + F2);
@@ -102,8 +133,9 @@
   /* Gradients of conv2d: dx (D, H, W), dw (K, D, F, F), db (K), given dout (K, H2, W2).
    * dw = sum over positions of dout x window; dx scatters dout through the filter; db = sum of dout. */
   function conv2dBackward(dout, x, w, stride, padding, dilation) {
-    stride = stride || 1; padding = padding || 0; dilation = dilation || 1;
+    stride = given(stride, 1); padding = given(padding, 0); dilation = given(dilation, 1);
     const [D, H, W] = x.shape, [K, , F] = w.shape, [, H2, W2] = dout.shape;
+    sameShape("conv2dBackward: dout", dout.shape, [K, axisSize("height H", H, F, stride, padding, dilation), axisSize("width W", W, F, stride, padding, dilation)]);
     const dx = tensor([D, H, W]), dw = tensor([K, D, F, F]), db = tensor([K]);
     const xd = x.data, wd = w.data, gd = dout.data;
     for (let k = 0; k < K; k++) {
@@ -132,7 +164,7 @@
 
   /* Pooling of each map of x (D, H, W) with an F x F window, stride S: max, avg or l2. */
   function pool2d(x, f, stride, mode) {
-    stride = stride || f; mode = mode || "max";
+    stride = given(stride, f); mode = mode || "max";
     if (["max", "avg", "l2"].indexOf(mode) < 0) throw new Error("pool2d: mode must be 'max', 'avg' or 'l2', got " + mode);
     const [D, H, W] = x.shape;
     const H2 = axisSize("height H", H, f, stride, 0), W2 = axisSize("width W", W, f, stride, 0);
@@ -160,8 +192,9 @@
   /* Where the gradient of each pooling output goes: dx (D, H, W) given dout (D, H2, W2).
    * max: all to the first largest value of the window; avg: dout / F^2 to each; l2: dout * x / out. */
   function pool2dBackward(dout, x, f, stride, mode) {
-    stride = stride || f; mode = mode || "max";
+    stride = given(stride, f); mode = mode || "max";
     const [D, H, W] = x.shape, [, H2, W2] = dout.shape;
+    sameShape("pool2dBackward: dout", dout.shape, [D, axisSize("height H", H, f, stride, 0), axisSize("width W", W, f, stride, 0)]);
     const dx = tensor([D, H, W]);
     for (let d = 0; d < D; d++) {
       for (let r = 0; r < H2; r++) {
@@ -255,7 +288,7 @@
     return { layers: net, forward: forward, gradient: gradient };
   }
 
-  const api = { tensor, outputSize, conv2d, conv2dBackward, pool2d, pool2dBackward, relu, linear, softmax, model };
+  const api = { MAX_SIDE, MAX_VALUES, tensor, outputSize, conv2d, conv2dBackward, pool2d, pool2dBackward, relu, linear, softmax, model };
   if (typeof module !== "undefined" && module.exports) module.exports = api;
   else root.CNNLive = api;
 })(typeof window !== "undefined" ? window : this);

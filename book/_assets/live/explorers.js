@@ -8,6 +8,9 @@
  *   pooling        max / avg / L2, any size and stride, on a photo or a drawing; where the
  *                  gradient of a clicked output goes
  * Each explorer keeps its last result on the element (el.cnnLive) for the browser tests.
+ * Every typed value is read by readNumber / readChoice (one place, below): a wrong one, or a setting
+ * the engine refuses, is shown with what to type instead, and the pictures and status are marked
+ * as not updated (refuse), never left stating a result beside the error.
  */
 (function () {
   "use strict";
@@ -37,8 +40,64 @@
     return s;
   }
 
-  function number(value, min, max, step, label) {
-    return h("input", { type: "number", value: value, min: min, max: max, step: step || 1, "aria-label": label });
+  // A number field for `spec` = {name, min, max, whole}: the same spec gives its min/max and checks it.
+  function number(value, spec) {
+    return h("input", { type: "number", value: value, min: spec.min, max: spec.max, step: spec.whole ? 1 : 0.1,
+      "aria-label": spec.name });
+  }
+
+  // ------------------------------------------------------------------ every typed value is checked here
+
+  /* The one place where the explorers read what a reader typed: the value of `input` as a number
+   * within `spec` ({name, min, max, whole}), or a message that says what is wrong and how to fix it.
+   * The explorers compute only with values that passed; nothing else is read from a field. */
+  function readNumber(input, spec) {
+    const text = String(input.value).trim();
+    const want = spec.name + " must be " + (spec.whole ? "a whole number" : "a number") + " from " + spec.min + " to " + spec.max;
+    let typed;
+    if (input.validity && input.validity.badInput) typed = "what you typed is not a number";
+    else if (text === "") typed = "the field is empty";
+    else {
+      const v = Number(text), shown = text.length > 24 ? text.slice(0, 24) + "…" : text;
+      if (Number.isNaN(v)) typed = "you typed " + JSON.stringify(shown) + ", not a number";
+      else if ((spec.whole && !Number.isInteger(v)) || !(v >= spec.min && v <= spec.max)) typed = "you typed " + shown;
+      else return { value: v };
+    }
+    return { error: want + " (" + typed + ")" };
+  }
+
+  // The value of a menu if it is one of `options`, else a message.
+  function readChoice(sel, options, name) {
+    if (options.indexOf(sel.value) >= 0) return { value: sel.value };
+    return { error: name + " must be one of " + options.join(", ") + " (the menu shows " + JSON.stringify(sel.value) + ")" };
+  }
+
+  /* Read every field of `fields` ([key, input, spec] or [key, select, options, name]): {values} when
+   * all are right, else {error} with one line per wrong field; wrong fields get aria-invalid. */
+  function readAll(fields) {
+    const values = {}, errors = [];
+    for (const [key, el, spec, name] of fields) {
+      const r = Array.isArray(spec) ? readChoice(el, spec, name) : readNumber(el, spec);
+      el.setAttribute("aria-invalid", r.error ? "true" : "false");
+      if (r.error) errors.push(r.error); else values[key] = r.value;
+    }
+    return errors.length ? { error: errors.join("\n") } : { values: values };
+  }
+
+  /* An explorer that cannot compute shows why, and says that its pictures are not updated: the
+   * status never states a result beside the error. `view`: {error, status, stale: [elements]}. */
+  function refuse(view, message) {
+    view.error.textContent = message;
+    view.status.textContent = "Not updated: " + message.replace(/\n/g, "; ").replace(/\.$/, "") + ". The pictures are dimmed: they show the last setting that worked.";
+    for (const el of view.stale) {
+      el.classList.add("cnn-live-stale");
+      if (el.tagName === "CANVAS") el.setAttribute("aria-label", "not updated (" + message.replace(/\n/g, "; ") + ")");
+    }
+  }
+
+  function accept(view) {
+    view.error.textContent = "";
+    for (const el of view.stale) el.classList.remove("cnn-live-stale");
   }
 
   // Arrow keys and friends act on the control, not on the page (or a notebook's cell selection).
@@ -133,9 +192,13 @@
     const imageSel = select(images.map((i) => i.name).concat(["your own image…"]), images[0].name, "image");
     const file = h("input", { type: "file", accept: "image/*", "aria-label": "upload an image", style: "display:none" });
     const camera = h("button", { type: "button", text: "webcam picture" });
-    const presetSel = select(Object.keys(presets), cfg.preset || Object.keys(presets)[0], "preset kernel");
+    const CUSTOM = "custom kernel";
+    const presetSel = select(Object.keys(presets).concat([CUSTOM]), cfg.preset || Object.keys(presets)[0], "preset kernel");
+    presetSel.lastChild.disabled = true;      // shown when the typed kernel is no preset, not chosen
     const sizeSel = select(["3", "5"], String(presets[presetSel.value].length), "kernel size F");
-    const bias = number(0, -10, 10, 0.1, "bias b");
+    const WEIGHT = { min: -1000, max: 1000, whole: false };
+    const BIAS = { name: "bias b", min: -1000, max: 1000, whole: false };
+    const bias = number(0, BIAS);
     const grid = h("div", { class: "cnn-live-kernel", role: "group", "aria-label": "kernel values" });
     const inCanvas = h("canvas", { class: "cnn-live-canvas", role: "img" });
     const outCanvas = h("canvas", { class: "cnn-live-canvas", role: "img", tabindex: "0" });
@@ -149,7 +212,7 @@
       inputs = [];
       for (let i = 0; i < F; i++) {
         for (let j = 0; j < F; j++) {
-          const inp = number(values[i][j], -99, 99, 0.1, "kernel row " + (i + 1) + " column " + (j + 1));
+          const inp = number(values[i][j], Object.assign({ name: "kernel row " + (i + 1) + " column " + (j + 1) }, WEIGHT));
           inp.addEventListener("input", update);
           keepKeys(inp);
           inputs.push(inp);
@@ -158,25 +221,49 @@
       }
     }
 
-    function kernel() {
+    // The kernel and bias typed, checked: {w, b} or {error}.
+    function read() {
       const F = Math.round(Math.sqrt(inputs.length));
-      const w = L.tensor([1, 1, F, F]);
-      inputs.forEach((inp, i) => { const v = parseFloat(inp.value); w.data[i] = Number.isFinite(v) ? v : 0; });
-      return w;
+      const r = readAll(inputs.map((inp, i) => [i, inp, Object.assign({ name: inp.getAttribute("aria-label") }, WEIGHT)])
+        .concat([["b", bias, BIAS]]));
+      if (r.error) return r;
+      return { w: L.tensor([1, 1, F, F], inputs.map((_, i) => r.values[i])), b: r.values.b };
     }
+
+    // The kernel's name: a preset's if the values are exactly that preset, else "custom kernel".
+    function kernelName(w) {
+      for (const [name, k] of Object.entries(presets)) {
+        const flat = [].concat(...k);
+        if (flat.length === w.data.length && flat.every((v, i) => v === w.data[i])) return name;
+      }
+      return CUSTOM;
+    }
+
+    const view = { error: error, status: status, stale: [outCanvas, readout] };
 
     function update() {
       const t0 = performance.now();
-      const w = kernel(), F = w.shape[2], b = L.tensor([1], [parseFloat(bias.value) || 0]);
-      const P = (F - 1) / 2;
-      const out = L.conv2d(state.image, w, b, 1, P);
       paint(inCanvas, state.image, cfg.cell, false);
+      const k = read();
+      let out;
+      if (!k.error) {
+        try { out = L.conv2d(state.image, k.w, L.tensor([1], [k.b]), 1, (k.w.shape[2] - 1) / 2); } catch (err) { k.error = err.message; }
+      }
+      if (k.error) {
+        refuse(view, k.error);
+        root.cnnLive = { image: state.image, error: k.error, ms: performance.now() - t0 };
+        return;
+      }
+      accept(view);
+      const w = k.w, F = w.shape[2], b = L.tensor([1], [k.b]), P = (F - 1) / 2;
       const m = paint(outCanvas, out, cfg.cell, true);
       state.out = out; state.w = w; state.b = b.data[0]; state.P = P;
+      const name = kernelName(w);
+      presetSel.value = name;
       const [, H, W] = out.shape;
       state.r = Math.min(state.r, H - 1); state.c = Math.min(state.c, W - 1);
       inCanvas.setAttribute("aria-label", "input: " + state.imageName + ", grey, " + state.image.shape[1] + "×" + state.image.shape[2] + " pixels");
-      const text = F + "×" + F + " kernel " + (presetSel.value) + " with bias " + f2(b.data[0]) + " on " + state.imageName +
+      const text = F + "×" + F + " kernel " + (name === CUSTOM ? "typed by you (custom kernel)" : name) + " with bias " + f2(b.data[0]) + " on " + state.imageName +
         ", padding P=" + P + " keeps the size " + H + "×" + W + "; outputs range from " + f2(Math.min(...out.data)) +
         " to " + f2(Math.max(...out.data)) + " (red positive, blue negative, white zero, strongest ±" + f2(m) + ")";
       outCanvas.setAttribute("aria-label", "activation map: " + text);
@@ -206,13 +293,14 @@
     }
 
     function setImage(t, name) {
-      state.image = t; state.imageName = name; error.textContent = "";
+      state.image = t; state.imageName = name;
       update();
     }
 
     imageSel.addEventListener("change", () => {
       if (imageSel.value === "your own image…") { file.click(); return; }
-      setImage(images.find((i) => i.name === imageSel.value).tensor, imageSel.value);
+      const im = images.find((i) => i.name === imageSel.value);
+      if (im) setImage(im.tensor, im.name);
     });
     file.addEventListener("change", () => {
       const f = file.files[0];
@@ -242,15 +330,20 @@
         error.textContent = "No webcam picture: " + (err && err.message ? err.message : err) + ". Allow the camera, or upload an image instead.";
       }
     });
-    presetSel.addEventListener("change", () => { buildGrid(presets[presetSel.value]); sizeSel.value = String(presets[presetSel.value].length); update(); });
+    presetSel.addEventListener("change", () => {
+      if (!presets[presetSel.value]) { update(); return; }   // not a preset: keep the typed kernel
+      buildGrid(presets[presetSel.value]); sizeSel.value = String(presets[presetSel.value].length); update();
+    });
     sizeSel.addEventListener("change", () => {
-      const F = +sizeSel.value, old = kernel(), f0 = old.shape[2];
+      const F = +sizeSel.value, f0 = Math.round(Math.sqrt(inputs.length));
+      if (F !== 3 && F !== 5) { sizeSel.value = String(f0); return; }
+      const old = { data: inputs.map((inp) => inp.value) };  // resized as typed, right or wrong
       const vals = [];
       for (let i = 0; i < F; i++) {
         vals.push([]);
         for (let j = 0; j < F; j++) {
           const oi = i - (F - f0) / 2, oj = j - (F - f0) / 2;
-          vals[i].push(oi >= 0 && oi < f0 && oj >= 0 && oj < f0 ? old.data[oi * f0 + oj] : 0);
+          vals[i].push(oi >= 0 && oi < f0 && oj >= 0 && oj < f0 ? old.data[oi * f0 + oj] : "0");
         }
       }
       buildGrid(vals);
@@ -260,9 +353,11 @@
     keepKeys(bias);
     outCanvas.addEventListener("mousemove", (e) => {
       const [r, c] = cellAt(outCanvas, e, cfg.cell);
+      if (root.cnnLive.error) return;                 // nothing to explain until the fields are right
       if (r >= 0 && c >= 0 && r < state.out.shape[1] && c < state.out.shape[2]) { state.r = r; state.c = c; explain(); }
     });
     onArrows(outCanvas, (dr, dc) => {
+      if (root.cnnLive.error) return;
       state.r = Math.max(0, Math.min(state.out.shape[1] - 1, state.r + dr));
       state.c = Math.max(0, Math.min(state.out.shape[2] - 1, state.c + dc));
       explain();
@@ -284,11 +379,12 @@
 
   function strideDilation(root, cfg) {
     const ctl = {};
-    const specs = [["N", "input size N", 1, 32], ["F", "filter size F", 1, 9], ["S", "stride S", 1, 6],
-      ["P", "padding P", 0, 6], ["Dl", "dilation", 1, 4]];
+    // Up to 100 cells a side, so that a row of windows is drawn in a few milliseconds.
+    const specs = [["N", "input size N", 1, 100], ["F", "filter size F", 1, 100], ["S", "stride S", 1, 100],
+      ["P", "padding P", 0, 50], ["Dl", "dilation", 1, 50]];
     const row = h("div", { class: "cnn-live-controls" });
     for (const [key, label, min, max] of specs) {
-      ctl[key] = number(cfg.start[key], min, max, 1, label);
+      ctl[key] = number(cfg.start[key], { name: label, min: min, max: max, whole: true });
       ctl[key].addEventListener("input", update);
       keepKeys(ctl[key]);
       row.append(field(label, ctl[key]));
@@ -298,10 +394,19 @@
     const error = h("div", { class: "cnn-live-error", role: "alert" });
     const status = h("div", { class: "cnn-live-status", role: "status", "aria-live": "polite" });
 
+    const view = { error: error, status: status, stale: [canvas, formula] };
+
     function update() {
       const t0 = performance.now();
-      const v = {};
-      for (const k in ctl) v[k] = Math.round(+ctl[k].value);
+      const read = readAll(specs.map(([key, label, min, max]) => [key, ctl[key], { name: label, min: min, max: max, whole: true }]));
+      if (read.error) {
+        refuse(view, read.error);
+        formula.textContent = "(N + 2P − F) / S + 1: not computed until every field holds a whole number in its range";
+        root.cnnLive = { values: null, size: null, error: read.error, positions: [], ms: performance.now() - t0 };
+        return;
+      }
+      accept(view);
+      const v = read.values;
       const span = v.Dl * (v.F - 1) + 1;
       let size = null;
       try {
@@ -350,8 +455,12 @@
 
   function pooling(root, cfg) {
     const images = cfg.images.map((im) => ({ name: im.name, tensor: decodeImage(im) }));
-    const mode = select(["max", "avg", "l2"], "max", "pooling mode");
-    const F = number(2, 1, 6, 1, "window size F"), S = number(2, 1, 6, 1, "stride S");
+    const MODES = ["max", "avg", "l2"];
+    const mode = select(MODES, "max", "pooling mode");
+    const side = images[0].tensor.shape[1];
+    const most = Math.max(...images.map((i) => Math.max(i.tensor.shape[1], i.tensor.shape[2])));  // the longest side
+    const FSPEC = { name: "window size F", min: 1, max: most, whole: true }, SSPEC = { name: "stride S", min: 1, max: most, whole: true };
+    const F = number(2, FSPEC), S = number(2, SSPEC);
     const imageSel = select(images.map((i) => i.name).concat(["draw"]), images[0].name, "image");
     const clear = h("button", { type: "button", text: "clear drawing" });
     const inCanvas = h("canvas", { class: "cnn-live-canvas", role: "img" });
@@ -359,24 +468,26 @@
     const gradCanvas = h("canvas", { class: "cnn-live-canvas", role: "img" });
     const error = h("div", { class: "cnn-live-error", role: "alert" });
     const status = h("div", { class: "cnn-live-status", role: "status", "aria-live": "polite" });
-    const state = { image: images[0].tensor, name: images[0].name, r: 0, c: 0 };
-    const side = images[0].tensor.shape[1];
+    const state = { image: images[0].tensor, name: images[0].name, r: 0, c: 0, s: 2 };
+    const view = { error: error, status: status, stale: [outCanvas, gradCanvas] };
     let drawing = null, down = false;
 
     function update() {
       const t0 = performance.now();
-      const f = Math.round(+F.value), s = Math.round(+S.value);
       paint(inCanvas, state.image, cfg.cell, false);
-      let out;
-      try {
-        out = L.pool2d(state.image, f, s, mode.value);
-        error.textContent = "";
-      } catch (err) {
-        error.textContent = err.message;
-        root.cnnLive = { image: state.image, error: err.message, ms: performance.now() - t0 };
-        status.textContent = error.textContent;
+      const read = readAll([["f", F, FSPEC], ["s", S, SSPEC], ["mode", mode, MODES, "pooling mode"]]);
+      let out, message = read.error;
+      if (!message) {
+        try { out = L.pool2d(state.image, read.values.f, read.values.s, read.values.mode); } catch (err) { message = err.message; }
+      }
+      if (message) {
+        refuse(view, message);
+        root.cnnLive = { image: state.image, error: message, ms: performance.now() - t0 };
         return;
       }
+      accept(view);
+      const f = read.values.f, s = read.values.s;
+      state.s = s;
       const [, H2, W2] = out.shape;
       state.r = Math.min(state.r, H2 - 1); state.c = Math.min(state.c, W2 - 1);
       paint(outCanvas, out, cfg.cell * s, false);
@@ -396,7 +507,7 @@
     }
 
     function choose(r, c) {          // select output (r, c) of the pooled map, if it exists
-      const o = root.cnnLive && root.cnnLive.output;
+      const o = root.cnnLive && !root.cnnLive.error && root.cnnLive.output;
       if (!o || r < 0 || c < 0 || r >= o.shape[1] || c >= o.shape[2]) return;
       state.r = r; state.c = c; update();
     }
@@ -415,6 +526,7 @@
         state.image = drawing; state.name = "your drawing (click or drag on the input)";
       } else {
         const im = images.find((i) => i.name === imageSel.value);
+        if (!im) return;                 // not one of the menu's images
         state.image = im.tensor; state.name = im.name;
       }
       update();
@@ -423,7 +535,7 @@
     inCanvas.addEventListener("mousedown", (e) => { if (imageSel.value === "draw") { down = true; paintAt(e); } });
     inCanvas.addEventListener("mousemove", (e) => { if (down) paintAt(e); });
     window.addEventListener("mouseup", () => { down = false; });
-    outCanvas.addEventListener("click", (e) => { const s = Math.round(+S.value); const [r, c] = cellAt(outCanvas, e, cfg.cell * s); choose(r, c); });
+    outCanvas.addEventListener("click", (e) => { const [r, c] = cellAt(outCanvas, e, cfg.cell * state.s); choose(r, c); });
     onArrows(outCanvas, (dr, dc) => choose(state.r + dr, state.c + dc));
 
     root.append(
