@@ -4,6 +4,8 @@
 #   - MathJax 3                      -> math
 #   - RequireJS                      -> loader used by the ipywidgets embedder
 #   - @jupyter-widgets/html-manager  -> renders embedded widget state
+#   - axe-core                       -> accessibility rules; only tests/test_accessibility.py
+#                                       injects it into the pages (no page loads it itself)
 #
 # The packages come from the npm registry via `npm pack` (no node_modules,
 # no package.json needed) and are trimmed to what the pages actually load.
@@ -18,10 +20,11 @@ set -euo pipefail
 MATHJAX_VERSION=3.2.2
 REQUIREJS_VERSION=2.3.8
 HTML_MANAGER_VERSION=1.0.15
+AXE_VERSION=4.14.1
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="${1:-$ROOT/book/_vendor}"
-STAMP_TEXT="mathjax@$MATHJAX_VERSION requirejs@$REQUIREJS_VERSION @jupyter-widgets/html-manager@$HTML_MANAGER_VERSION"
+STAMP_TEXT="mathjax@$MATHJAX_VERSION requirejs@$REQUIREJS_VERSION @jupyter-widgets/html-manager@$HTML_MANAGER_VERSION axe-core@$AXE_VERSION"
 
 if [[ -f "$DEST/.versions" && "$(cat "$DEST/.versions")" == "$STAMP_TEXT" ]]; then
     echo "web assets up to date in $DEST ($STAMP_TEXT)"
@@ -37,7 +40,8 @@ echo "fetching $STAMP_TEXT from the npm registry"
 (cd "$TMP" && npm pack --silent \
     "mathjax@$MATHJAX_VERSION" \
     "requirejs@$REQUIREJS_VERSION" \
-    "@jupyter-widgets/html-manager@$HTML_MANAGER_VERSION" >/dev/null)
+    "@jupyter-widgets/html-manager@$HTML_MANAGER_VERSION" \
+    "axe-core@$AXE_VERSION" >/dev/null)
 
 unpack() {  # unpack TARBALL DIR
     mkdir -p "$TMP/$2"
@@ -46,9 +50,10 @@ unpack() {  # unpack TARBALL DIR
 unpack "mathjax-$MATHJAX_VERSION.tgz" mathjax
 unpack "requirejs-$REQUIREJS_VERSION.tgz" requirejs
 unpack "jupyter-widgets-html-manager-$HTML_MANAGER_VERSION.tgz" html-manager
+unpack "axe-core-$AXE_VERSION.tgz" axe-core
 
 OUT="$TMP/out"
-mkdir -p "$OUT/mathjax/output/chtml/fonts" "$OUT/mathjax/input/tex" "$OUT/requirejs" "$OUT/html-manager"
+mkdir -p "$OUT/mathjax/output/chtml/fonts" "$OUT/mathjax/input/tex" "$OUT/requirejs" "$OUT/html-manager" "$OUT/axe-core"
 
 # MathJax: the combined TeX+MathML -> CommonHTML bundle (Sphinx's default
 # component), its woff2 fonts, the TeX extensions it autoloads, and the
@@ -70,9 +75,12 @@ HM="$TMP/html-manager/dist"
 cp "$HM/embed-amd.js" "$OUT/html-manager/"
 cp "$HM"/*.woff "$HM"/*.woff2 "$OUT/html-manager/"
 
+# axe-core: the minified single-file build (rules + engine, English messages).
+cp "$TMP/axe-core/axe.min.js" "$OUT/axe-core/"
+
 # Keep each package's license text where it ships one, and its package.json
 # (name, version, license field) as the provenance record.
-for pkg in mathjax requirejs html-manager; do
+for pkg in mathjax requirejs html-manager axe-core; do
     cp "$TMP/$pkg/package.json" "$OUT/$pkg/"
     for f in "$TMP/$pkg"/LICENSE*; do [[ -f "$f" ]] && cp "$f" "$OUT/$pkg/"; done
 done

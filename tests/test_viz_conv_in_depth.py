@@ -192,5 +192,7 @@ def test_framework_controls():
 def test_framework_table_html():
     table = framework_table_html(framework_table(7, 3, 3)).data
     assert table.count("<tr>") == 1 + 8 and "overflow-x:auto" in table
+    # it scrolls on a phone: a keyboard reaches it, a screen reader names it (axe: scrollable-region-focusable)
+    assert 'tabindex="0"' in table and 'role="region"' in table and "aria-label=" in table
     assert "<td>—</td>" in table and "<td>input rows [6] never read</td>" in table
     assert "<code>nn.Conv2d(…, 3, stride=3, padding=&#x27;same&#x27;)</code>" in table

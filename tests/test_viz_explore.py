@@ -64,6 +64,9 @@ def test_animate_gives_js_controls():
     (line,) = ax.plot([0, 1])
     h = animate(fig, lambda i: line.set_ydata([0, i]), 3)._repr_html_()
     assert h.count("<img") >= 1 and "anim" in h and "frames" in h.lower()
+    # the frame slider has no <label>: it carries its name (axe rule "label")
+    sliders = re.findall(r"<input[^>]*_anim_slider[^>]*>", h)
+    assert len(sliders) == 1 and 'aria-label="animation frame"' in sliders[0]
 
 
 def test_animate_works_offline_and_has_alt_text():

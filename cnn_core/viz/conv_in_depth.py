@@ -461,7 +461,8 @@ def patch_figure(image, r: int, c: int, size: int, zoom: int = 40) -> plt.Figure
 
 def framework_table_html(rows: Sequence[dict]) -> HTML:
     """cnn_core.frameworks.framework_table as an HTML table (a notebook's text/markdown output is
-    rendered as CommonMark in the book, without tables); it scrolls sideways on a phone."""
+    rendered as CommonMark in the book, without tables); it scrolls sideways on a phone, so the
+    scrolling box is focusable and named (a keyboard reader can scroll it too)."""
     head = "".join(f"<th>{h}</th>" for h in ("framework", "call", "formula", "output", "note"))
     body = []
     for r in rows:
@@ -469,6 +470,7 @@ def framework_table_html(rows: Sequence[dict]) -> HTML:
         cells = [html.escape(r["framework"]), f"<code>{html.escape(r['call'])}</code>", html.escape(r["formula"]), out]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + f"<td>{html.escape(r['note'])}</td></tr>")
     return HTML(
-        '<div class="cnn-framework-table" style="overflow-x:auto;max-width:100%">'
+        '<div class="cnn-framework-table" style="overflow-x:auto;max-width:100%" tabindex="0" role="region" '
+        'aria-label="output size in each framework (scrolls sideways)">'
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )

@@ -261,6 +261,7 @@ _FA_LINK = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesom
 _FA_ICON = re.compile(r'<i class="fa (fa-[a-z-]+(?: fa-flip-horizontal)?)"></i>')
 _ANIM_IMG = re.compile(r'<img id="(_anim_img[0-9a-f]+)">')
 _ANIM_DIV = re.compile(r'<div class="animation">')
+_ANIM_SLIDER = re.compile(r'<input id="(_anim_slider[0-9a-f]+)" type="range"')
 
 
 def animate(fig: "plt.Figure", update: Callable[[int], object], frames: int, interval: int = 600, alt: str | None = None) -> HTML:
@@ -281,5 +282,7 @@ def animate(fig: "plt.Figure", update: Callable[[int], object], frames: int, int
     out = _FA_LINK.sub("", out)
     out = _FA_ICON.sub(lambda m: _ANIM_GLYPHS.get(m.group(1), "\u2022"), out)
     out = _ANIM_IMG.sub(lambda m: f'<img id="{m.group(1)}" alt="{html.escape(alt)}" style="max-width:100%;height:auto">', out)
+    # the frame slider has no <label>: name it for screen readers (axe: label)
+    out = _ANIM_SLIDER.sub(lambda m: f'<input id="{m.group(1)}" type="range" aria-label="animation frame"', out)
     out = _ANIM_DIV.sub(f'<div class="animation" {_SUPPRESS_SHORTCUTS}>', out, count=1)
     return HTML(out)

@@ -463,7 +463,7 @@
     const F = number(2, FSPEC), S = number(2, SSPEC);
     const imageSel = select(images.map((i) => i.name).concat(["draw"]), images[0].name, "image");
     const clear = h("button", { type: "button", text: "clear drawing" });
-    const inCanvas = h("canvas", { class: "cnn-live-canvas", role: "img" });
+    const inCanvas = h("canvas", { class: "cnn-live-canvas", role: "img", "aria-label": "input image" });
     const outCanvas = h("canvas", { class: "cnn-live-canvas", role: "img", tabindex: "0" });
     const gradCanvas = h("canvas", { class: "cnn-live-canvas", role: "img" });
     const error = h("div", { class: "cnn-live-error", role: "alert" });
@@ -475,6 +475,8 @@
     function update() {
       const t0 = performance.now();
       paint(inCanvas, state.image, cfg.cell, false);
+      // a canvas with role="img" needs a name (axe: role-img-alt)
+      inCanvas.setAttribute("aria-label", "input: " + state.name + ", grey, " + state.image.shape[1] + "×" + state.image.shape[2] + " pixels");
       const read = readAll([["f", F, FSPEC], ["s", S, SSPEC], ["mode", mode, MODES, "pooling mode"]]);
       let out, message = read.error;
       if (!message) {
