@@ -33,6 +33,7 @@ Environment:
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import threading
@@ -113,6 +114,7 @@ class Visit:
     name: str
     page: object
     problems: list[str] = field(default_factory=list)
+    ready: object = None  # what the page's ready_js returned
 
     def fail_if_problems(self):
         if self.problems:
@@ -130,8 +132,9 @@ READY_JS = """async () => {
 }"""
 
 
-def open_page(context, url: str, name: str, allowed_prefixes: tuple[str, ...]) -> Visit:
-    """Open url in a new tab of context; requests outside allowed_prefixes are blocked."""
+def open_page(context, url: str, name: str, allowed_prefixes: tuple[str, ...], ready_js: str = READY_JS) -> Visit:
+    """Open url in a new tab of context; requests outside allowed_prefixes are blocked;
+    then ready_js is awaited (by default: MathJax done, fonts and images loaded)."""
     page = context.new_page()
     page.set_default_timeout(PAGE_TIMEOUT_MS)
     visit = Visit(name, page)
@@ -184,7 +187,7 @@ def open_page(context, url: str, name: str, allowed_prefixes: tuple[str, ...]) -
     page.on("response", on_response)
     page.on("requestfailed", on_failed)
     page.goto(url, wait_until="load")
-    page.evaluate(READY_JS)
+    visit.ready = page.evaluate(ready_js)
     return visit
 
 
@@ -500,6 +503,101 @@ def test_book_works_from_disk_without_network(html_dir, desktop):
         visit.fail_if_problems()
     finally:
         visit.page.close()
+
+
+# --------------------------------------------------------------------------- MathJax's accessibility settings
+
+# MathJax 3 keeps the settings of its right-click menu in localStorage under this key (ui/menu:
+# Menu.MENU_STORAGE), as JSON of the settings that differ from its defaults; every later page of
+# the same origin (all of file://) reads them. "explorer" is Accessibility > Activate,
+# "collapsible" Accessibility > Collapsible Math: both load the speech-rule engine, whose rule
+# files (sre/mathmaps/*.json) the offline book does not have and file:// could not fetch.
+MATHJAX_MENU_STORAGE = "MathJax-Menu-Settings"
+SAVED_MATHJAX_SETTINGS = {
+    "explorer": {"explorer": True},
+    "explorer+collapsible+assistive-mml": {"explorer": True, "collapsible": True, "assistiveMml": True},
+}
+
+# READY_JS, but a MathJax that never finishes (what the explorer did) fails within 20 s, not 60.
+MATH_READY_JS = """async () => {
+  const done = (window.MathJax && MathJax.startup && MathJax.startup.promise)
+      ? MathJax.startup.promise.then(() => 'typeset') : Promise.resolve('no MathJax');
+  const state = await Promise.race([done, new Promise(r => setTimeout(() => r('timeout'), 20000))]);
+  await document.fonts.ready;
+  await new Promise(r => setTimeout(r, 1000));    // anything MathJax loads after typesetting
+  return state;
+}"""
+
+MATH_A11Y_JS = """(key) => {
+  const root = document.querySelector('main') || document.body;
+  const boxes = Array.from(root.querySelectorAll('mjx-container'));
+  const menu = window.MathJax && MathJax.startup && MathJax.startup.document && MathJax.startup.document.menu;
+  const offered = id => {
+    try { const item = menu.menu.findID('Accessibility', id); return !!item && !item.isHidden(); }
+    catch (e) { return null; }
+  };
+  return {
+    math: root.querySelectorAll('.math').length,
+    containers: boxes.length,
+    // laid out (not inside a closed dropdown) but of no size: an equation gone blank
+    blank: boxes.filter(c => c.getClientRects().length > 0).filter(c => {
+      const r = c.getBoundingClientRect(); return !(r.width > 0 && r.height > 0); }).length,
+    sized: boxes.filter(c => { const r = c.getBoundingClientRect(); return r.width > 0 && r.height > 0; }).length,
+    noMathml: boxes.filter(c => !c.querySelector('mjx-assistive-mml > math')).length,
+    explorerOffered: offered('Activate'),
+    collapsibleOffered: offered('Collapsible'),
+    saved: localStorage.getItem(key),
+  };
+}"""
+
+
+def _math_chapter(html_dir: Path) -> str:
+    """The first chapter (not the front page) with math."""
+    for page in PAGES[1:]:
+        if 'class="math' in html_for(html_dir, page).read_text(encoding="utf-8"):
+            return page
+    pytest.skip("no chapter with math")
+
+
+@pytest.mark.parametrize("saved", list(SAVED_MATHJAX_SETTINGS.values()), ids=list(SAVED_MATHJAX_SETTINGS))
+def test_math_survives_saved_mathjax_accessibility_settings(html_dir, browser, saved):
+    """A reader who once switched on MathJax's accessibility explorer (saved in localStorage, so
+    every later page has it) still sees every equation on a chapter opened from disk, and a screen
+    reader gets a MathML copy of each (assistive MathML); the explorer is not offered again."""
+    page = _math_chapter(html_dir)
+    target = html_for(html_dir, page)
+    ctx = browser.new_context(viewport=DESKTOP)
+    # Before any script of every page: the setting as MathJax's menu saves it.
+    ctx.add_init_script(f"localStorage.setItem({json.dumps(MATHJAX_MENU_STORAGE)}, {json.dumps(json.dumps(saved))});")
+    try:
+        visit = open_page(ctx, target.resolve().as_uri(), f"{page} (file://, saved {saved})", ("file://",), MATH_READY_JS)
+        try:
+            if visit.ready != "typeset":
+                visit.problems.append(f"MathJax did not finish typesetting ({visit.ready})")
+            m = visit.page.evaluate(MATH_A11Y_JS, MATHJAX_MENU_STORAGE)
+            if m["containers"] == 0 or m["sized"] == 0:
+                visit.problems.append(
+                    f"math blank: {m['math']} math element(s), {m['containers']} mjx-container, {m['sized']} of visible size"
+                )
+            if m["blank"]:
+                visit.problems.append(f"{m['blank']} of {m['containers']} typeset equation(s) have no size (blank)")
+            if m["noMathml"]:
+                visit.problems.append(
+                    f"{m['noMathml']} of {m['containers']} equation(s) without assistive MathML (mjx-assistive-mml > math)"
+                )
+            if m["explorerOffered"] or m["collapsibleOffered"]:
+                visit.problems.append(
+                    "MathJax's menu still offers Accessibility > Activate / Collapsible Math, which blank the math offline"
+                )
+            saved_now = json.loads(m["saved"] or "{}")
+            if saved_now.get("explorer") or saved_now.get("collapsible"):
+                visit.problems.append(f"the saved explorer setting was kept: {m['saved']}")
+            check_math(visit, target.read_text(encoding="utf-8"))
+            visit.fail_if_problems()
+        finally:
+            visit.page.close()
+    finally:
+        ctx.close()
 
 
 # --------------------------------------------------------------------------- static checks of the HTML
