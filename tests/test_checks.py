@@ -7,6 +7,8 @@ mistake injected, so every hint is tested against the mistake it names.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from matplotlib import pyplot as plt
@@ -239,6 +241,38 @@ def test_conv_fast_rejects_loops_and_accepts_im2col():
     checks.check_conv_fast(student(lambda *a: fast(*a)[0]))
     msg = fails(checks.check_conv_fast, conv_with(lambda ref, *a: ref(*a)))
     assert "faster than the naive loops" in msg and "sliding_window_view" in msg
+
+
+def test_conv_fast_counts_cpu_time_so_a_busy_machine_does_not_fail_a_fast_version():
+    """A right, fast answer that waits 30 ms each call (as when other programs hold the CPU) still
+    passes: the speed test counts CPU time, not the wall clock (CI failed on wall time, 4.5×)."""
+    fast = F.conv2d_forward
+
+    def descheduled(*args):
+        time.sleep(0.03)
+        return fast(*args)[0]
+
+    checks.check_conv_fast(descheduled)
+
+
+def test_conv_fast_takes_the_cpu_time_a_sandboxed_function_reports():
+    """The grader's functions run in the student's sandbox and report that sandbox's CPU time as
+    ``cpu_seconds`` (measured outside it): that, not the grader's own time, is what counts."""
+    fast = F.conv2d_forward
+
+    class Remote:
+        __name__ = "conv_forward_fast"
+
+        def __init__(self, seconds):
+            self.seconds, self.cpu_seconds = seconds, None
+
+        def __call__(self, *args):
+            self.cpu_seconds = self.seconds
+            return fast(*args)[0]
+
+    msg = fails(checks.check_conv_fast, Remote(1.0))
+    assert "faster than the naive loops" in msg and "1000.0 ms" in msg, msg
+    checks.check_conv_fast(Remote(1e-4))
 
 
 def test_gradient_errors():

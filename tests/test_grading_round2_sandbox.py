@@ -337,3 +337,66 @@ def test_a_notebook_that_sleeps_and_restarts_is_cut_at_its_cap_keeping_earlier_p
     assert any("stopped after 12 s" in note for note in result["notes"]), result["notes"]
     page = (course / "feedback" / "hw2_conv" / "sleeper.html").read_text()
     assert "used up its 12 s of grading time" in page
+
+
+# ---------------------------------------------------------------- the speed check's clock (CI failed on the wall clock)
+
+# Defines functions in a sandbox, calls each and prints the CPU seconds the grader measured for the
+# call from outside the box, and the wall seconds. argv: homework folder, grading files.
+CPU_OF_CALLS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from grading import sandbox
+CELL = '''
+import os, threading, time
+def spin(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+def nap(seconds):
+    time.sleep(seconds)
+def in_a_thread(seconds):
+    t = threading.Thread(target=spin, args=(seconds,))
+    t.start()
+    t.join()
+def in_a_child(seconds):
+    pid = os.fork()
+    if pid == 0:
+        spin(seconds)
+        os._exit(0)
+    os.waitpid(pid, 0)
+def in_an_orphan(seconds):
+    r, w = os.pipe()
+    if os.fork() == 0:
+        if os.fork() == 0:
+            spin(seconds)
+            os.write(w, b"x")
+            os._exit(0)
+        os._exit(0)
+    os.read(r, 1)
+'''
+seen = {}
+with sandbox.Sandbox(sys.argv[2]) as box:
+    box.start()
+    assert box.request({"op": "run", "cell": "defs", "code": CELL}, 60)["ok"]
+    for name in ("spin", "nap", "in_a_thread", "in_a_child", "in_an_orphan"):
+        reply = box.request({"op": "call", "name": name, "args": [0.3]}, 60)
+        assert reply["ok"], reply
+        seen[name] = (reply["cpu_seconds"], reply["wall_seconds"])
+print(json.dumps(seen))
+"""
+
+
+def test_a_call_is_charged_the_cpu_time_of_every_process_and_thread_in_its_box(who, files):
+    """The speed check's clock for the student's code: CPU time of the box, read from outside it.
+    Work in a thread, a child or an orphan of the box counts; waiting does not, so neither does a
+    classmate's busy box beside it."""
+    argv = [sys.executable, "-c", CPU_OF_CALLS, str(HOMEWORK), str(files)]
+    env = dict(os.environ, CNN_GRADING_UID_BASE=str(UID_BASE))
+    proc = subprocess.run(argv if who == "root" else as_ordinary_user(argv), capture_output=True, text=True, env=env, timeout=300, cwd="/")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.splitlines()[-1])
+    assert seen["nap"][0] < 0.05 and seen["nap"][1] >= 0.3, seen
+    for name in ("spin", "in_a_thread", "in_a_child", "in_an_orphan"):
+        cpu, _ = seen[name]
+        assert 0.28 <= cpu < 1.0, (name, seen)  # children's time comes in clock ticks (10 ms)

@@ -293,13 +293,20 @@ def rebuild_model(d: dict) -> Any:
 
 
 class RemoteFunction:
-    """A function of the student's, called in the sandbox with data in and data out."""
+    """A function of the student's, called in the sandbox with data in and data out.
+
+    ``cpu_seconds``: the CPU time the sandbox used for the last call, measured outside it (None when
+    it could not be read); the speed checks time the student's code with it."""
 
     def __init__(self, session: Session, name: str) -> None:
         self._session, self.__name__ = session, name
+        self.cpu_seconds: float | None = None
 
     def __call__(self, *args, **kwargs):
-        return self._session.call(self.__name__, args, kwargs)
+        self.cpu_seconds = None
+        reply = self._session.call(self.__name__, args, kwargs)
+        self.cpu_seconds = reply.get("cpu_seconds")
+        return reply.get("value")
 
     def __repr__(self) -> str:
         return f"<your function {self.__name__}>"
@@ -483,7 +490,7 @@ class Session:
             raise KeyError(name)
         return reply.get("value")
 
-    def call(self, name: str, args: tuple, kwargs: dict) -> Any:
+    def call(self, name: str, args: tuple, kwargs: dict) -> dict:
         if name in self.hung:
             raise grader_timeout(self.hung[name])
         try:
@@ -491,7 +498,7 @@ class Session:
         except SandboxTimeout as err:
             self._stopped([name, *from_sandbox(list(err.functions))])
             raise grader_timeout(self.hung[name]) from None
-        return reply.get("value")
+        return reply
 
     def _stopped(self, functions: list[str]) -> None:
         """Functions that ran out of time: each is stopped once, and fails at once from now on."""

@@ -39,6 +39,7 @@ from . import wire
 GRADING_DIR = "/grading"  # where the runner and the student-side packages appear inside
 UID_BASE = int(os.environ.get("CNN_GRADING_UID_BASE", "61000"))  # first of the sandbox uids (unused ones)
 UID_COUNT = 256  # sandbox uids tried: one per grading process, claimed with a lock file
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # units of /proc/PID/stat's times
 STDERR_CAP = 64_000  # bytes of raw stderr kept
 START_SECONDS = 60.0  # for a sandbox's Python to start and say it is ready
 
@@ -124,6 +125,7 @@ class Sandbox:
         self._replies: queue.Queue = queue.Queue()
         self._stderr = bytearray()
         self._stage: tempfile.TemporaryDirectory | None = None
+        self._clocks: tuple[int, list[int]] | None = None  # host pids: the runner, and the box's reapers
 
     # -------------------------------------------------------------- life cycle
 
@@ -174,7 +176,44 @@ class Sandbox:
         hello = wire.decode(*self._wait(timeout, "starting Python"))
         if not isinstance(hello, dict) or not hello.get("ready"):
             raise SandboxDied(f"the sandbox did not start: {hello}")
+        self._clocks = self._find_clocks(hello.get("pid"))
         return hello
+
+    def _find_clocks(self, runner_inside: Any) -> tuple[int, list[int]] | None:
+        """Host pids of the runner and of the processes that reap the box's ended ones (the runner,
+        and the box's init: pid 1 inside), found by their pids inside (``NSpid``)."""
+        if self.isolation == "none":
+            return self.proc.pid, [self.proc.pid]
+        table = _process_table()
+        box = {self.proc.pid}
+        while True:  # the box is every descendant of the process started here
+            grown = box | {pid for pid, parent, _ in table if parent in box}
+            if grown == box:
+                break
+            box = grown
+        inside = {pid: nspid for pid, _, nspid in table if pid in box}
+        runner = [pid for pid, ns in inside.items() if ns == str(runner_inside)]
+        init = [pid for pid, ns in inside.items() if ns == "1"]
+        if len(runner) != 1 or len(init) != 1:
+            return None
+        return runner[0], [runner[0], init[0]]
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the box has used so far: its runner (every thread, to the nanosecond) and every
+        process that ended in it (their reapers' children's time, in clock ticks). Read from outside
+        the box, so the student's code cannot change it, and other programs on the machine do not
+        count. None when it cannot be read."""
+        if self._clocks is None or not self.alive:
+            return None
+        runner, reapers = self._clocks
+        try:
+            seconds = time.clock_gettime(((~runner) << 3) | 2)  # the process's CPU clock (CPUCLOCK_SCHED)
+            for pid in reapers:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                seconds += (int(fields[13]) + int(fields[14])) / CLOCK_TICKS  # cutime + cstime
+        except (OSError, ValueError, IndexError):
+            return None
+        return seconds
 
     def close(self) -> None:
         """Kill the sandbox and everything it started."""
@@ -234,7 +273,7 @@ class Sandbox:
             finally:
                 done.set()
 
-        start = time.monotonic()
+        start, cpu = time.monotonic(), self.cpu_seconds()
         threading.Thread(target=send, daemon=True).start()
         if not done.wait(timeout):
             self.close()
@@ -256,6 +295,8 @@ class Sandbox:
             functions = [str(f) for f in reply["hung"]] if isinstance(reply["hung"], list) else []
             raise SandboxTimeout(f"did not finish within {timeout:g} s", functions)
         reply["wall_seconds"] = time.monotonic() - start
+        after = self.cpu_seconds()
+        reply["cpu_seconds"] = after - cpu if cpu is not None and after is not None else None
         return reply
 
     def _wait(self, timeout: float, what: str) -> dict:
@@ -533,6 +574,20 @@ def kill_uid(uid: int) -> int:
                 pass
         time.sleep(0.02)
     return found
+
+
+def _process_table() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, pid in its own PID namespace) of every process on the machine."""
+    rows = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as f:
+                    status = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+                rows.append((int(entry), int(status["PPid"]), status.get("NSpid", entry).split()[-1]))
+            except (OSError, KeyError, ValueError):
+                continue
+    return rows
 
 
 def processes_of(uid: int) -> list[int]:
