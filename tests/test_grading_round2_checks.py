@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -111,38 +110,37 @@ def _description(model) -> dict:
     return wire.decode(*wire.read_message(buf), lambda d: d)["value"]["__model__"]
 
 
-def _rebuilt_within_limits(description: dict) -> tuple[str, float, float]:
-    """(the refusal, seconds, peak MiB) of rebuilding a description in this process."""
+def _rebuilt_within_limits(description: dict) -> tuple[str, float]:
+    """(the refusal, peak MiB) of rebuilding a description in this process: a refusal before
+    anything is built allocates next to nothing (memory, unlike time, does not depend on load)."""
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         with pytest.raises(ValueError) as refused:
             grade.rebuild_model(description)
     finally:
-        seconds = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
-    return str(refused.value), seconds, peak
+    return str(refused.value), peak
 
 
-def test_a_hostile_model_description_is_refused_within_a_second_and_a_few_mib():
+def test_a_hostile_model_description_is_refused_within_a_few_mib():
     tall = _description(Sequential([Conv2D(1, 8, 3, padding=1), *[ReLU() for _ in range(145)], Flatten(), Linear(512, 10)]))
-    message, seconds, peak = _rebuilt_within_limits(tall)
+    message, peak = _rebuilt_within_limits(tall)
     assert message == f"the model has 148 layers; the grader accepts at most {grade.MAX_LAYERS}"
-    assert seconds < 1 and peak < 8
+    assert peak < 8
 
     fake = _description(_honest_model())  # declares 30 million inputs and sends no weights
     fake["layers"][-1]["config"]["in_features"] = 30_000_000
     fake["layers"][-1]["params"] = {}
-    message, seconds, peak = _rebuilt_within_limits(fake)
+    message, peak = _rebuilt_within_limits(fake)
     assert "layer 5 (Linear) declares weights of shapes" in message and "(10, 30000000)" in message
-    assert seconds < 1 and peak < 8
+    assert peak < 8
 
     padded = _description(Sequential([Conv2D(1, 8, 3, padding=1), Flatten(), Linear(512, 10)]))
     padded["layers"][0]["config"].update(padding=100_000, dilation=100_000)  # an 8×8 output of a huge padded input
-    message, seconds, peak = _rebuilt_within_limits(padded)
+    message, peak = _rebuilt_within_limits(padded)
     assert "too large to classify here" in message
-    assert seconds < 1 and peak < 8
+    assert peak < 8
 
     honest = grade.rebuild_model(_description(_honest_model()))
     assert honest.num_params() == _honest_model().num_params()
@@ -223,9 +221,13 @@ def test_describing_a_model_runs_none_of_the_students_code():
         grade.rebuild_model(_description(odd))
 
 
-def test_a_hostile_figure_description_is_refused_before_drawing():
+def test_a_hostile_figure_description_is_refused_before_drawing(monkeypatch):
     axes = {"title": "", "xlabel": "", "ylabel": "", "legend": False, "lines": [], "images": []}
-    start = time.perf_counter()
+    import matplotlib.figure
+
+    drawn = []  # figures started: a refused description must not start one (no time spent drawing)
+    real = matplotlib.figure.Figure.__init__
+    monkeypatch.setattr(matplotlib.figure.Figure, "__init__", lambda self, *a, **k: drawn.append(1) or real(self, *a, **k))
     with pytest.raises(grade.TooLarge, match=f"the figure has 2000 axes; the grader draws at most {grade.MAX_AXES}"):
         grade.rebuild_figure({"suptitle": "", "axes": [axes] * 2000})
     points = np.zeros(grade.MAX_POINTS + 1)
@@ -233,5 +235,5 @@ def test_a_hostile_figure_description_is_refused_before_drawing():
         grade.rebuild_figure({"axes": [{**axes, "lines": [{"x": points, "y": points, "label": "loss"}]}]})
     with pytest.raises(grade.TooLarge, match="the figure's images have"):
         grade.rebuild_figure({"axes": [{**axes, "images": [np.zeros((400, 400))]}]})
-    assert time.perf_counter() - start < 1
+    assert drawn == []
     assert len(grade.rebuild_figure({"axes": [axes] * 8}).axes) == 8

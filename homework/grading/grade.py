@@ -18,8 +18,8 @@ hidden statements after the notebook's last cell (in source order, in the cell's
 what is left of the cell's time), so no cell of the student's runs after a hidden case has
 reached their process, and everything the notebook printed or raised can be shown in full.
 
-Text: every reply of the sandbox passes through :func:`from_sandbox` (lone surrogates, control
-characters and length made safe, once), a notebook's kept output has a total budget, and each
+Text: every string of a sandbox's reply is cleaned as it is decoded (``Sandbox.request``:
+lone surrogates, control characters and length made safe, once), a notebook's kept output has a total budget, and each
 cell record and check result says whether it came after the first hidden check began
 (``after_hidden``: the hidden results only, as the program runs), so the feedback shows of those
 nothing the student's code produced.
@@ -86,20 +86,6 @@ def load_assignments(course: Path) -> dict[str, Assignment]:
 
 
 # ------------------------------------------------------------------ values from the sandbox
-
-
-def from_sandbox(value: Any) -> Any:
-    """A sandbox's reply with every string in it made valid text (:func:`text.clean`): the one
-    place where text from the student's process enters the grader."""
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, list):
-        return [from_sandbox(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(from_sandbox(v) for v in value)
-    if isinstance(value, dict):
-        return {from_sandbox(k): from_sandbox(v) for k, v in value.items()}
-    return value
 
 
 def grader_timeout(message: str) -> TimeoutError:
@@ -411,7 +397,6 @@ class Session:
         return min(self.timeout, left)
 
     def _tagged(self, d: dict) -> Any:
-        d = from_sandbox(d)
         if "__callable__" in d:
             return RemoteFunction(self, str(d["__callable__"]))
         try:
@@ -437,7 +422,7 @@ class Session:
         try:
             box = self._ensure()
             limit = self.budget(self.timeout)
-            reply = from_sandbox(box.request({"op": "run", "cell": step.label, "code": step.cell.source}, limit))
+            reply = box.request({"op": "run", "cell": step.label, "code": step.cell.source}, limit)
         except NotebookTimeUp as err:
             record.update(status="timeout", seconds=time.monotonic() - start, error=str(err))
             return record
@@ -445,7 +430,7 @@ class Session:
             if limit < self.timeout:
                 record.update(status="timeout", seconds=time.monotonic() - start, error=self.time_up)
                 return record
-            functions = from_sandbox(list(err.functions))
+            functions = list(err.functions)
             self._stopped(functions)
             inside = f" in {', '.join(functions)}" if functions else ""
             record.update(
@@ -496,7 +481,7 @@ class Session:
         try:
             reply = self._request({"op": "call", "name": name, "args": list(args), "kwargs": kwargs}, name)
         except SandboxTimeout as err:
-            self._stopped([name, *from_sandbox(list(err.functions))])
+            self._stopped([name, *err.functions])
             raise grader_timeout(self.hung[name]) from None
         return reply
 
@@ -516,7 +501,7 @@ class Session:
         try:
             box = self._ensure()
             budget = self.budget(limit)
-            reply = from_sandbox(box.request(message, budget, self._tagged))
+            reply = box.request(message, budget, self._tagged)
         except SandboxTimeout:
             if budget < limit:
                 raise NotebookTimeUp(self.time_up) from None

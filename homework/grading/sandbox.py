@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from . import wire
+from .text import clean
 
 GRADING_DIR = "/grading"  # where the runner and the student-side packages appear inside
 UID_BASE = int(os.environ.get("CNN_GRADING_UID_BASE", "61000"))  # first of the sandbox uids (unused ones)
@@ -173,7 +174,7 @@ class Sandbox:
         self._replies = queue.Queue()
         threading.Thread(target=self._read_replies, args=(self.proc,), daemon=True).start()
         threading.Thread(target=self._drain_stderr, args=(self.proc,), daemon=True).start()
-        hello = wire.decode(*self._wait(timeout, "starting Python"))
+        hello = wire.decode(*self._wait(timeout, "starting Python"), text=clean)
         if not isinstance(hello, dict) or not hello.get("ready"):
             raise SandboxDied(f"the sandbox did not start: {hello}")
         self._clocks = self._find_clocks(hello.get("pid"))
@@ -284,7 +285,7 @@ class Sandbox:
             raise SandboxDied(f"the process had ended ({code})")
         tree, arrays = self._wait(max(0.1, timeout - (time.monotonic() - start)), message.get("op", "request"))
         try:
-            reply = wire.decode(tree, arrays, tagged)
+            reply = wire.decode(tree, arrays, tagged, text=clean)  # the one place text of the student's comes in
             if not isinstance(reply, dict):
                 raise wire.WireError(f"a reply must be a dict, not {type(reply).__name__}")
         except Exception as err:  # noqa: BLE001 - whatever the sandbox wrote, it is not a valid reply

@@ -62,14 +62,23 @@ def encode(value: Any, describe: Callable[[Any], dict | None] | None = None) -> 
     return enc(value, 0), arrays
 
 
-def decode(tree: Any, arrays: list[np.ndarray], tagged: Callable[[dict], Any] | None = None) -> Any:
-    """The value of an encoded tree; ``tagged`` builds values of the tagged descriptions."""
+def decode(
+    tree: Any,
+    arrays: list[np.ndarray],
+    tagged: Callable[[dict], Any] | None = None,
+    text: Callable[[str], str] | None = None,
+) -> Any:
+    """The value of an encoded tree; ``tagged`` builds values of the tagged descriptions (given
+    them with every string already passed through ``text``, if given: the grader cleans there
+    what the student's process wrote)."""
 
     def dec(t: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
         if isinstance(t, list):
             return [dec(x, depth + 1) for x in t]
+        if isinstance(t, str):
+            return t if text is None else text(t)
         if not isinstance(t, dict):
             return t
         if "__array__" in t:
@@ -82,11 +91,17 @@ def decode(tree: Any, arrays: list[np.ndarray], tagged: Callable[[dict], Any] | 
         if "__tuple__" in t:
             return tuple(dec(x, depth + 1) for x in t["__tuple__"])
         if "__dict__" in t:
-            return {k: dec(x, depth + 1) for k, x in t["__dict__"]}
-        inner = {k: (dec(v, depth + 1) if k not in ("__callable__", "__object__", "repr") else v) for k, v in t.items()}
+            return {dec(k, depth + 1): dec(x, depth + 1) for k, x in t["__dict__"]}
+        inner = {
+            dec(k, depth + 1): (dec(v, depth + 1) if k not in ("__callable__", "__object__", "repr") else raw(v))
+            for k, v in t.items()
+        }
         if tagged is None:
             return inner
         return tagged(inner)
+
+    def raw(v: Any) -> Any:  # a field kept as sent (a name, a repr): only its text is cleaned
+        return text(v) if text is not None and isinstance(v, str) else v
 
     return dec(tree, 0)
 
