@@ -1,6 +1,7 @@
 # Course companion: build the book, run the tests.
 #   make book    set up .venv + offline web assets, build the book (notebooks executed)
 #   make serve   serve _build/html on http://127.0.0.1:8000
+#   make check   the quick tier (~2 min): lint + every test that runs no notebook, browser or venv
 #   make test    set up the same way, then run the whole test suite (pytest)
 #                (extra pytest arguments: make test PYTEST_ARGS="-k book")
 #   make clean   remove build outputs and caches (keeps .venv and book/_vendor)
@@ -22,7 +23,7 @@ HOST := 127.0.0.1
 PORT := 8000
 HTML := _build/html
 
-.PHONY: help book serve test clean distclean venv assets homework system lab kernel
+.PHONY: help book serve check test clean distclean venv assets homework system lab kernel
 
 # Debian packages the tests need: Chromium (page tests), bubblewrap (the homework grader's
 # sandbox), npm (fetches the book's offline MathJax/widget JavaScript from the npm registry).
@@ -32,6 +33,7 @@ SYSTEM_PKGS := chromium:/usr/bin/chromium bubblewrap:bwrap npm:npm
 
 help:
 	@echo "make book    build the book (sets up .venv and offline assets first)"
+	@echo "make check   the quick tier: lint + unit tests (no notebook, browser, sandbox or venv), ~2 min"
 	@echo "make test    run all tests: unit tests + notebooks (nbval) + book build"
 	@echo "make serve   serve the built book on http://$(HOST):$(PORT)"
 	@echo "make lab     open the chapters in JupyterLab (the .venv kernel; Notebook 7 at /tree)"
@@ -116,6 +118,10 @@ homework: $(VENV_STAMP)
 CNN_FRESH_VENV ?= 1
 test: system $(VENV_STAMP) $(VENDOR_STAMP)
 	CNN_REQUIRE_SANDBOX=1 CNN_FRESH_VENV=$(CNN_FRESH_VENV) $(VPY) -m pytest $(PYTEST_ARGS)
+
+# The quick tier while you work: everything not marked slow (conftest.py says what is), on every core.
+check: $(VENV_STAMP)
+	$(VPY) -m pytest tests -m "not slow" -n auto -q $(PYTEST_ARGS)
 
 clean:
 	rm -rf _build .pytest_cache

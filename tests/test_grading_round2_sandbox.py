@@ -393,7 +393,9 @@ def test_a_call_is_charged_the_cpu_time_of_every_process_and_thread_in_its_box(w
     classmate's busy box beside it."""
     argv = [sys.executable, "-c", CPU_OF_CALLS, str(HOMEWORK), str(files)]
     env = dict(os.environ, CNN_GRADING_UID_BASE=str(UID_BASE))
-    proc = subprocess.run(argv if who == "root" else as_ordinary_user(argv), capture_output=True, text=True, env=env, timeout=300, cwd="/")
+    proc = subprocess.run(
+        argv if who == "root" else as_ordinary_user(argv), capture_output=True, text=True, env=env, timeout=300, cwd="/"
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     seen = json.loads(proc.stdout.splitlines()[-1])
     assert seen["nap"][0] < 0.05 and seen["nap"][1] >= 0.3, seen
