@@ -20,9 +20,19 @@ import pytest
 
 from test_accessibility import WIDTHS, tabs  # noqa: F401 (fixture: one tab per width, 127.0.0.1 only)
 from test_book_build import html_for
-from test_browser import PAGES, READY_JS, _page_id, base_url, html_dir  # noqa: F401 (fixtures)
+from test_browser import PAGES, _page_id, base_url, html_dir  # noqa: F401 (fixtures)
 
 TOLERANCE_PX = 1  # sub-pixel rounding of MathJax's boxes
+
+# MathJax has typeset the page (its deferred script has run by DOMContentLoaded) in its fonts.
+MATH_READY_JS = """async () => {
+  const mathjax = () => window.MathJax && MathJax.startup && MathJax.startup.promise;
+  for (const t0 = Date.now(); document.querySelector('.math') && !mathjax() && Date.now() - t0 < 20000;) {
+    await new Promise(r => setTimeout(r, 50));
+  }
+  if (mathjax()) { await MathJax.startup.promise; }
+  await document.fonts.ready;
+}"""
 
 # For every display equation: its content's left/right edges against the tightest box around
 # it (the container, each ancestor up to the article, the viewport), and the TeX it came from.
@@ -30,17 +40,18 @@ DISPLAY_MATH_JS = """(tol) => {
   const vw = document.documentElement.clientWidth;
   const article = document.querySelector('article') || document.querySelector('main') || document.body;
   const items = (window.MathJax && MathJax.startup && MathJax.startup.document && MathJax.startup.document.math) || [];
+  const name = el => el.tagName.toLowerCase() + (el.classList.length ? '.' + el.classList[0] : '');
   const texOf = new Map();
   for (const item of items) { if (item.typesetRoot) texOf.set(item.typesetRoot, item.math); }
+  article.querySelectorAll('details:not([open])').forEach(d => { d.open = true; });   // solutions too
   const out = [];
   article.querySelectorAll('mjx-container[display="true"]').forEach((box, i) => {
-    if (!box.getClientRects().length) return;                 // inside a closed dropdown: not shown
     const math = box.querySelector('mjx-math') || box;
     const r = math.getBoundingClientRect();
     let left = 0, right = vw, by = 'the viewport';
     for (let a = box; a && a !== article.parentElement; a = a.parentElement) {
       const ar = a.getBoundingClientRect();
-      if (ar.right < right) { right = ar.right; by = a === box ? 'its box' : a.tagName.toLowerCase() + (a.className ? '.' + String(a.className).trim().split(/\\s+/)[0] : ''); }
+      if (ar.right < right) { right = ar.right; by = a === box ? 'its box' : name(a); }
       if (ar.left > left) left = ar.left;
     }
     const over = Math.max(r.right - right, left - r.left);
@@ -51,7 +62,8 @@ DISPLAY_MATH_JS = """(tol) => {
                 tex: tex.trim().replace(/\\s+/g, ' ')});
     }
   });
-  return {count: article.querySelectorAll('mjx-container[display="true"]').length, bad: out};
+  return {count: article.querySelectorAll('mjx-container[display="true"]').length, bad: out,
+          untypeset: Array.from(article.querySelectorAll('div.math')).filter(d => !d.querySelector('mjx-container')).length};
 }"""
 
 
@@ -63,10 +75,12 @@ def test_display_math_fits(page, html_dir, base_url, tabs):  # noqa: F811 (fixtu
     url = f"{base_url}/{target.relative_to(html_dir).as_posix()}"
     problems, counts = [], {}
     for width, tab in tabs.items():
-        tab.goto(url, wait_until="load")
-        tab.evaluate(READY_JS)
+        tab.goto(url, wait_until="domcontentloaded")  # the column's width does not wait for images
+        tab.evaluate(MATH_READY_JS)
         found = tab.evaluate(DISPLAY_MATH_JS, TOLERANCE_PX)
         counts[width] = found["count"]
+        if found["untypeset"]:
+            problems.append(f"{page} at {width}px: {found['untypeset']} display equation(s) not typeset by MathJax")
         for eq in found["bad"]:
             problems.append(
                 f"{page} at {width}px: equation #{eq['i'] + 1} is {eq['width']}px wide, {eq['over']}px more than "
@@ -74,4 +88,5 @@ def test_display_math_fits(page, html_dir, base_url, tabs):  # noqa: F811 (fixtu
             )
     assert len(set(counts.values())) == 1, f"{page}: display equation count differs between widths {counts}"
     if problems:
-        pytest.fail(f"{page}: {len(problems)} display equation(s) cut off or scrolling\n  - " + "\n  - ".join(problems), pytrace=False)
+        summary = f"{page}: {len(problems)} display equation(s) cut off, scrolling or not typeset"
+        pytest.fail(summary + "\n  - " + "\n  - ".join(problems), pytrace=False)
