@@ -3,10 +3,12 @@
 Every page of ``_toc.yml`` is served on 127.0.0.1 (the ``base_url`` fixture of
 tests/test_browser.py, network blocked) and loaded once at each of 1280 px (desktop), 390 px
 (phone) and 320 px (small phone, and 400 % zoom of a 1280 px window), one tab per width. Once
-MathJax has typeset the page, each display equation (``mjx-container[display="true"]``) is
-measured: its rendered content (``mjx-math``) must lie inside its own box, inside every box
-around it up to the article, and inside the viewport, to within ``TOLERANCE_PX``. A box that
-scrolls is no excuse: the reader must see the whole equation without scrolling.
+MathJax has typeset the page, every ``<details>`` (exercise solutions) is opened and each
+display equation (``mjx-container[display="true"]``) is measured: its rendered content
+(``mjx-math``) must lie inside its own box, inside every box around it up to the article, and
+inside the viewport, to within ``TOLERANCE_PX``. A box that scrolls is no excuse: the reader
+must see the whole equation without scrolling. A display equation MathJax left untypeset fails
+too (the test would otherwise pass on raw TeX).
 
 A failure lists page, width, how far the equation sticks out, and its TeX (MathJax's own
 record of the source, else the text of its assistive MathML).
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_accessibility import WIDTHS, tabs  # noqa: F401 (fixture: one tab per width, 127.0.0.1 only)
+from test_accessibility import tabs  # noqa: F401 (fixture: one tab per width, 127.0.0.1 only)
 from test_book_build import html_for
 from test_browser import PAGES, _page_id, base_url, html_dir  # noqa: F401 (fixtures)
 
