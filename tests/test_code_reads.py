@@ -38,7 +38,7 @@ SCAFFOLDING = {
     "assert": re.compile(r"^\s*assert\b"),
     "glue(...)": re.compile(r"(?<![\w.])glue\("),
     "seed or thread limit": re.compile(
-        r"threadpool_limits|set_num_threads|OMP_NUM_THREADS|CNN_BOOK_SEED|CNN_BOOK_DTYPE"
+        r"threadpool_limits|one_blas_thread|set_num_threads|OMP_NUM_THREADS|CNN_BOOK_SEED|CNN_BOOK_DTYPE"
         r"|(?<![\w.])(np\.)?random\.seed\(|^\s*SEEDS?\s*="
     ),
 }
