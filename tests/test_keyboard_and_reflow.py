@@ -7,10 +7,11 @@ blocked, console and page errors fail) and loaded ONCE, at 1280 x 900 px with th
 * **Motion** (WCAG 2.2.2, 2.3.3): nothing moves by itself — for a second after loading, no
   explorer, animation frame or canvas changes and no matplotlib animation runs its timer; no CSS
   animation runs and no element has a CSS transition; no scroll box scrolls smoothly.
-* **Visible focus on the whole page** (2.4.7, 2.1.2): Tab from the top of the page to its end
-  (the walk must end: no trap). Every stop matches ``:focus-visible`` and shows an outline or
-  a box-shadow ring of >= 2 px with >= 3:1 contrast against what is behind it (computed
-  styles; a stop that fails them is measured in pixels, as below, before it is reported).
+* **Visible focus on the whole page** (2.4.7): after a Tab press (so the browser shows focus as
+  for the keyboard), every tab stop outside the widgets is focused in turn: it matches
+  ``:focus-visible`` and shows an outline or a box-shadow ring of >= 2 px with >= 3:1 contrast
+  against what is behind it, not cut off by a box that hides its overflow (computed styles; a
+  stop that fails them is measured in pixels, as below, before it is reported).
 * **Keyboard-only explorers** (2.1.1, 2.1.2, 2.4.7): in every kernel-free explorer
   (``cnn_core.viz.explore.html_explorer``), matplotlib animation (``animate``) and live explorer
   (``book/_assets/live/explorers.js``): every control is reached with Tab and with Shift+Tab,
@@ -19,15 +20,18 @@ blocked, console and page errors fail) and loaded ONCE, at 1280 x 900 px with th
   colour changes with >= 3:1 contrast must cover a 2 px ring around it); every action works
   from the keyboard: buttons with Enter and with Space, sliders/number fields/menus/radio
   groups with the arrow keys, focusable canvases (the selected output pixel, the drawing) with
-  the arrow keys or Delete — each must change what the widget shows.
+  the arrow keys or Delete — each must change what the widget shows; no element of a widget
+  answers the mouse or a finger (an event listener, read through the DevTools protocol) without
+  being focusable. The pooling explorer's 'draw' mode is chosen with the keyboard and drawn on
+  with the arrow keys and Space.
 * **Text spacing** (1.4.12): with line height 1.5, paragraph spacing 2em, letter spacing 0.12em
   and word spacing 0.16em forced on every element (math excepted: MathJax lays out its glyphs
   itself), no text is cut off by a box that hides its overflow, no control's label leaves its
   control, and no text of an explorer overlaps one of its controls.
 * **200 % zoom** (1.4.10): a 1280 x 900 window at 200 % is a 640 x 450 CSS px viewport. Nothing
   sticks out of it (the page never scrolls sideways; wide code, tables and formulas scroll in
-  their own box, which must then be reachable with Tab and named), and every explorer control
-  shown at 1280 px is still shown, on screen.
+  their own box, which must then be reachable with Tab so that the arrow keys scroll it), and
+  every explorer control shown at 1280 px is still shown, on screen.
 
 Run it alone:  make test PYTEST_ARGS="-k accessibility"  (this and tests/test_accessibility.py),
 or on a built book: CNN_BOOK_HTML=_build/html .venv/bin/python -m pytest tests/test_keyboard_and_reflow.py
@@ -383,6 +387,53 @@ def _act(page, root, stop: dict, i: int) -> str | None:
     return f"{'/'.join(tried)} changed nothing the widget shows"
 
 
+POINTER_EVENTS = {"click", "dblclick", "mousedown", "mouseup", "pointerdown", "pointerup", "touchstart", "touchend"}
+UNFOCUSABLE_JS = """(root) => Array.from(root.querySelectorAll('*')).filter(el =>
+    el.tabIndex < 0 && !el.closest('a[href], button, label, select, summary') && __kbd.shown(el))"""
+
+
+def pointer_only(page, root) -> list[str]:
+    """Elements of the widget that answer a mouse or a finger (an event listener of theirs, read
+    through the DevTools protocol) but can never be focused: no keyboard can do what they do."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        found = cdp.send(
+            "Runtime.callFunctionOn",
+            {
+                "functionDeclaration": UNFOCUSABLE_JS,
+                "objectId": _object_id(cdp, root),
+                "arguments": [{"objectId": _object_id(cdp, root)}],
+            },
+        )
+        items = cdp.send("Runtime.getProperties", {"objectId": found["result"]["objectId"], "ownProperties": True})["result"]
+        out = []
+        for item in items:
+            if not item["name"].isdigit():
+                continue
+            oid = item["value"]["objectId"]
+            kinds = {
+                e["type"] for e in cdp.send("DOMDebugger.getEventListeners", {"objectId": oid})["listeners"]
+            } & POINTER_EVENTS
+            if kinds:
+                name = cdp.send(
+                    "Runtime.callFunctionOn",
+                    {"functionDeclaration": "function () { return __kbd.name(this); }", "objectId": oid, "returnByValue": True},
+                )["result"]["value"]
+                out.append(f"{name} ({', '.join(sorted(kinds))})")
+        return out
+    finally:
+        cdp.detach()
+
+
+def _object_id(cdp, handle) -> str:
+    """The DevTools protocol's id of the element behind a Playwright handle (marked for a moment)."""
+    handle.evaluate("e => { e.dataset.kbdCdp = '1'; }")
+    try:
+        return cdp.send("Runtime.evaluate", {"expression": "document.querySelector('[data-kbd-cdp]')"})["result"]["objectId"]
+    finally:
+        handle.evaluate("e => { delete e.dataset.kbdCdp; }")
+
+
 def check_widgets(visit: Visit) -> int:
     """Every control of every explorer and animation: reached by Tab and Shift+Tab (no trap),
     a focus ring measured in pixels, its action done with the keyboard. Returns the widget count."""
@@ -422,6 +473,8 @@ def check_widgets(visit: Visit) -> int:
                 visit.problems.append(
                     f"[focus] {kind} {k}: {len(weak)} control(s) without a visible focus ring: " + "; ".join(weak[:6])
                 )
+            for what in pointer_only(page, root):
+                visit.problems.append(f"{where}: only a mouse or a finger can use {what}: it cannot be focused")
             # buttons last: their check needs no particular state, and one may reset the widget (clear)
             for i, stop in sorted(enumerate(stops), key=lambda item: item[1]["tag"] == "button"):
                 why = _act(page, root, stop, i)
@@ -434,6 +487,36 @@ def check_widgets(visit: Visit) -> int:
                 ".forEach(k => window[k].pause_animation()); }"
             )
     return len(widgets)
+
+
+def check_drawing(visit: Visit) -> None:
+    """The pooling explorer's 'draw' mode by keyboard alone: chosen in its image menu, the input
+    becomes a tab stop that a pen moved by the arrow keys (Space: paint here) draws on."""
+    page = visit.page
+    for root in page.query_selector_all("div.cnn-live[data-kind='pooling']"):
+        menu = root.query_selector("select[aria-label='image']")
+        menu.focus()
+        page.keyboard.press("End")  # the last option, "draw"
+        if menu.evaluate("m => m.value") != "draw":
+            visit.problems.append("[keyboard] pooling: End on the image menu did not choose 'draw'")
+            continue
+        canvas = None
+        for _ in range(4):  # the input (named 'input: ...') comes a few stops after the menu
+            page.keyboard.press("Tab")
+            if page.evaluate("() => (document.activeElement.getAttribute('aria-label') || '').startsWith('input')"):
+                canvas = page.evaluate_handle("() => document.activeElement")
+                break
+        if canvas is None:
+            visit.problems.append("[keyboard] pooling, 'draw': Tab does not reach the drawing")
+        else:
+            before = root.evaluate("(r, e) => __kbd.snapshot(r, e)", canvas)
+            for key in ("ArrowRight", "ArrowRight", "ArrowDown", " "):
+                page.keyboard.press(key)
+            if not page.evaluate(CHANGED_JS, [root, canvas, before]):
+                visit.problems.append("[keyboard] pooling, 'draw': the arrow keys and Space on the drawing changed nothing")
+        visit.problems += [f"[keyboard] pooling, 'draw': only a mouse can use {w}" for w in pointer_only(page, root)]
+        menu.focus()
+        page.keyboard.press("Home")
 
 
 # --------------------------------------------------------------------------- text spacing
@@ -564,6 +647,7 @@ def test_keyboard_motion_spacing_reflow_accessibility(page, html_dir, base_url, 
         at_1280 = visit.page.evaluate(CONTROLS_JS)
         check_page_focus(visit)
         check_widgets(visit)
+        check_drawing(visit)
         check_text_spacing(visit)
         check_zoom(visit, at_1280)
         visit.fail_if_problems()
