@@ -41,6 +41,13 @@
   // Boxes that stop scrolling are taken out of the tab order again.
   var CANDIDATES = ".bd-article div, .bd-article pre, .bd-article span.math, .bd-article table";
   function fixScrolling() {
+    // WCAG 1.4.10 (reflow; 200 % zoom): the theme's span.math hides what does not fit its line,
+    // which cuts a long inline formula off; such a formula scrolls instead (cnn-book.css).
+    document.querySelectorAll(".bd-article span.math").forEach(function (m) {
+      var clips = getComputedStyle(m).overflowX === "hidden" && m.scrollWidth > m.clientWidth + 1;
+      if (clips) m.classList.add("cnn-math-scrolls");
+      else if (m.classList.contains("cnn-math-scrolls") && m.scrollWidth <= m.clientWidth + 1) m.classList.remove("cnn-math-scrolls");
+    });
     document.querySelectorAll(CANDIDATES).forEach(function (el) {
       if (el.hasAttribute("tabindex") && !el.hasAttribute("data-cnn-scroll-tab")) return;  // set by someone else
       var st = getComputedStyle(el);

@@ -525,7 +525,7 @@
     imageSel.addEventListener("change", () => {
       if (imageSel.value === "draw") {
         drawing = drawing || L.tensor([1, side, side]);
-        state.image = drawing; state.name = "your drawing (click or drag on the input)";
+        state.image = drawing; state.name = "your drawing (click or drag on the input, or focus it and use the arrow keys)";
       } else {
         const im = images.find((i) => i.name === imageSel.value);
         if (!im) return;                 // not one of the menu's images
@@ -534,8 +534,25 @@
       update();
     });
     clear.addEventListener("click", () => { drawing = L.tensor([1, side, side]); if (imageSel.value === "draw") { state.image = drawing; update(); } });
-    inCanvas.addEventListener("mousedown", (e) => { if (imageSel.value === "draw") { down = true; paintAt(e); } });
-    inCanvas.addEventListener("mousemove", (e) => { if (down) paintAt(e); });
+    // The input is a drawing only in 'draw' mode; only then does it answer the mouse, and the keyboard:
+    // focused (Tab), it is a pen that the arrow keys move, painting each pixel it reaches (Space: here).
+    const pen = { r: Math.floor(side / 2), c: Math.floor(side / 2) };
+    function penTo(r, c) {
+      pen.r = Math.max(0, Math.min(side - 1, r)); pen.c = Math.max(0, Math.min(side - 1, c));
+      drawing.data[pen.r * side + pen.c] = 1;
+      state.image = drawing; update();
+      inCanvas.setAttribute("aria-label", inCanvas.getAttribute("aria-label") + "; pen at row " + pen.r + ", column " + pen.c);
+    }
+    function drawMode(on) {
+      inCanvas.onmousedown = on ? (e) => { down = true; paintAt(e); } : null;
+      inCanvas.onmousemove = on ? (e) => { if (down) paintAt(e); } : null;
+      if (on) inCanvas.setAttribute("tabindex", "0"); else inCanvas.removeAttribute("tabindex");
+    }
+    onArrows(inCanvas, (dr, dc) => { if (imageSel.value === "draw") penTo(pen.r + dr, pen.c + dc); });
+    inCanvas.addEventListener("keydown", (e) => {
+      if ((e.key === " " || e.key === "Enter") && imageSel.value === "draw") { e.preventDefault(); penTo(pen.r, pen.c); }
+    });
+    imageSel.addEventListener("change", () => drawMode(imageSel.value === "draw"));
     window.addEventListener("mouseup", () => { down = false; });
     outCanvas.addEventListener("click", (e) => { const [r, c] = cellAt(outCanvas, e, cfg.cell * state.s); choose(r, c); });
     onArrows(outCanvas, (dr, dc) => choose(state.r + dr, state.c + dc));
@@ -544,7 +561,7 @@
       h("div", { class: "cnn-live-controls" }, [field("mode", mode), field("window F", F), field("stride S", S), field("image", imageSel), clear]),
       error,
       h("div", { class: "cnn-live-panels" }, [
-        h("figure", {}, [inCanvas, h("figcaption", { text: "input (choose 'draw' to paint on it)" })]),
+        h("figure", {}, [inCanvas, h("figcaption", { text: "input (choose 'draw' to paint on it: mouse, or Tab to it and use the arrow keys)" })]),
         h("figure", {}, [outCanvas, h("figcaption", { text: "pooled map: click an output, or focus it and use the arrow keys" })]),
         h("figure", {}, [gradCanvas, h("figcaption", { text: "backward: where that output's gradient goes (red)" })])]),
       status);
