@@ -33,11 +33,11 @@ CONV_CANVAS = "#conv canvas"  # [0] input, [1] activation map
 POOL_CANVAS = "#pool canvas"  # [0] input, [1] pooled map, [2] backward
 
 
-def drawn(page, selector: str, index: int) -> np.ndarray:
+def drawn(tab, selector: str, index: int) -> np.ndarray:
     """The RGB pixels of the index-th canvas matching selector, as drawn (read back as PNG)."""
     from PIL import Image
 
-    url = page.evaluate("([s, i]) => document.querySelectorAll(s)[i].toDataURL('image/png')", [selector, index])
+    url = tab.evaluate("([s, i]) => document.querySelectorAll(s)[i].toDataURL('image/png')", [selector, index])
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB")).astype(int)
 
 
@@ -69,12 +69,15 @@ def grey(values: np.ndarray, cell: int) -> np.ndarray:
 
 
 @from_disk
-def test_draw_a_digit_opens_on_a_digit_it_reads_right(page):
+def test_draw_a_digit_opens_on_a_digit_it_reads_right(page):  # noqa: F811 (the fixture imported above)
     net, X_test, y_test = page.digits
     start = live.opening_example(net, X_test[:5, 0], y_test[:5])
-    s = page.evaluate("() => { const t = document.querySelector('#digit .cnn-live').cnnLive; "
-                      "return {best: t.predicted, p: Array.from(t.probabilities.data)}; }")
-    assert page.locator("#digit select[aria-label='example digit']").input_value() == f"test digit {start + 1} (label {y_test[start]})"
+    s = page.evaluate(
+        "() => { const t = document.querySelector('#digit .cnn-live').cnnLive; "
+        "return {best: t.predicted, p: Array.from(t.probabilities.data)}; }"
+    )
+    chosen = page.locator("#digit select[aria-label='example digit']").input_value()
+    assert chosen == f"test digit {start + 1} (label {y_test[start]})"
     assert s["best"] == y_test[start] and max(s["p"]) == s["p"][s["best"]]
     assert f"The network reads {y_test[start]}" in page.inner_text("#digit .cnn-live-status")
     assert "always picks one of them" in page.inner_text("#digit .cnn-live")
@@ -93,7 +96,7 @@ def test_the_opening_example_is_read_right_in_python_too():
 
 
 @from_disk
-def test_an_empty_drawing_asks_for_a_digit_and_a_weak_answer_is_a_guess(page):
+def test_an_empty_drawing_asks_for_a_digit_and_a_weak_answer_is_a_guess(page):  # noqa: F811 (the fixture imported above)
     page.click("#digit button:text('clear')")
     status = page.inner_text("#digit .cnn-live-status")
     assert status == "Draw a digit: the drawing area is empty."
@@ -116,16 +119,17 @@ def test_an_empty_drawing_asks_for_a_digit_and_a_weak_answer_is_a_guess(page):
 # ---------------------------------------------------------------- ch4: convolution playground
 
 
-def sobel_on_the_cat(page) -> tuple[np.ndarray, np.ndarray]:
-    cat = live.page_image(next(im for im in page.config["conv"]["images"] if im["name"] == "cat"))
-    page.select_option("#conv select[aria-label='image']", "cat")
-    page.select_option("#conv select[aria-label='preset kernel']", "vertical edge (Sobel)")
-    page.fill("#conv input[aria-label='bias b']", "0")
-    return cat, np.array(page.config["conv"]["presets"]["vertical edge (Sobel)"], float)
+def sobel_on_the_cat(tab) -> tuple[np.ndarray, np.ndarray]:
+    """The cat and the vertical Sobel kernel, bias 0, set in the convolution playground."""
+    cat = live.page_image(next(im for im in tab.config["conv"]["images"] if im["name"] == "cat"))
+    tab.select_option("#conv select[aria-label='image']", "cat")
+    tab.select_option("#conv select[aria-label='preset kernel']", "vertical edge (Sobel)")
+    tab.fill("#conv input[aria-label='bias b']", "0")
+    return cat, np.array(tab.config["conv"]["presets"]["vertical edge (Sobel)"], float)
 
 
 @from_disk
-def test_the_selected_pixel_and_its_window_are_drawn_on_both_convolution_panels(page):
+def test_the_selected_pixel_and_its_window_are_drawn_on_both_convolution_panels(page):  # noqa: F811 (the fixture imported above)
     cat, w = sobel_on_the_cat(page)
     cell, P = page.config["conv"]["cell"], 1
     canvas = page.locator("#conv canvas[tabindex='0']")
@@ -160,7 +164,7 @@ def test_the_selected_pixel_and_its_window_are_drawn_on_both_convolution_panels(
 
 
 @from_disk
-def test_the_colour_scale_is_set_by_the_valid_region_not_the_padding(page):
+def test_the_colour_scale_is_set_by_the_valid_region_not_the_padding(page):  # noqa: F811 (the fixture imported above)
     cat, w = sobel_on_the_cat(page)
     cell = page.config["conv"]["cell"]
     padded = fn.conv2d_naive(cat[None, None], w[None, None], np.zeros(1), 1, 1)[0, 0]
@@ -181,15 +185,17 @@ def test_the_colour_scale_is_set_by_the_valid_region_not_the_padding(page):
     away = np.ones_like(valid, bool)
     away[max(0, r - 3) : r + 2, max(0, c - 3) : c + 2] = False  # the selection's outline
     assert np.abs(got_gb - want_gb)[away].max() <= 1
-    print(f"\ncat, vertical Sobel: scale ±{m:.2f} (the padding's would be ±{np.abs(padded).max():.2f}); "
-          f"mean drawn strength inside {a.mean():.3f} (was {np.minimum(1, np.abs(valid) / np.abs(padded).max()).mean():.3f})")
+    print(
+        f"\ncat, vertical Sobel: scale ±{m:.2f} (the padding's would be ±{np.abs(padded).max():.2f}); "
+        f"mean drawn strength inside {a.mean():.3f} (was {np.minimum(1, np.abs(valid) / np.abs(padded).max()).mean():.3f})"
+    )
 
 
 # ---------------------------------------------------------------- ch8: pooling
 
 
 @from_disk
-def test_pooling_shows_a_recognisable_photo_its_window_and_the_routed_gradient(page):
+def test_pooling_shows_a_recognisable_photo_its_window_and_the_routed_gradient(page):  # noqa: F811 (the fixture imported above)
     cfg = page.config["pool"]
     cell = cfg["cell"]
     cat = live.page_image(next(im for im in cfg["images"] if im["name"] == "cat"))
@@ -236,7 +242,7 @@ def test_pooling_shows_a_recognisable_photo_its_window_and_the_routed_gradient(p
 
 
 @from_disk
-def test_every_explorer_still_fits_a_phone_with_its_captions(page):
+def test_every_explorer_still_fits_a_phone_with_its_captions(page):  # noqa: F811 (the fixture imported above)
     page.set_viewport_size({"width": 390, "height": 844})
     try:
         wide = page.evaluate("""() => Array.from(document.querySelectorAll('.cnn-live, .cnn-live *')).filter(
