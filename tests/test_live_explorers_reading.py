@@ -98,6 +98,18 @@ def test_draw_a_digit_opens_on_a_digit_it_reads_right(page):  # noqa: F811 (the 
     assert page.errors == []
 
 
+def test_the_opening_example_is_the_first_read_right_and_none_is_refused():
+    import cnn_core as cc
+
+    net = cc.Sequential([cc.Flatten(), cc.Linear(32 * 32, 10, rng=0)])
+    digits = np.zeros((3, 28, 28))
+    digits[:, 10:18, 12:16] = 1
+    read = int(cc.predict(net, live.digit_input(digits[0]))[0])
+    assert live.opening_example(net, digits, np.array([read + 1, read + 1, read]) % 10) == 2
+    with pytest.raises(ValueError, match="misreads every example"):
+        live.opening_example(net, digits, np.full(3, (read + 1) % 10))
+
+
 @from_disk
 def test_an_empty_drawing_asks_for_a_digit_and_a_weak_answer_is_a_guess(page):  # noqa: F811 (the fixture imported above)
     page.click("#digit button:text('clear')")
