@@ -253,6 +253,15 @@ def test_pooling_shows_a_recognisable_photo_its_window_and_the_routed_gradient(p
     assert f"Selected output ({r}, {c}) = {out[r, c]:.3f}" in status
     assert f"at ({2 * r + ay}, {2 * c + ax}) = {window.max():.3f}" in status
     assert f"{cat.size // 4} of {cat.size} inputs get some" in status
+
+    # a click (or tap) on the pooled map, or on the input, picks the output there
+    box, scale = outmap.bounding_box(), outmap.bounding_box()["width"] / pooled.shape[1]
+    page.mouse.click(box["x"] + 30.5 * 2 * cell * scale, box["y"] + 5.5 * 2 * cell * scale)
+    assert state(page, "pool", "selected")["selected"] == [5, 30]
+    first = page.locator(POOL_CANVAS).first.bounding_box()
+    page.mouse.click(first["x"] + 41.5 * cell * scale, first["y"] + 20.5 * cell * scale)
+    assert state(page, "pool", "selected")["selected"] == [10, 20]
+    assert_outlined(drawn(page, POOL_CANVAS, 0), 20, 40, 2, 2, cell)
     assert page.errors == []
 
 

@@ -2,11 +2,15 @@
  *
  * A chapter cell writes <div class="cnn-live" data-kind="..."> with its settings as JSON
  * (cnn_core.viz.live.live_explorer); this script builds the controls and draws. Kinds:
- *   convolution    any 3x3 / 5x5 kernel on a photo, your own image or the webcam; the numbers
- *                  under the cursor (window, products, sum, bias) for any output pixel
+ *   convolution    any 3x3 / 5x5 kernel on a photo, your own image or the webcam; the output
+ *                  pixel picked (click, tap, arrow keys) outlined on the map, its window on the
+ *                  input, its numbers (window, products, sum, bias); the colour scale is set by
+ *                  the valid region, not by the zero padding
  *   stride_padding any N, F, S, P and dilation: window positions, the formula, "does not fit"
- *   pooling        max / avg / L2, any size and stride, on a photo or a drawing; where the
- *                  gradient of a clicked output goes
+ *   pooling        max / avg / L2, any size and stride, on a photo or a drawing; the picked
+ *                  output and its window outlined; where every output's gradient goes
+ *   digit          draw a digit for a trained network: probabilities, maps, saliency; opens on
+ *                  a digit it reads right, asks for one when the drawing is empty
  * Each explorer keeps its last result on the element (el.cnnLive) for the browser tests.
  * Every typed value is read by readNumber / readChoice (one place, below): a wrong one, or a setting
  * the engine refuses, is shown with what to type instead, and the pictures and status are marked
@@ -297,7 +301,7 @@
       const scale = colourScale(out, P);
       paint(outCanvas, out, cfg.cell, true, 0, scale.value);
       const m = scale.value;
-      state.out = out; state.w = w; state.b = b.data[0]; state.P = P; state.scale = scale;
+      state.out = out; state.w = w; state.b = b.data[0]; state.P = P;
       const name = kernelName(w);
       presetSel.value = name;
       const [, H, W] = out.shape;
@@ -655,9 +659,8 @@
     clear.addEventListener("click", () => { drawing = L.tensor([1, side, side]); if (imageSel.value === "draw") { state.image = drawing; update(); } });
     inCanvas.addEventListener("pointerdown", (e) => {
       if (imageSel.value === "draw") { inCanvas.setPointerCapture(e.pointerId); last = null; paintAt(e); return; }
-      const [y, x] = cellAt(inCanvas, e, cfg.cell);           // the output whose window starts nearest above-left
-      choose(Math.min(Math.floor(y / state.s), root.cnnLive.output ? root.cnnLive.output.shape[1] - 1 : 0),
-        Math.min(Math.floor(x / state.s), root.cnnLive.output ? root.cnnLive.output.shape[2] - 1 : 0));
+      const [y, x] = cellAt(inCanvas, e, cfg.cell), o = root.cnnLive.output;   // the output whose window starts there or above-left
+      if (o) choose(Math.min(Math.floor(y / state.s), o.shape[1] - 1), Math.min(Math.floor(x / state.s), o.shape[2] - 1));
     });
     inCanvas.addEventListener("pointermove", (e) => { if (last && inCanvas.hasPointerCapture(e.pointerId)) paintAt(e); });
     inCanvas.addEventListener("pointerup", () => { last = null; });
