@@ -180,12 +180,13 @@ def test_the_numbers_under_the_cursor_add_up(page):
     page.fill("#conv input[aria-label='bias b']", "0.5")
     canvas = page.locator("#conv canvas[tabindex='0']")
     canvas.focus()
+    r, c = state(page, "conv", "selected")["selected"]  # the page opens on the centre pixel
     for key in ["ArrowDown"] * 5 + ["ArrowRight"] * 7:
         page.keyboard.press(key)
     text = page.inner_text("#conv .cnn-live-readout")
-    assert text.startswith("output pixel (row 5, column 7)")
+    assert text.startswith(f"output pixel (row {r + 5}, column {c + 7})")
     out = arr(state(page, "conv", "output")["output"])
-    assert text.rstrip().endswith(f"= {out[0, 5, 7]:.3f}") and "0.50 (bias)" in text
+    assert text.rstrip().endswith(f"= {out[0, r + 5, c + 7]:.3f}") and "0.50 (bias)" in text
 
 
 def test_an_uploaded_image_is_resized_and_a_broken_one_explained(page):

@@ -102,8 +102,9 @@ def stride_padding_explorer(N: int = 7, F: int = 3, S: int = 2, P: int = 0, dila
     )
 
 
-def pooling_explorer(side: int = 24, cell: int = 12) -> LiveHTML:
-    """Max / avg / L2 pooling of any size and stride on a small photo or a drawing; the backward."""
+def pooling_explorer(side: int = 96, cell: int = 3) -> LiveHTML:
+    """Max / avg / L2 pooling of any size and stride on a photo (longer side ``side`` pixels: large
+    enough to recognise, so that a pooled map looks coarser) or a drawing; the routed gradient."""
     return live_explorer("pooling", {"images": photos(side), "cell": cell}, label="pooling explorer")
 
 
@@ -122,9 +123,33 @@ def digit_input(image: np.ndarray, pad: int = 2) -> np.ndarray:
     return np.pad(out, pad)[None, None]
 
 
+#: The draw-a-digit page opens on the first example its network reads right with at least this probability.
+SURE = 0.9
+#: Less ink (the sum of the 28x28 input, 0..1 a pixel) than the faintest of the 5,000 MNIST digits holds
+#: (23): the page says the drawing hardly looks like a digit yet.
+LITTLE_INK = 20
+
+
+def opening_example(model: Sequential, examples: np.ndarray, labels: np.ndarray, pad: int = 2) -> int:
+    """Index of the example the draw-a-digit page opens on: the first that ``model``, fed as the page
+    feeds it (digit_input), reads as its label with probability >= SURE, else the surest right one."""
+    dtype = next(w.dtype for layer in model.layers for w in getattr(layer, "params", {}).values())
+    scores = model.forward(np.concatenate([digit_input(e, pad) for e in examples]).astype(dtype)).astype(float)
+    p = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    right = [(p[i, y], i) for i, y in enumerate(np.asarray(labels, int)) if p[i].argmax() == y]
+    if not right:
+        raise ValueError("digit_explorer: the network misreads every example digit; pass more examples")
+    sure = [i for q, i in right if q >= SURE]
+    return sure[0] if sure else max(right)[1]
+
+
 def digit_explorer(model: Sequential, examples: np.ndarray, labels: np.ndarray, pad: int = 2) -> LiveHTML:
     """Draw a digit; ``model`` (trained on 28x28 digits padded by ``pad``) classifies it in the page,
     with every layer's maps, the class probabilities and a saliency map. ``examples``: real test
-    digits (N, 28, 28) in [0, 1] offered as starting points."""
+    digits (N, 28, 28) in [0, 1] offered as starting points; the page opens on one it reads right
+    (opening_example)."""
     ex = [{**grey_image(np.asarray(e).reshape(28, 28), str(int(y))), "label": int(y)} for e, y in zip(examples, labels)]
-    return live_explorer("digit", {"layers": to_json(model, digits=6), "pad": pad, "examples": ex}, label="draw a digit")
+    start = opening_example(model, examples, labels, pad)
+    config = {"layers": to_json(model, digits=6), "pad": pad, "examples": ex, "start": start, "littleInk": LITTLE_INK}
+    return live_explorer("digit", config, label="draw a digit")

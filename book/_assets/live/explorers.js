@@ -2,11 +2,15 @@
  *
  * A chapter cell writes <div class="cnn-live" data-kind="..."> with its settings as JSON
  * (cnn_core.viz.live.live_explorer); this script builds the controls and draws. Kinds:
- *   convolution    any 3x3 / 5x5 kernel on a photo, your own image or the webcam; the numbers
- *                  under the cursor (window, products, sum, bias) for any output pixel
+ *   convolution    any 3x3 / 5x5 kernel on a photo, your own image or the webcam; the output
+ *                  pixel picked (click, tap, arrow keys) outlined on the map, its window on the
+ *                  input, its numbers (window, products, sum, bias); the colour scale is set by
+ *                  the valid region, not by the zero padding
  *   stride_padding any N, F, S, P and dilation: window positions, the formula, "does not fit"
- *   pooling        max / avg / L2, any size and stride, on a photo or a drawing; where the
- *                  gradient of a clicked output goes
+ *   pooling        max / avg / L2, any size and stride, on a photo or a drawing; the picked
+ *                  output and its window outlined; where every output's gradient goes
+ *   digit          draw a digit for a trained network: probabilities, maps, saliency; opens on
+ *                  a digit it reads right, asks for one when the drawing is empty
  * Each explorer keeps its last result on the element (el.cnnLive) for the browser tests.
  * Every typed value is read by readNumber / readChoice (one place, below): a wrong one, or a setting
  * the engine refuses, is shown with what to type instead, and the pictures and status are marked
@@ -169,7 +173,24 @@
       }
     }
     ctx.putImageData(img, 0, 0);
+    canvas.cnnPicture = img;             // kept, so that markers can be moved without recomputing
     return m;
+  }
+
+  /* Mark regions of a painted map: each mark is [row, column, rows, columns] in map cells of `cell`
+   * pixels. A ring is drawn just outside the region (black 2 px, then white 2 px), so it shows on any
+   * colour of the map and leaves the marked values visible; earlier marks are wiped first. */
+  function mark(canvas, cell, marks) {
+    const ctx = canvas.getContext("2d");
+    if (canvas.cnnPicture) ctx.putImageData(canvas.cnnPicture, 0, 0);
+    ctx.lineWidth = 2;
+    for (const [r, c, rows, cols] of marks) {
+      const x = c * cell, y = r * cell, w = cols * cell, hh = rows * cell;
+      ctx.strokeStyle = "#fff";
+      ctx.strokeRect(x - 3, y - 3, w + 6, hh + 6);
+      ctx.strokeStyle = "#000";
+      ctx.strokeRect(x - 1, y - 1, w + 2, hh + 2);
+    }
   }
 
   function cellAt(canvas, e, cell) {
@@ -186,7 +207,8 @@
   function convolution(root, cfg) {
     const images = cfg.images.map((im) => ({ name: im.name, tensor: decodeImage(im) }));
     const presets = cfg.presets;
-    const state = { image: images[0].tensor, imageName: images[0].name, r: 0, c: 0 };
+    // the selected output pixel: the centre of the picture to start with
+    const state = { image: images[0].tensor, imageName: images[0].name, r: images[0].tensor.shape[1] >> 1, c: images[0].tensor.shape[2] >> 1 };
     const status = h("div", { class: "cnn-live-status", role: "status", "aria-live": "polite" });
     const error = h("div", { class: "cnn-live-error", role: "alert" });
     const imageSel = select(images.map((i) => i.name).concat(["your own image…"]), images[0].name, "image");
@@ -203,6 +225,8 @@
     const inCanvas = h("canvas", { class: "cnn-live-canvas", role: "img" });
     const outCanvas = h("canvas", { class: "cnn-live-canvas", role: "img", tabindex: "0" });
     const readout = h("div", { class: "cnn-live-readout" });
+    const picked = h("div", { class: "cnn-live-picked", role: "status", "aria-live": "polite" });
+    const scaleNote = h("span");
     let inputs = [];
 
     function buildGrid(values) {
@@ -241,9 +265,26 @@
 
     const view = { error: error, status: status, stale: [outCanvas, readout] };
 
+    /* The colour scale of the map: its largest |value| among the outputs whose window lies inside
+     * the image (rows and columns P .. size - 1 - P), so that the jump from the zero padding to the
+     * picture at the border does not set it; the whole map's only if that region is empty or zero. */
+    function colourScale(out, P) {
+      const [, H, W] = out.shape;
+      let valid = 0, all = 0;
+      for (let r = 0; r < H; r++) {
+        for (let c = 0; c < W; c++) {
+          const v = Math.abs(out.data[r * W + c]) || 0;
+          all = Math.max(all, v);
+          if (r >= P && r < H - P && c >= P && c < W - P) valid = Math.max(valid, v);
+        }
+      }
+      return valid > 0 ? { value: valid, from: "the valid region" } : { value: all, from: "the whole map" };
+    }
+
     function update() {
       const t0 = performance.now();
       paint(inCanvas, state.image, cfg.cell, false);
+      inCanvas.setAttribute("aria-label", "input: " + state.imageName + ", grey, " + state.image.shape[1] + "×" + state.image.shape[2] + " pixels");
       const k = read();
       let out;
       if (!k.error) {
@@ -251,25 +292,33 @@
       }
       if (k.error) {
         refuse(view, k.error);
+        picked.textContent = "";
         root.cnnLive = { image: state.image, error: k.error, ms: performance.now() - t0 };
         return;
       }
       accept(view);
       const w = k.w, F = w.shape[2], b = L.tensor([1], [k.b]), P = (F - 1) / 2;
-      const m = paint(outCanvas, out, cfg.cell, true);
+      const scale = colourScale(out, P);
+      paint(outCanvas, out, cfg.cell, true, 0, scale.value);
+      const m = scale.value;
       state.out = out; state.w = w; state.b = b.data[0]; state.P = P;
       const name = kernelName(w);
       presetSel.value = name;
       const [, H, W] = out.shape;
       state.r = Math.min(state.r, H - 1); state.c = Math.min(state.c, W - 1);
-      inCanvas.setAttribute("aria-label", "input: " + state.imageName + ", grey, " + state.image.shape[1] + "×" + state.image.shape[2] + " pixels");
       const text = F + "×" + F + " kernel " + (name === CUSTOM ? "typed by you (custom kernel)" : name) + " with bias " + f2(b.data[0]) + " on " + state.imageName +
         ", padding P=" + P + " keeps the size " + H + "×" + W + "; outputs range from " + f2(Math.min(...out.data)) +
-        " to " + f2(Math.max(...out.data)) + " (red positive, blue negative, white zero, strongest ±" + f2(m) + ")";
-      outCanvas.setAttribute("aria-label", "activation map: " + text);
+        " to " + f2(Math.max(...out.data)) + " (red positive, blue negative, white zero; full colour at ±" + f2(m) + ", " +
+        (scale.from === "the valid region" ? "the strongest output whose window lies inside the image: the zero padding does not set the scale"
+          : "the strongest output of the whole map") + ")";
+      scaleNote.textContent = "Colour scale ±" + f2(m) + (scale.from === "the valid region"
+        ? ": the strongest output whose window lies inside the image, so the zero padding at the border does not set it (a stronger border output is drawn at full colour)."
+        : ": the strongest output of the whole map (no output has its window inside the image).");
+      state.text = text;
       status.textContent = text;
+      root.cnnLive = { image: state.image, kernel: w, bias: state.b, output: out, scale: m, scaleFrom: scale.from, ms: 0 };
       explain();
-      root.cnnLive = { image: state.image, kernel: w, bias: state.b, output: out, ms: performance.now() - t0 };
+      root.cnnLive.ms = performance.now() - t0;
     }
 
     function explain() {
@@ -288,8 +337,25 @@
         rows.push(cells.join("  +  "));
       }
       const total = state.out.data[r * state.out.shape[2] + c];
-      readout.textContent = "output pixel (row " + r + ", column " + c + "): window centred on input (" + r + ", " + c + ")\n" +
+      const where = "its " + F + "×" + F + " window: input rows " + (r - P) + " to " + (r + P) + ", columns " + (c - P) + " to " + (c + P) +
+        (r < P || c < P || r + P >= H || c + P >= W ? " (partly zero padding, outside the picture)" : "");
+      readout.textContent = "output pixel (row " + r + ", column " + c + "), " + where + "\n" +
         rows.join("\n") + "\n= " + f3(sum) + " (sum of products) + " + f2(state.b) + " (bias) = " + f3(total);
+      const said = "selected output pixel (row " + r + ", column " + c + ") = " + f3(total) + "; " + where + ", outlined on the input";
+      picked.textContent = said[0].toUpperCase() + said.slice(1) + ".";
+      mark(inCanvas, cfg.cell, [[r - P, c - P, F, F]]);
+      mark(outCanvas, cfg.cell, [[r, c, 1, 1]]);
+      outCanvas.setAttribute("aria-label", "activation map: " + state.text + "; " + said);
+      inCanvas.setAttribute("aria-label", "input: " + state.imageName + ", grey, " + H + "×" + W + " pixels; outlined: the window of output pixel (row " +
+        r + ", column " + c + ")");
+      root.cnnLive.selected = [r, c];
+    }
+
+    function choose(r, c) {          // select output pixel (r, c), if the map is up to date and has it
+      if (!root.cnnLive || root.cnnLive.error || !state.out) return;
+      const [, H, W] = state.out.shape;
+      if (r < 0 || c < 0 || r >= H || c >= W) return;
+      state.r = r; state.c = c; explain();
     }
 
     function setImage(t, name) {
@@ -351,17 +417,12 @@
     });
     bias.addEventListener("input", update);
     keepKeys(bias);
-    outCanvas.addEventListener("mousemove", (e) => {
-      const [r, c] = cellAt(outCanvas, e, cfg.cell);
-      if (root.cnnLive.error) return;                 // nothing to explain until the fields are right
-      if (r >= 0 && c >= 0 && r < state.out.shape[1] && c < state.out.shape[2]) { state.r = r; state.c = c; explain(); }
-    });
-    onArrows(outCanvas, (dr, dc) => {
-      if (root.cnnLive.error) return;
-      state.r = Math.max(0, Math.min(state.out.shape[1] - 1, state.r + dr));
-      state.c = Math.max(0, Math.min(state.out.shape[2] - 1, state.c + dc));
-      explain();
-    });
+    // click or tap (or drag with a button held) on either map: the output pixel there (same size, P keeps it)
+    for (const cv of [outCanvas, inCanvas]) {
+      cv.addEventListener("click", (e) => choose(...cellAt(cv, e, cfg.cell)));
+      cv.addEventListener("mousemove", (e) => { if (e.buttons === 1) choose(...cellAt(cv, e, cfg.cell)); });
+    }
+    onArrows(outCanvas, (dr, dc) => choose(state.r + dr, state.c + dc));
 
     buildGrid(presets[presetSel.value]);
     root.append(
@@ -369,9 +430,10 @@
         field("size F", sizeSel), field("bias b", bias)]),
       grid, error,
       h("div", { class: "cnn-live-panels" }, [
-        h("figure", {}, [inCanvas, h("figcaption", { text: "input (grey, 0 black … 1 white)" })]),
-        h("figure", {}, [outCanvas, h("figcaption", { text: "activation map: point at a pixel, or focus it and use the arrow keys" })])]),
-      readout, status);
+        h("figure", {}, [inCanvas, h("figcaption", { text: "input (grey, 0 black … 1 white); outlined: the selected pixel's window" })]),
+        h("figure", {}, [outCanvas, h("figcaption", {}, [
+          "activation map: click or tap a pixel, or focus the map and use the arrow keys (outlined: the selected pixel). ", scaleNote])])]),
+      picked, readout, status);
     update();
   }
 
@@ -453,6 +515,33 @@
 
   // ------------------------------------------------------------------ pooling
 
+  /* The backward panel of pooling: the input picture, faded, with red where gradient arrives
+   * (opacity: the share of the largest, `top`), so that the routing is seen on the picture itself. */
+  function paintRouting(canvas, x, dx, cell) {
+    const [, H, W] = x.shape;
+    canvas.width = W * cell; canvas.height = H * cell;
+    const ctx = canvas.getContext("2d");
+    const img = ctx.createImageData(W * cell, H * cell);
+    let top = 0;
+    for (let i = 0; i < H * W; i++) top = Math.max(top, Math.abs(dx.data[i]) || 0);
+    for (let r = 0; r < H; r++) {
+      for (let c = 0; c < W; c++) {
+        const pale = 140 + 110 * Math.min(1, Math.max(0, x.data[r * W + c] || 0));    // the picture, faded
+        const a = top ? 0.9 * Math.min(1, Math.abs(dx.data[r * W + c]) / top) : 0;
+        const rgb = [pale + a * (200 - pale), pale * (1 - a), pale * (1 - a)];
+        for (let y = 0; y < cell; y++) {
+          for (let xx = 0; xx < cell; xx++) {
+            const o = 4 * ((r * cell + y) * W * cell + c * cell + xx);
+            img.data[o] = rgb[0]; img.data[o + 1] = rgb[1]; img.data[o + 2] = rgb[2]; img.data[o + 3] = 255;
+          }
+        }
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+    canvas.cnnPicture = img;
+    return top;
+  }
+
   function pooling(root, cfg) {
     const images = cfg.images.map((im) => ({ name: im.name, tensor: decodeImage(im) }));
     const MODES = ["max", "avg", "l2"];
@@ -468,9 +557,10 @@
     const gradCanvas = h("canvas", { class: "cnn-live-canvas", role: "img" });
     const error = h("div", { class: "cnn-live-error", role: "alert" });
     const status = h("div", { class: "cnn-live-status", role: "status", "aria-live": "polite" });
-    const state = { image: images[0].tensor, name: images[0].name, r: 0, c: 0, s: 2 };
+    // the selected output: near the centre of the picture to start with (for the starting F = S = 2)
+    const state = { image: images[0].tensor, name: images[0].name, r: images[0].tensor.shape[1] >> 2, c: images[0].tensor.shape[2] >> 2, s: 2 };
     const view = { error: error, status: status, stale: [outCanvas, gradCanvas] };
-    let drawing = null, down = false;
+    let drawing = null, last = null;
 
     function update() {
       const t0 = performance.now();
@@ -488,24 +578,47 @@
         return;
       }
       accept(view);
-      const f = read.values.f, s = read.values.s;
+      const f = read.values.f, s = read.values.s, how = read.values.mode;
       state.s = s;
-      const [, H2, W2] = out.shape;
+      const [, H, W] = state.image.shape, [, H2, W2] = out.shape;
       state.r = Math.min(state.r, H2 - 1); state.c = Math.min(state.c, W2 - 1);
+      const r = state.r, c = state.c, y0 = r * s, x0 = c * s;
       paint(outCanvas, out, cfg.cell * s, false);
+      // the selected output's own gradient (dout one-hot) ...
       const dout = L.tensor(out.shape);
-      dout.data[state.r * W2 + state.c] = 1;
-      const dx = L.pool2dBackward(dout, state.image, f, s, mode.value);
-      paint(gradCanvas, dx, cfg.cell, true);
-      const v = out.data[state.r * W2 + state.c];
-      const text = mode.value + " pooling, window " + f + "×" + f + ", stride " + s + " on " + state.name + " (" +
-        state.image.shape[1] + "×" + state.image.shape[2] + ") gives " + H2 + "×" + W2 + ". Output (" + state.r + ", " + state.c +
-        ") = " + f3(v) + "; its gradient goes to " + (mode.value === "max" ? "the one largest input of its window" :
-        mode.value === "avg" ? "every input of its window, 1/" + f * f + " each" : "every input of its window, in proportion x / output");
-      outCanvas.setAttribute("aria-label", "pooled map " + H2 + "×" + W2 + "; selected output (" + state.r + ", " + state.c + ")");
-      gradCanvas.setAttribute("aria-label", "gradient on the input of the selected output: " + text);
+      dout.data[r * W2 + c] = 1;
+      const dx = L.pool2dBackward(dout, state.image, f, s, how);
+      // ... and the routing of every output's (dout = 1 everywhere), drawn on the picture
+      const dxAll = L.pool2dBackward(L.tensor(out.shape, new Float64Array(H2 * W2).fill(1)), state.image, f, s, how);
+      const top = paintRouting(gradCanvas, state.image, dxAll, cfg.cell);
+      let reached = 0;
+      for (const g of dxAll.data) if (g !== 0) reached++;
+      const win = [y0, x0, f, f];
+      mark(inCanvas, cfg.cell, [win]);
+      mark(outCanvas, cfg.cell * s, [[r, c, 1, 1]]);
+      mark(gradCanvas, cfg.cell, [win]);
+      const v = out.data[r * W2 + c];
+      let route;
+      if (how === "max") {
+        const at = dx.data.findIndex((g) => g !== 0), ay = Math.floor(at / W), ax = at % W;
+        route = "all of its gradient goes to the largest input of its window, at (" + ay + ", " + ax + ") = " + f3(state.image.data[at]) +
+          "; the other " + (f * f - 1) + " get none";
+      } else if (how === "avg") {
+        route = "its gradient is shared equally: 1/" + f * f + " to each input of its window";
+      } else {
+        route = v === 0 ? "its window is all zeros, so no gradient goes back" : "each input x of its window gets x / " + f3(v) + " of its gradient";
+      }
+      const where = "its window: input rows " + y0 + " to " + (y0 + f - 1) + ", columns " + x0 + " to " + (x0 + f - 1);
+      const routing = "In the backward panel, red where the gradient arrives when every output sends back 1: " + reached + " of " + H * W +
+        " inputs get some (darkest red " + f3(top) + "), the others none.";
+      const text = how + " pooling, window " + f + "×" + f + ", stride " + s + " on " + state.name + " (" + H + "×" + W + ") gives " +
+        H2 + "×" + W2 + ". Selected output (" + r + ", " + c + ") = " + f3(v) + ", " + where + " (outlined); " + route + ". " + routing;
+      outCanvas.setAttribute("aria-label", "pooled map " + H2 + "×" + W2 + "; selected output (" + r + ", " + c + ") = " + f3(v) + ", outlined");
+      inCanvas.setAttribute("aria-label", "input: " + state.name + ", grey, " + H + "×" + W + " pixels; outlined: the window of output (" + r + ", " + c + ")");
+      gradCanvas.setAttribute("aria-label", "backward: " + routing + " Outlined: the window of output (" + r + ", " + c + "): " + route + ".");
       status.textContent = text;
-      root.cnnLive = { image: state.image, output: out, dx: dx, selected: [state.r, state.c], f: f, s: s, mode: mode.value, ms: performance.now() - t0 };
+      root.cnnLive = { image: state.image, output: out, dx: dx, dxAll: dxAll, reached: reached, selected: [r, c], f: f, s: s, mode: how,
+        ms: performance.now() - t0 };
     }
 
     function choose(r, c) {          // select output (r, c) of the pooled map, if it exists
@@ -514,10 +627,19 @@
       state.r = r; state.c = c; update();
     }
 
+    // Draw with a 3-pixel brush, along a straight line from the last point, so a quick stroke has no gaps.
     function paintAt(e) {
       const [r, c] = cellAt(inCanvas, e, cfg.cell);
-      if (r < 0 || c < 0 || r >= side || c >= side) return;
-      drawing.data[r * side + c] = 1;
+      const [r0, c0] = last || [r, c], n = Math.max(Math.abs(r - r0), Math.abs(c - c0), 1);
+      for (let k = 0; k <= n; k++) {
+        const y = Math.round(r0 + (r - r0) * k / n), x = Math.round(c0 + (c - c0) * k / n);
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            if (y + dy >= 0 && y + dy < side && x + dx >= 0 && x + dx < side) drawing.data[(y + dy) * side + x + dx] = 1;
+          }
+        }
+      }
+      last = [r, c];
       state.image = drawing; update();
     }
 
@@ -525,17 +647,19 @@
     imageSel.addEventListener("change", () => {
       if (imageSel.value === "draw") {
         drawing = drawing || L.tensor([1, side, side]);
-        state.image = drawing; state.name = "your drawing (click or drag on the input, or focus it and use the arrow keys)";
+        state.image = drawing; state.name = "your drawing (drag on the input, or focus it and use the arrow keys)";
       } else {
         const im = images.find((i) => i.name === imageSel.value);
         if (!im) return;                 // not one of the menu's images
         state.image = im.tensor; state.name = im.name;
       }
+      inCanvas.style.touchAction = imageSel.value === "draw" ? "none" : "";   // a finger draws instead of scrolling
       update();
     });
     clear.addEventListener("click", () => { drawing = L.tensor([1, side, side]); if (imageSel.value === "draw") { state.image = drawing; update(); } });
-    // The input is a drawing only in 'draw' mode; only then does it answer the mouse, and the keyboard:
-    // focused (Tab), it is a pen that the arrow keys move, painting each pixel it reaches (Space: here).
+    // The input: in 'draw' mode a drawing (drag with mouse, pen or finger; or, focused, a pen the arrow
+    // keys move, painting each pixel it reaches, Space or Enter painting where it is); otherwise a click,
+    // a tap or an arrow key selects the output whose window starts there.
     const pen = { r: Math.floor(side / 2), c: Math.floor(side / 2) };
     function penTo(r, c) {
       pen.r = Math.max(0, Math.min(side - 1, r)); pen.c = Math.max(0, Math.min(side - 1, c));
@@ -543,17 +667,21 @@
       state.image = drawing; update();
       inCanvas.setAttribute("aria-label", inCanvas.getAttribute("aria-label") + "; pen at row " + pen.r + ", column " + pen.c);
     }
-    function drawMode(on) {
-      inCanvas.onmousedown = on ? (e) => { down = true; paintAt(e); } : null;
-      inCanvas.onmousemove = on ? (e) => { if (down) paintAt(e); } : null;
-      if (on) inCanvas.setAttribute("tabindex", "0"); else inCanvas.removeAttribute("tabindex");
-    }
-    onArrows(inCanvas, (dr, dc) => { if (imageSel.value === "draw") penTo(pen.r + dr, pen.c + dc); });
+    inCanvas.setAttribute("tabindex", "0");
+    onArrows(inCanvas, (dr, dc) => {
+      if (imageSel.value === "draw") penTo(pen.r + dr, pen.c + dc);
+      else choose(state.r + dr, state.c + dc);
+    });
     inCanvas.addEventListener("keydown", (e) => {
       if ((e.key === " " || e.key === "Enter") && imageSel.value === "draw") { e.preventDefault(); penTo(pen.r, pen.c); }
     });
-    imageSel.addEventListener("change", () => drawMode(imageSel.value === "draw"));
-    window.addEventListener("mouseup", () => { down = false; });
+    inCanvas.addEventListener("pointerdown", (e) => {
+      if (imageSel.value === "draw") { inCanvas.setPointerCapture(e.pointerId); last = null; paintAt(e); return; }
+      const [y, x] = cellAt(inCanvas, e, cfg.cell), o = root.cnnLive.output;   // the output whose window starts there or above-left
+      if (o) choose(Math.min(Math.floor(y / state.s), o.shape[1] - 1), Math.min(Math.floor(x / state.s), o.shape[2] - 1));
+    });
+    inCanvas.addEventListener("pointermove", (e) => { if (last && inCanvas.hasPointerCapture(e.pointerId)) paintAt(e); });
+    inCanvas.addEventListener("pointerup", () => { last = null; });
     outCanvas.addEventListener("click", (e) => { const [r, c] = cellAt(outCanvas, e, cfg.cell * state.s); choose(r, c); });
     onArrows(outCanvas, (dr, dc) => choose(state.r + dr, state.c + dc));
 
@@ -561,9 +689,9 @@
       h("div", { class: "cnn-live-controls" }, [field("mode", mode), field("window F", F), field("stride S", S), field("image", imageSel), clear]),
       error,
       h("div", { class: "cnn-live-panels" }, [
-        h("figure", {}, [inCanvas, h("figcaption", { text: "input (choose 'draw' to paint on it: mouse, or Tab to it and use the arrow keys)" })]),
-        h("figure", {}, [outCanvas, h("figcaption", { text: "pooled map: click an output, or focus it and use the arrow keys" })]),
-        h("figure", {}, [gradCanvas, h("figcaption", { text: "backward: where that output's gradient goes (red)" })])]),
+        h("figure", {}, [inCanvas, h("figcaption", { text: "input (choose 'draw' to paint on it: drag, or focus it and use the arrow keys); outlined: the selected output's window" })]),
+        h("figure", {}, [outCanvas, h("figcaption", { text: "pooled map, each output as large as its stride: click or tap an output, or focus the map and use the arrow keys" })]),
+        h("figure", {}, [gradCanvas, h("figcaption", { text: "backward: red where the gradient arrives when every output sends back 1 (on the faded input); outlined: the selected output's window" })])]),
       status);
     update();
   }
@@ -608,6 +736,8 @@
     const maps = h("div", { class: "cnn-live-maps" });
     const saliency = h("canvas", { class: "cnn-live-canvas", role: "img" });
     const status = h("div", { class: "cnn-live-status", role: "status", "aria-live": "polite" });
+    const always = h("p", { class: "cnn-live-note", text: "The network has ten outputs, one per digit 0–9, and always picks one of them — " +
+      "for a scribble, a letter or a half-drawn digit too. A low top probability means it is unsure; it cannot answer \"not a digit\"." });
     let down = false, last = null;
 
     function wipe() { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, 280, 280); }
@@ -623,9 +753,37 @@
       update();
     }
 
+    /* An empty drawing is not classified: the page asks for a digit instead of showing the pick of
+     * a network that must always pick one. */
+    function empty(t0, x) {
+      bars.innerHTML = "";
+      bars.append(h("p", { text: "No drawing yet: nothing to classify." }));
+      bars.setAttribute("aria-label", "class probabilities: none, the drawing is empty");
+      maps.innerHTML = "";
+      saliency.width = 6 * x.shape[2]; saliency.height = 6 * x.shape[1];      // as paint draws it below
+      const text = "Draw a digit: the drawing area is empty.";
+      saliency.setAttribute("aria-label", "saliency map: none, the drawing is empty");
+      status.textContent = text;
+      root.cnnLive = { input: x, probabilities: null, predicted: null, ink: 0, ms: performance.now() - t0, setPixels: setPixels };
+    }
+
+    /* What the network's answer means, worded by how sure it is (p: the ten probabilities). */
+    function verdict(p, best, ink) {
+      const order = p.map((v, k) => [v, k]).sort((a, b) => b[0] - a[0]), second = order[1][1];
+      const pct = (k) => (100 * p[k]).toFixed(1) + " %";
+      const little = ink < cfg.littleInk ? "Very little ink: this hardly looks like a digit yet. " : "";
+      if (p[best] >= 0.9) return little + "The network reads " + best + " (" + pct(best) + "); second choice " + second + " (" + pct(second) + ").";
+      if (p[best] >= 0.5) return little + "The network reads " + best + " (" + pct(best) + "), not sure: second choice " + second + " (" + pct(second) + ").";
+      return little + "The network reads " + best + " only as a guess (" + pct(best) + "): it is unsure, second choice " + second + " (" + pct(second) +
+        "). It picks one of the ten digits even when the drawing is none of them.";
+    }
+
     function update() {
       const t0 = performance.now();
       const x = digitInput(canvas, cfg.pad);
+      let ink = 0;
+      for (const v of x.data) ink += v;
+      if (ink === 0) { empty(t0, x); return; }
       const r = net.forward(x);
       const p = Array.from(r.probabilities.data);
       const best = p.indexOf(Math.max.apply(null, p));
@@ -654,11 +812,10 @@
       const gm = Math.max.apply(null, Array.from(g.data).map(Math.abs)) || 1;
       const norm = L.tensor(g.shape, g.data.map((v) => Math.abs(v) / gm));
       paint(saliency, norm, 6, false);
-      const text = "The network reads " + best + " (" + (100 * p[best]).toFixed(1) + " %); second choice " +
-        p.map((v, k) => [v, k]).sort((a, b) => b[0] - a[0])[1][1] + ". The saliency map shows which pixels changed the score of " + best + " most.";
+      const text = verdict(p, best, ink) + " The saliency map shows which pixels changed the score of " + best + " most.";
       saliency.setAttribute("aria-label", "saliency map: " + text);
       status.textContent = text;
-      root.cnnLive = { input: x, probabilities: r.probabilities, predicted: best, ms: performance.now() - t0, setPixels: setPixels };
+      root.cnnLive = { input: x, probabilities: r.probabilities, predicted: best, ink: ink, ms: performance.now() - t0, setPixels: setPixels };
     }
 
     function stroke(e) {
@@ -690,12 +847,12 @@
       h("div", { class: "cnn-live-controls" }, [field("start from", exampleSel), clear]),
       h("div", { class: "cnn-live-panels" }, [
         h("figure", {}, [canvas, h("figcaption", { text: "draw a digit (Delete clears)" })]),
-        h("figure", {}, [bars, h("figcaption", { text: "class probabilities" })]),
+        h("figure", {}, [bars, h("figcaption", { text: "class probabilities (they add up to 100 %)" })]),
         h("figure", {}, [saliency, h("figcaption", { text: "saliency: |d score / d pixel|" })])]),
-      maps, status);
+      status, always, maps);
     wipe();
-    if (cfg.examples.length) {           // start from a real digit, so the page opens with an answer
-      exampleSel.selectedIndex = 1;
+    if (cfg.examples.length) {           // start from a real digit it reads right, so the page opens with a right answer
+      exampleSel.selectedIndex = 1 + (cfg.start || 0);
       exampleSel.dispatchEvent(new Event("change"));
     } else {
       update();
