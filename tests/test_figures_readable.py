@@ -112,7 +112,9 @@ def test_figure_text_is_readable(page, html_dir, base_url, figure_tabs):  # noqa
         problems += [f"at {width} px: {u}" for u in unrecorded]
         measured[width] = min((s for s, _ in sizes), default=None)
         limit = floor if name not in PENDING else min(floor, PENDING[name][list(MIN_CSS_PX).index(width)] - 0.05)
-        problems += [f"at {width} px: {where}: text {css:.1f} CSS px < {limit:.1f}" for css, where in sorted(sizes) if css < limit]
+        problems += [
+            f"at {width} px: {where}: text {css:.1f} CSS px < {limit:.1f}" for css, where in sorted(sizes) if css < limit
+        ]
     if name in PENDING and all(m is None or m >= MIN_CSS_PX[w] for w, m in measured.items()):
         problems.append(f"every figure is readable now ({measured}): take {name!r} off PENDING")
     if problems:

@@ -292,8 +292,10 @@ def animate(fig: "plt.Figure", update: Callable[[int], object], frames: int, int
     out = _FA_LINK.sub("", out)
     out = _FA_ICON.sub(lambda m: _ANIM_GLYPHS.get(m.group(1), "\u2022"), out)
     out = _ANIM_IMG.sub(
-        lambda m: f'<img id="{m.group(1)}" alt="{html.escape(alt)}" data-min-text-px="{sizes.as_attribute()}" '
-        'style="max-width:100%;height:auto">',
+        lambda m: (
+            f'<img id="{m.group(1)}" alt="{html.escape(alt)}" data-min-text-px="{sizes.as_attribute()}" '
+            'style="max-width:100%;height:auto">'
+        ),
         out,
     )
     # the frame slider has no <label>: name it for screen readers (axe: label)
