@@ -27,6 +27,7 @@ from cnn_core.viz.readability import MIN_TEXT_KEY, read_text_chunks
 from test_book_build import html_for
 from test_browser import PAGE_TIMEOUT_MS, PAGES, READY_JS, _page_id, base_url, html_dir  # noqa: F401 (fixtures)
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Smallest figure text allowed, in CSS px, at each screen width tested.
 MIN_CSS_PX = {1280: 11.0, 390: 9.0}
 HEIGHT = 900
@@ -87,34 +88,39 @@ def recorded_text_px(figure: dict, html_root: Path, base: str) -> float | None |
     return None if value == "none" else float(value)
 
 
-def smallest_figure_text(tab, url: str, html_root: Path, base: str) -> tuple[list[tuple[float, str]], list[str]]:
-    """(css px, where) of every picture with text on the page, and the pictures without a record."""
+def smallest_figure_text(tab, url: str, html_root: Path, base: str) -> tuple[list[tuple[float, str]], list[str], int]:
+    """(css px, where) of every picture with text on the page, the pictures without a record, and
+    how many pictures the page shows."""
     tab.goto(url, wait_until="load")
     tab.evaluate(READY_JS)
     sizes, unrecorded = [], []
-    for fig in tab.evaluate(FIGURES_JS):
+    figures = tab.evaluate(FIGURES_JS)
+    for fig in figures:
         where = f"picture #{fig['i']} in {fig['section']!r} ({fig['src'].rsplit('/', 1)[-1][:40]})"
         px = recorded_text_px(fig, html_root, base)
         if isinstance(px, str):
             unrecorded.append(f"{where}: {px}")
         elif px is not None and fig["natural"] > 0:
             sizes.append((px * fig["shown"] / fig["natural"], where))
-    return sizes, unrecorded
+    return sizes, unrecorded, len(figures)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
 def test_figure_text_is_readable(page, html_dir, base_url, figure_tabs):  # noqa: F811
     """No figure text below 11 CSS px at 1280 px or below 9 CSS px at 390 px (PENDING: no worse)."""
     url = base_url + "/" + html_for(html_dir, page).relative_to(html_dir).as_posix()
-    name, problems, measured = _page_id(page), [], {}
+    name, problems, measured, figures_seen = _page_id(page), [], {}, 0
     for width, floor in MIN_CSS_PX.items():
-        sizes, unrecorded = smallest_figure_text(figure_tabs[width], url, html_dir, base_url)
+        sizes, unrecorded, shown = smallest_figure_text(figure_tabs[width], url, html_dir, base_url)
+        figures_seen += shown
         problems += [f"at {width} px: {u}" for u in unrecorded]
         measured[width] = min((s for s, _ in sizes), default=None)
         limit = floor if name not in PENDING else min(floor, PENDING[name][list(MIN_CSS_PX).index(width)] - 0.05)
         problems += [
             f"at {width} px: {where}: text {css:.1f} CSS px < {limit:.1f}" for css, where in sorted(sizes) if css < limit
         ]
+    if (REPO_ROOT / f"{page}.ipynb").is_file() and not figures_seen:
+        problems.append("a chapter with no figure: was it built with a non-inline matplotlib backend (MPLBACKEND)?")
     if name in PENDING and all(m is None or m >= MIN_CSS_PX[w] for w, m in measured.items()):
         problems.append(f"every figure is readable now ({measured}): take {name!r} off PENDING")
     if problems:

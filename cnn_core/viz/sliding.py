@@ -163,4 +163,12 @@ def conv_animation(
     """The filter sliding over the input, one output per frame (play / step / speed controls)."""
     fig, axes = _conv_panels(x, w, stride, padding)
     update = _conv_stepper(fig, axes, x, w, stride, padding, bias, show_values)
-    return animate(fig, update, update.frames, interval)
+    f, (n_h, n_w) = w.shape[0], x.shape
+    h2, w2 = output_size(n_h, f, stride, padding), output_size(n_w, f, stride, padding)
+    alt = (
+        f"A {f}×{f} filter slides over a {n_h}×{n_w} input"
+        + (f" padded by {padding}" if padding else "")
+        + f" with stride {stride}: each of the {update.frames} frames outlines one window in red, writes the sum of"
+        f" its products with the filter into the next cell of the {h2}×{w2} output, and gives that sum in the title."
+    )
+    return animate(fig, update, update.frames, interval, alt=alt)
