@@ -111,3 +111,12 @@ def test_chapter_12_tables_hold_the_plotted_numbers():
     page = V.layer_costs_table(["conv1"], [118_013_952], [802_816]).data
     assert "<td>118,013,952</td><td>802,816</td>" in page
     assert V.receptive_fields_table({"a": [3, 5], "b": [7]}).data.count("<td>—</td>") == 1
+
+
+def test_chapter_1_tables_hold_the_plotted_numbers():
+    from cnn_core.viz import fully_connected as F
+
+    page = F.timings_table([1, 256], [0.001, 0.01], [0.001, 0.0002]).data
+    assert '<th scope="row">256</th><td>10</td><td>0.2</td><td>50x</td>' in page
+    page = F.backprop_table(np.array([1.0, 3.0, 0.5, 0.5]), [0, 2, 4], [0.6, 0.8, 1.0]).data
+    assert '<th scope="row">0</th><td>—</td><td>0.6</td>' in page and '<th scope="row">2</th><td>2</td><td>0.8</td>' in page
