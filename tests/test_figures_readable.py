@@ -144,3 +144,17 @@ def test_figure_text_is_readable(page, html_dir, base_url, figure_tabs):  # noqa
         problems.append(f"every figure is readable now ({measured}): take {name!r} off PENDING")
     if problems:
         pytest.fail(f"{name}: {len(problems)} figure(s) with text too small\n  - " + "\n  - ".join(problems), pytrace=False)
+
+
+def test_a_picture_without_a_record_is_reported(tmp_path):
+    """A PNG that did not come through cnn_core.viz (no text chunk) cannot pass unnoticed."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1, 1))
+    fig.savefig(tmp_path / "plain.png")
+    base = "http://127.0.0.1:1"
+    figure = {"attr": None, "src": f"{base}/plain.png"}
+    assert "no cnn-min-text-px chunk in plain.png" in recorded_text_px(figure, tmp_path, base)
+    assert "no data-min-text-px" in recorded_text_px({"attr": None, "src": "data:image/png;base64,AAAA"}, tmp_path, base)
+    assert recorded_text_px({"attr": "none", "src": ""}, tmp_path, base) is None
+    assert recorded_text_px({"attr": "12.50", "src": ""}, tmp_path, base) == 12.5
