@@ -42,7 +42,6 @@ PENDING: dict[str, tuple[float, float]] = {
     "05_sparse_connectivity": (10.6, 5.5),
     "06_parameter_sharing": (6.3, 3.3),
     "07_stride_padding": (9.0, 4.9),
-    "08_pooling": (7.7, 4.0),
     "09_putting_together": (7.7, 4.0),
     "10_training": (7.3, 3.7),
     "11_convolution_in_depth": (4.8, 2.5),
