@@ -52,7 +52,10 @@ def book_build(tmp_path_factory) -> BookBuild:
         "--keep-going",
         "--all",
     ]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # The kernels that run the chapters must draw with their own inline backend: the Agg backend set
+    # above for the tests would reach them through the environment, and a figure a cell makes
+    # without displaying it explicitly would then be missing from the book.
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"} | {"PYTHONUNBUFFERED": "1"}
     try:
         proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
         rc, log = proc.returncode, proc.stdout + proc.stderr

@@ -46,13 +46,13 @@ def test_volume_figure_labels_sizes_and_the_dot_product():
     bank = np.stack(list(color_filter_bank(5).values()))
     fig = cv.volume_figure(img, bank[0], position=(10, 12), bias=0.1)
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert "input volume 32×32×3\n(width × height × depth)" in texts
-    assert "activation map\n28×28×1" in texts and "filter 5×5×3" in texts
+    assert "input volume\n32×32×3\n(width × height\n× depth)" in texts
+    assert "activation\nmap\n28×28×1" in texts and "filter\n5×5×3" in texts
     value = np.sum(bank[0] * img[10:15, 12:17, :]) + 0.1
-    assert f"= {value:.3f}, a 5·5·3 = 75-dimensional dot product + bias" in fig.axes[0].get_title()
+    assert f"= {value:.3f},\na 5·5·3 = 75-dimensional dot product + bias" in fig.axes[0].get_title()
     fig6 = cv.volume_figure(img, bank)
     texts6 = [t.get_text() for t in fig6.axes[0].texts]
-    assert "6 activation maps, stacked\n28×28×6" in texts6 and "6 filters, each 5×5×3" in texts6
+    assert "6 activation\nmaps, stacked\n28×28×6" in texts6 and "6 filters,\neach 5×5×3" in texts6
     assert "one number at (10, 12) of filter 1 (blue):" in fig6.axes[0].get_title()  # which map the number is in
     assert "of filter 1" not in fig.axes[0].get_title()
 
@@ -61,18 +61,19 @@ def test_activation_maps_figure_one_map_per_filter():
     img = cv.thumbnail(data.cat(), 32)
     fig = cv.activation_maps_figure(img, color_filter_bank(5))
     assert len(fig.axes) == 12
-    assert titles(fig)[0] == "filter 1: vertical edge\n5×5×3"
-    assert titles(fig)[6:] == [f"activation map {j}\n28×28" for j in range(1, 7)]
-    assert fig.axes[6].images[0].get_array().shape == (28, 28)
+    # two bands of three: filters 1-3 above their maps, then filters 4-6 above theirs
+    assert titles(fig)[0] == "filter 1:\nvertical edge\n5×5×3"
+    assert [titles(fig)[i] for i in (3, 4, 5, 9, 10, 11)] == [f"map {j}: 28×28" for j in range(1, 7)]
+    assert fig.axes[3].images[0].get_array().shape == (28, 28)
 
 
 def test_filter_figure_and_explorer_render():
     img = cv.small_photo("camera")
     fig = cv.render("vertical edge (Sobel)", "camera")
     assert titles(fig) == [
-        f"input: camera {img.shape[0]}×{img.shape[1]}",
+        f"input: camera\n{img.shape[0]}×{img.shape[1]}",
         "filter 3×3:\nvertical edge (Sobel)",
-        f"output {img.shape[0] - 2}×{img.shape[1] - 2} (grey = 0)",
+        f"output {img.shape[0] - 2}×{img.shape[1] - 2}\n(grey = 0)",
     ]
     m = fig.axes[2].images[0]
     assert m.get_array().shape == (img.shape[0] - 2, img.shape[1] - 2)
@@ -111,7 +112,7 @@ def test_filters_grid_edges_and_depth_modes():
         f"sharpen\n3×3 filter → {h - 2}×{w - 2}",
     ]
     fig = cv.edges_figure(img)
-    assert titles(fig)[1] == f"vertical edges (Sobel) {img.shape[0] - 2}×{img.shape[1] - 2}"
+    assert titles(fig)[1] == f"vertical edges (Sobel)\n{img.shape[0] - 2}×{img.shape[1] - 2}"
     strength = fig.axes[3].images[0].get_array()
     assert strength.min() >= 0
     rgb = cv.small_photo("coffee", 90, gray=False)
@@ -137,7 +138,7 @@ def test_correlation_vs_convolution_figure_values():
     conv = [t.get_text() for t in fig.axes[4].texts]
     assert corr == ["0", "1", "4", "5"]  # x[r, c]
     assert conv == ["10", "11", "14", "15"]  # flipped: x[r + 2, c + 2]
-    assert titles(fig)[2] == "w flipped (rotated 180°)"
+    assert titles(fig)[2] == "w flipped\n(rotated 180°)"
 
 
 def test_kernel_playground_loads_presets_and_reacts_to_edits():

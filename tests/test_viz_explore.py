@@ -96,7 +96,7 @@ def test_conv_step_figure_labels_and_value():
     w = np.ones((3, 3))
     fig = conv_step_figure(x, w, stride=2, padding=0, step=4)  # output (1, 1) of a 3x3 output
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles == ["input 7×7", "filter 3×3", "output 3×3  (stride 2)"]
+    assert titles == ["input 7×7", "filter 3×3", "output 3×3\n(stride 2)"]
     window_sum = x[2:5, 2:5].sum()
     assert fig._suptitle.get_text() == f"output[1, 1] = sum(window ∘ filter) = {window_sum:g}"
     plt.close(fig)

@@ -51,7 +51,7 @@ def test_training_explorer_draws_one_line_per_batch_size():
     assert len(fig.axes[1].lines) == len(F.BATCH_SIZES)
     assert [line.get_label() for line in fig.axes[1].lines][0] == "batch 4 (337 updates/epoch)"
     assert fig.axes[1].get_title() == "accuracy on the 450 test digits"
-    assert "1,347 training digits" in fig.axes[0].get_xlabel()
+    assert "1,347 training digits" in fig.axes[1].get_xlabel()  # stacked: the x axis is labelled once, below
     plt.close(fig)
     assert "batch 4: 75%" in render.describe(0.5, 3)
     assert sorted(set(calls)) == [(0.5, 3, b) for b in F.BATCH_SIZES]

@@ -10,6 +10,7 @@ from cnn_core.viz.pooling import (
     edge_maps,
     example_map,
     invariance_figure,
+    invariance_table,
     pool_backward_figure,
     pool_example_figure,
     pool_maps_figure,
@@ -29,12 +30,12 @@ def test_example_figure_values_of_the_three_operations():
     assert texts(fig.axes[2]) == ["3.25", "5.25", "2", "2"]
     assert texts(fig.axes[3]) == ["7.94", "11.53", "4.24", "5.1"]  # sqrt(63), sqrt(133), ...
     assert fig.axes[0].get_title() == "input 4×4 (one depth slice)"
-    assert fig.axes[1].get_title() == "max pool 2×2,\nstride 2 → 2×2"
+    assert fig.axes[1].get_title() == "max pool\n2×2, stride 2\n→ 2×2"
 
 
 def test_backward_figure_gradient_only_at_the_maxima():
     fig = pool_backward_figure(SLIDE, np.array([[1.0, 2.0], [3.0, 4.0]]))
-    dx = np.array(texts(fig.axes[3]), dtype=float).reshape(4, 4)
+    dx = np.array(texts(fig.axes[2]), dtype=float).reshape(4, 4)  # 2×2 grid: dL/dx is below x
     expected = np.zeros((4, 4))
     expected[1, 1], expected[1, 3], expected[2, 0], expected[3, 3] = 1, 2, 3, 4
     np.testing.assert_array_equal(dx, expected)
@@ -52,16 +53,16 @@ def test_edge_maps_respond_to_the_right_direction():
 
 def test_pool_maps_figure_sizes():
     fig = pool_maps_figure(np.random.default_rng(0).random((1, 2, 9, 8)), 2)
-    assert fig.axes[0].get_title() == "input: vertical edges\n8×8"
-    assert fig.axes[1].get_title() == "max pool 2×2/2\n4×4"
-    assert fig.axes[7].get_title() == "L2-norm pool 2×2/2\n4×4"
+    assert fig.axes[0].get_title() == "input:\nvertical edges\n8×8"
+    assert fig.axes[1].get_title() == "max\n2×2/2\n4×4"
+    assert fig.axes[7].get_title() == "L2-norm\n2×2/2\n4×4"
 
 
 def test_explorer_picture_and_caption():
     assert example_map().shape == (1, 1, 73, 110)
     fig = render("max", 2, 2)
-    assert fig.axes[0].get_title() == "input: cat's vertical edges\n72×110"
-    assert fig.axes[1].get_title() == "output: max pool 2×2, stride 2\n36×55"
+    assert fig.axes[0].get_title() == "input: cat's\nvertical edges\n72×110"
+    assert fig.axes[1].get_title() == "output: max pool\n2×2, stride 2\n36×55"
     assert "72×110 → 36×55" in describe("max", 2, 2)
     assert "73×109 → 24×36" in describe("avg", 4, 3)
     assert np.prod([len(v) for v in controls.values()]) <= 60
@@ -74,3 +75,5 @@ def test_invariance_figure_starts_at_no_change():
     assert [l.get_ydata()[0] for l in left.get_lines()] == [1.0, 1.0]
     assert [l.get_ydata()[0] for l in right.get_lines()] == [0.0, 0.0]
     assert [l.get_label() for l in right.get_lines()] == ["no pooling", "max 2×2/2"]
+    table = invariance_table(x, shifts=range(3), settings=((1, 1, "max"), (2, 2, "max"))).data
+    assert '<th scope="row">no pooling</th><td>1.00 / 0.00</td>' in table and '<th scope="col">shift 2</th>' in table

@@ -18,6 +18,7 @@ from matplotlib.patches import FancyArrowPatch, Polygon, Rectangle
 from .. import data
 from ..filters import KERNELS, apply_filter, convolve, flip, is_signed, kernel
 from ..transforms import resize_to, to_unit
+from .readability import COLUMN_WIDTH_IN, column_figure, readable
 from .sliding import draw_grid
 
 FILTER_COLORS = ("tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown", "tab:pink")
@@ -77,7 +78,7 @@ def show_map(ax: plt.Axes, m: np.ndarray, signed: bool, title: str) -> None:
         ax.imshow(m, cmap="gray", vmin=-lim, vmax=lim)
     else:
         ax.imshow(m, cmap="gray", vmin=0, vmax=1)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title)
     _off(ax)
 
 
@@ -123,10 +124,10 @@ def volume_figure(image: np.ndarray, filters: np.ndarray, position: tuple[int, i
     h2, w2 = maps.shape[:2]
     r, c = position
     gap = 5.0  # drawn depth per channel
-    fig, ax = plt.subplots(figsize=(11, 4.4))
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 3.6))
     # the photo, then the same numbers as a volume of d planes (back plane drawn first)
     ax.imshow(image, extent=(0, w, 0, h), interpolation="nearest")
-    ax.text(w / 2, -2, f"the image\n{w}×{h}×{d}", ha="center", va="top", fontsize=10)
+    ax.text(w / 2, -2, f"the image\n{w}×{h}×{d}", ha="center", va="top")
     ax.text(w + 4, h / 2, "=", fontsize=20, ha="center", va="center")
     x_in = w + 8
     for ch in reversed(range(d)):
@@ -135,9 +136,9 @@ def volume_figure(image: np.ndarray, filters: np.ndarray, position: tuple[int, i
         plane[..., ch] = image[..., ch]
         ax.imshow(plane, extent=(ox, ox + w, oy, oy + h), zorder=1 + d - ch, interpolation="nearest")
         ax.add_patch(Rectangle((ox, oy), w, h, fill=False, edgecolor="#444444", lw=0.8, zorder=1 + d - ch))
-        ax.text(ox - 0.3, oy + h + 0.4, "RGB"[ch] if d == 3 else str(ch), fontsize=8, ha="right", color="#444444", zorder=10)
+        ax.text(ox - 0.3, oy + h + 0.4, "RGB"[ch] if d == 3 else str(ch), ha="right", color="#444444", zorder=10)
     _box(ax, x_in, 0, w, h, (d - 1) * gap, "#444444", lw=0.8, z=1)
-    ax.text(x_in + w / 2, -2, f"input volume {w}×{h}×{d}\n(width × height × depth)", ha="center", va="top", fontsize=10)
+    ax.text(x_in + w / 2, -2, f"input volume\n{w}×{h}×{d}\n(width × height\n× depth)", ha="center", va="top")
     # the window of filter 0 at (r, c): spans every channel
     _box(ax, x_in + c, h - r - f, f, f, (d - 1) * gap, FILTER_COLORS[0], lw=2.2, z=20)
     # output volume: K activation maps
@@ -166,47 +167,53 @@ def volume_figure(image: np.ndarray, filters: np.ndarray, position: tuple[int, i
             connectionstyle="arc3,rad=-0.25",
         )
     )
-    what = "activation map" if k == 1 else f"{k} activation maps, stacked"
-    ax.text(x_out + w2 / 2, -2, f"{what}\n{w2}×{h2}×{k}", ha="center", va="top", fontsize=10)
+    what = "activation\nmap" if k == 1 else f"{k} activation\nmaps, stacked"
+    ax.text(x_out + w2 / 2, -2, f"{what}\n{w2}×{h2}×{k}", ha="center", va="top")
     # the filters themselves, drawn 1.6x larger, above
     s, fy = 1.6, h + 7
     for j in range(k):
         fx = x_in + j * (s * f + 7)
         ax.imshow(filter_rgb(bank[j]), extent=(fx, fx + s * f, fy, fy + s * f), interpolation="nearest", zorder=3)
         _box(ax, fx, fy, s * f, s * f, (d - 1) * gap * 0.5, FILTER_COLORS[j % len(FILTER_COLORS)], lw=1.4, z=4)
-    label = f"filter {f}×{f}×{d}" if k == 1 else f"{k} filters, each {f}×{f}×{d}"
-    ax.text(x_in - 2, fy + s * f / 2, label, ha="right", va="center", fontsize=10)
+    label = f"filter\n{f}×{f}×{d}" if k == 1 else f"{k} filters,\neach {f}×{f}×{d}"
+    ax.text(x_in - 2, fy + s * f / 2, label, ha="right", va="center")
     value = float(np.sum(bank[0] * image[r : r + f, c : c + f, :]) + bias)
     which = "" if k == 1 else " of filter 1 (blue)"
     ax.set_title(
-        f"one number at ({r}, {c}){which}: $w^T x + b$ = {value:.3f}, a {f}·{f}·{d} = {f * f * d}-dimensional dot product + bias",
-        fontsize=10,
+        f"one number at ({r}, {c}){which}: $w^T x + b$ = {value:.3f},\na {f}·{f}·{d} = {f * f * d}-dimensional dot product + bias"
     )
     ax.set_xlim(-1, x_out + w2 + (k - 1) * map_gap * _OBLIQUE[0] + 2)
     ax.set_ylim(-7, fy + s * f + (d - 1) * gap * 0.5 * _OBLIQUE[1] + 1)
     ax.set_aspect("equal")
     _off(ax)
-    return fig
+    return readable(fig)
 
 
 def activation_maps_figure(image: np.ndarray, filters: dict[str, np.ndarray]) -> plt.Figure:
     """Top row: each F x F x D filter (as colours, grey = 0); bottom row: its activation
     map on ``image`` (mid-grey = 0). One map per filter."""
     names = list(filters)
-    fig, axes = plt.subplots(
-        2, len(names), figsize=(1.45 * len(names), 3.5), squeeze=False, gridspec_kw={"height_ratios": [1, 1.6]}
+    per_row = 3
+    bands = -(-len(names) // per_row)
+    fig, axes = column_figure(
+        2 * bands, per_row, height=4.4 * bands, squeeze=False, gridspec_kw={"height_ratios": [1, 1.3] * bands}
     )
     for j, name in enumerate(names):
         w = filters[name]
         m = apply_filter(image, w)
-        axes[0, j].imshow(filter_rgb(w), interpolation="nearest")
-        axes[0, j].set_title(
-            f"filter {j + 1}: {name}\n{'×'.join(map(str, w.shape))}", fontsize=8, color=FILTER_COLORS[j % len(FILTER_COLORS)]
-        )
-        _off(axes[0, j])
-        show_map(axes[1, j], m, is_signed(w), f"activation map {j + 1}\n{m.shape[0]}×{m.shape[1]}")
-    fig.tight_layout()
-    return fig
+        band, col = divmod(j, per_row)
+        top, bottom = axes[2 * band, col], axes[2 * band + 1, col]
+        top.imshow(filter_rgb(w), interpolation="nearest")
+        top.set_title(f"filter {j + 1}:\n{name}\n{'×'.join(map(str, w.shape))}", color=FILTER_COLORS[j % len(FILTER_COLORS)])
+        _off(top)
+        show_map(bottom, m, is_signed(w), f"map {j + 1}: {m.shape[0]}×{m.shape[1]}")
+    for ax in axes.ravel()[2 * len(names) :]:
+        _off(ax)
+    for j in range(len(names), bands * per_row):
+        band, col = divmod(j, per_row)
+        _off(axes[2 * band, col])
+        _off(axes[2 * band + 1, col])
+    return readable(fig)
 
 
 # ---------------------------------------------------------------- hand-made filters on a photo
@@ -215,17 +222,20 @@ def activation_maps_figure(image: np.ndarray, filters: dict[str, np.ndarray]) ->
 def filter_figure(img: np.ndarray, w: np.ndarray, name: str = "your kernel", photo_title: str = "photo") -> plt.Figure:
     """Input photo | kernel (numbers) | its activation map, computed with apply_filter."""
     m = apply_filter(img, w)
-    fig, axes = plt.subplots(1, 3, figsize=(6.4, 2.3), gridspec_kw={"width_ratios": [1.4, 0.75, 1.4]})
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.82, wspace=0.12)
-    axes[0].imshow(img, cmap="gray", vmin=0, vmax=1)
-    axes[0].set_title(f"input: {photo_title} {img.shape[0]}×{img.shape[1]}", fontsize=9)
-    _off(axes[0])
-    draw_grid(axes[1], np.round(w, 2), color="#f7d4d4", title=f"filter {w.shape[0]}×{w.shape[1]}:\n{name}")
-    axes[1].title.set_fontsize(9)
-    _off(axes[1])
+    fig, axes = plt.subplot_mosaic(
+        [["input", "filter"], ["output", "."]],
+        figsize=(COLUMN_WIDTH_IN, 4.6),
+        layout="constrained",
+        gridspec_kw={"width_ratios": [1.5, 1]},
+    )
+    axes["input"].imshow(img, cmap="gray", vmin=0, vmax=1)
+    axes["input"].set_title(f"input: {photo_title}\n{img.shape[0]}×{img.shape[1]}")
+    _off(axes["input"])
+    draw_grid(axes["filter"], np.round(w, 2), color="#f7d4d4", title=f"filter {w.shape[0]}×{w.shape[1]}:\n{name}")
+    _off(axes["filter"])
     signed = is_signed(w)
-    show_map(axes[2], m, signed, f"output {m.shape[0]}×{m.shape[1]}" + (" (grey = 0)" if signed else ""))
-    return fig
+    show_map(axes["output"], m, signed, f"output {m.shape[0]}×{m.shape[1]}" + ("\n(grey = 0)" if signed else ""))
+    return readable(fig)
 
 
 def render(kernel: str, photo: str) -> plt.Figure:
@@ -249,14 +259,14 @@ def describe(kernel: str, photo: str) -> str:
     )
 
 
-def filters_grid_figure(img: np.ndarray, names: Sequence[str], ncols: int = 3) -> plt.Figure:
+def filters_grid_figure(img: np.ndarray, names: Sequence[str], ncols: int = 2) -> plt.Figure:
     """The photo and the activation map of each named kernel, in a grid."""
     n = len(names) + 1
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.4 * ncols, 1.8 * nrows), squeeze=False)
+    fig, axes = column_figure(nrows, ncols, height=2.2 * nrows, squeeze=False)
     axes = axes.ravel()
     axes[0].imshow(img, cmap="gray", vmin=0, vmax=1)
-    axes[0].set_title(f"input {img.shape[0]}×{img.shape[1]}", fontsize=9)
+    axes[0].set_title(f"input {img.shape[0]}×{img.shape[1]}")
     _off(axes[0])
     for ax, name in zip(axes[1:], names):
         w = KERNELS[name]
@@ -264,8 +274,7 @@ def filters_grid_figure(img: np.ndarray, names: Sequence[str], ncols: int = 3) -
         show_map(ax, out, is_signed(w), f"{name}\n{w.shape[0]}×{w.shape[1]} filter → {out.shape[0]}×{out.shape[1]}")
     for ax in axes[n:]:
         _off(ax)
-    fig.tight_layout()
-    return fig
+    return readable(fig)
 
 
 def depth_modes_figure(img: np.ndarray, w: np.ndarray) -> plt.Figure:
@@ -278,19 +287,20 @@ def depth_modes_figure(img: np.ndarray, w: np.ndarray) -> plt.Figure:
     d = img.shape[2]
     per_channel = apply_filter(img, w)  # (H2, W2, D)
     full = apply_filter(img, np.repeat(w[:, :, None], d, axis=2) / d)  # (H2, W2)
-    fig, axes = plt.subplots(1, 3, figsize=(8, 2.1))
+    fig, axes = column_figure(2, 2, height=4.6)
+    axes = axes.ravel()
+    _off(axes[3])
     axes[0].imshow(img)
-    axes[0].set_title(f"input {img.shape[0]}×{img.shape[1]}×{d}", fontsize=9)
+    axes[0].set_title(f"input {img.shape[0]}×{img.shape[1]}×{d}")
     _off(axes[0])
     shown = np.clip(0.5 + per_channel / (2 * np.abs(per_channel).max()), 0, 1) if is_signed(w) else np.clip(per_channel, 0, 1)
     axes[1].imshow(shown)
-    axes[1].set_title(f"per channel: {w.shape[0]}×{w.shape[1]} on R, G, B\n→ {'×'.join(map(str, per_channel.shape))}", fontsize=9)
+    axes[1].set_title(f"per channel: {w.shape[0]}×{w.shape[1]}\non R, G, B → {'×'.join(map(str, per_channel.shape))}")
     _off(axes[1])
     show_map(
-        axes[2], full, is_signed(w), f"full depth: one {w.shape[0]}×{w.shape[1]}×{d} filter\n→ {full.shape[0]}×{full.shape[1]}×1"
+        axes[2], full, is_signed(w), f"full depth: one {w.shape[0]}×{w.shape[1]}×{d}\nfilter → {full.shape[0]}×{full.shape[1]}×1"
     )
-    fig.tight_layout()
-    return fig
+    return readable(fig)
 
 
 def edges_figure(img: np.ndarray, name: str = "Sobel") -> plt.Figure:
@@ -299,18 +309,17 @@ def edges_figure(img: np.ndarray, name: str = "Sobel") -> plt.Figure:
     v = apply_filter(img, KERNELS[f"vertical edge ({name})"])
     hz = apply_filter(img, KERNELS[f"horizontal edge ({name})"])
     strength = np.hypot(v, hz)
-    fig, axes = plt.subplots(2, 2, figsize=(6.4, 4.6))
+    fig, axes = column_figure(2, 2, height=4.6)
     axes = axes.ravel()
     axes[0].imshow(img, cmap="gray", vmin=0, vmax=1)
-    axes[0].set_title(f"input {img.shape[0]}×{img.shape[1]}", fontsize=9)
+    axes[0].set_title(f"input {img.shape[0]}×{img.shape[1]}")
     _off(axes[0])
-    show_map(axes[1], v, True, f"vertical edges ({name}) {v.shape[0]}×{v.shape[1]}")
-    show_map(axes[2], hz, True, f"horizontal edges ({name}) {hz.shape[0]}×{hz.shape[1]}")
+    show_map(axes[1], v, True, f"vertical edges ({name})\n{v.shape[0]}×{v.shape[1]}")
+    show_map(axes[2], hz, True, f"horizontal edges ({name})\n{hz.shape[0]}×{hz.shape[1]}")
     axes[3].imshow(strength, cmap="gray_r", vmin=0, vmax=float(np.percentile(strength, 99)))
-    axes[3].set_title("edge strength √(v² + h²)", fontsize=9)
+    axes[3].set_title("edge strength √(v² + h²)")
     _off(axes[3])
-    fig.tight_layout()
-    return fig
+    return readable(fig)
 
 
 # ---------------------------------------------------------------- convolution vs cross-correlation
@@ -341,15 +350,20 @@ def symbolic_conv_figure(h: int = 3, w: int = 4, f: int = 2) -> plt.Figure:
     k = [[kletters[i * f + j] for j in range(f)] for i in range(f)]
     h2, w2 = h - f + 1, w - f + 1
     out = [["+".join(f"{x[r + i][c + j]}{k[i][j]}" for i in range(f) for j in range(f)) for c in range(w2)] for r in range(h2)]
-    fig, axes = plt.subplots(1, 3, figsize=(10, 2.6), gridspec_kw={"width_ratios": [w, f + 0.6, 2.2 * w2]})
-    _text_grid(axes[0], x, f"input {h}×{w}", "#dbe9f6", 12)
-    _text_grid(axes[1], k, f"filter {f}×{f}", "#f7d4d4", 12)
-    _text_grid(axes[2], out, f"output {h2}×{w2}", "#fde0c5", 9)
-    axes[2].set_xlim(-0.05, w2 + 0.05)
-    axes[2].set_aspect(1 / 2.2)
-    axes[0].add_patch(Rectangle((0, 0), f, f, fill=False, edgecolor="#d62728", lw=2.5))
-    axes[2].add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor="#d62728", lw=2.5))
-    return fig
+    fig, axes = plt.subplot_mosaic(
+        [["input", "filter"], ["output", "output"]],
+        figsize=(COLUMN_WIDTH_IN, 4.4),
+        layout="constrained",
+        gridspec_kw={"width_ratios": [w, f + 1]},
+    )
+    _text_grid(axes["input"], x, f"input {h}×{w}", "#dbe9f6", 13)
+    _text_grid(axes["filter"], k, f"filter {f}×{f}", "#f7d4d4", 13)
+    _text_grid(axes["output"], out, f"output {h2}×{w2}", "#fde0c5", 11)
+    axes["output"].set_xlim(-0.05, w2 + 0.05)
+    axes["output"].set_aspect(1 / 2.2)
+    axes["input"].add_patch(Rectangle((0, 0), f, f, fill=False, edgecolor="#d62728", lw=2.5))
+    axes["output"].add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor="#d62728", lw=2.5))
+    return readable(fig)
 
 
 def correlation_vs_convolution_figure(x: np.ndarray, w: np.ndarray) -> plt.Figure:
@@ -357,16 +371,15 @@ def correlation_vs_convolution_figure(x: np.ndarray, w: np.ndarray) -> plt.Figur
     true convolution with w (= cross-correlation with the flipped filter). Numbers shown."""
     corr = apply_filter(x, w)
     conv = convolve(x, w)
-    fig, axes = plt.subplots(1, 5, figsize=(8.8, 2.4), gridspec_kw={"width_ratios": [x.shape[1], 3, 3, 3, 3]})
-    draw_grid(axes[0], x, title=f"input {x.shape[0]}×{x.shape[1]}")
-    draw_grid(axes[1], w, color="#f7d4d4", title=f"filter w {w.shape[0]}×{w.shape[1]}")
-    draw_grid(axes[2], flip(w), color="#e8d4f7", title="w flipped (rotated 180°)")
-    draw_grid(axes[3], corr, color="#fde0c5", title='cross-correlation\n(CNN "convolution")')
-    draw_grid(axes[4], conv, color="#d9f2d0", title="true convolution\n(= corr. with flipped w)")
-    for ax in axes:
-        ax.title.set_fontsize(9)
-    fig.tight_layout()
-    return fig
+    fig, axes = plt.subplot_mosaic(
+        [["input", "w", "flipped"], ["input", "corr", "conv"]], figsize=(COLUMN_WIDTH_IN, 4.8), layout="constrained"
+    )
+    draw_grid(axes["input"], x, title=f"input {x.shape[0]}×{x.shape[1]}")
+    draw_grid(axes["w"], w, color="#f7d4d4", title=f"filter w {w.shape[0]}×{w.shape[1]}")
+    draw_grid(axes["flipped"], flip(w), color="#e8d4f7", title="w flipped\n(rotated 180°)")
+    draw_grid(axes["corr"], corr, color="#fde0c5", title='cross-correlation\n(CNN "convolution")')
+    draw_grid(axes["conv"], conv, color="#d9f2d0", title="true convolution\n(= correlation\nwith flipped w)")
+    return readable(fig)
 
 
 # ---------------------------------------------------------------- live kernel editor

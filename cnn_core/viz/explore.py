@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import io
 import itertools
 import inspect
 import json
@@ -33,6 +32,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+
+from cnn_core.viz.readability import png_with_text_size, recording_text_sizes
 
 Render = Callable[..., "plt.Figure"]
 
@@ -45,12 +46,17 @@ TEMPLATES = Path(__file__).with_name("templates")
 _SUPPRESS_SHORTCUTS = 'data-lm-suppress-shortcuts="true"'
 
 
-def fig_to_data_uri(fig: "plt.Figure", dpi: int = 80) -> str:
-    """A figure as a base64 PNG data URI (and the figure closed)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+def fig_to_data_uri(fig: "plt.Figure", dpi: int = 80) -> tuple[str, float | None]:
+    """A figure as a base64 PNG data URI (and the figure closed), with its smallest text in PNG pixels."""
+    png, sizes = png_with_text_size(fig, dpi)
     plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return "data:image/png;base64," + base64.b64encode(png).decode(), sizes.smallest
+
+
+def _smallest_attribute(sizes: list[float | None]) -> str:
+    """The data-min-text-px value for pictures with these smallest texts ("none": no text)."""
+    drawn = [s for s in sizes if s is not None]
+    return f"{min(drawn):.2f}" if drawn else "none"
 
 
 class HTML:
@@ -90,12 +96,14 @@ def html_explorer(
     describe(**values) gives the caption and the image's alt text.
     """
     names = list(controls)
-    states = {}
+    states, smallest = {}, []
     for combo in itertools.product(*(range(len(controls[n])) for n in names)):
         values = {n: controls[n][i] for n, i in zip(names, combo)}
         caption = describe(**values) if describe else ", ".join(f"{n} = {_label(v)}" for n, v in values.items())
         try:
-            state = {"img": fig_to_data_uri(render(**values), dpi), "text": caption, "error": ""}
+            img, text_px = fig_to_data_uri(render(**values), dpi)
+            smallest.append(text_px)
+            state = {"img": img, "text": caption, "error": ""}
         except ValueError as err:
             plt.close("all")
             state = {"img": "", "text": caption, "error": str(err)}
@@ -134,6 +142,7 @@ def html_explorer(
             caption=html.escape(first["text"]),
             error=html.escape(first["error"]),
             img=first["img"],
+            min_text_px=_smallest_attribute(smallest),
             hidden=hidden,
             states=states_json,
         )
@@ -277,11 +286,18 @@ def animate(fig: "plt.Figure", update: Callable[[int], object], frames: int, int
         titles = " | ".join(t for t in (ax.get_title() for ax in fig.axes) if t.strip())
         alt = f"Animation, {frames} frames" + (f": {titles}" if titles else "")
     anim = FuncAnimation(fig, update, frames=frames, interval=interval)
-    out = anim.to_jshtml(default_mode="once")
+    with recording_text_sizes() as sizes:
+        out = anim.to_jshtml(default_mode="once")
     plt.close(fig)
     out = _FA_LINK.sub("", out)
     out = _FA_ICON.sub(lambda m: _ANIM_GLYPHS.get(m.group(1), "\u2022"), out)
-    out = _ANIM_IMG.sub(lambda m: f'<img id="{m.group(1)}" alt="{html.escape(alt)}" style="max-width:100%;height:auto">', out)
+    out = _ANIM_IMG.sub(
+        lambda m: (
+            f'<img id="{m.group(1)}" alt="{html.escape(alt)}" data-min-text-px="{sizes.as_attribute()}" '
+            'style="max-width:100%;height:auto">'
+        ),
+        out,
+    )
     # the frame slider has no <label>: name it for screen readers (axe: label)
     out = _ANIM_SLIDER.sub(lambda m: f'<input id="{m.group(1)}" type="range" aria-label="animation frame"', out)
     out = _ANIM_DIV.sub(f'<div class="animation" {_SUPPRESS_SHORTCUTS}>', out, count=1)

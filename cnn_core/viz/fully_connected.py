@@ -14,7 +14,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..shapes import conv_num_params, linear_num_params
+from .explore import HTML
+from .figure_data import data_table
 from .pixels import CHANNEL_CMAPS, CHANNELS
+from .readability import column_figure, readable
 
 # --- chapter 1: backprop and SGD ---------------------------------------------------------------
 
@@ -29,38 +32,57 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def plot_backprop(errors: np.ndarray, checkpoints: list[int], accuracy: list[float], window: int = 100) -> "plt.Figure":
-    """Left: E_n of every SGD step and its moving average; right: test accuracy at the checkpoints."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.4))
+    """Top: E_n of every SGD step and its moving average; bottom: test accuracy at the checkpoints."""
+    fig, (ax1, ax2) = column_figure(2, 1, height=7.0)
     steps = np.arange(1, len(errors) + 1)
     ax1.plot(steps, errors, ".", ms=2, color="tab:blue", alpha=0.25, label="$E_n$ of the picked sample")
     ax1.plot(steps[window - 1 :], moving_average(errors, window), color="tab:red", label=f"mean of the last {window}")
     ax1.set_yscale("log")
     ax1.set_xlabel("SGD step (one sample each)")
     ax1.set_ylabel("squared error $E_n$")
-    ax1.set_title("training: error of each randomly picked sample", fontsize=10)
-    ax1.legend(fontsize=8)
+    ax1.set_title("training: error of each\nrandomly picked sample")
+    ax1.legend()
     ax2.plot(checkpoints, accuracy, "o-", color="tab:green")
     ax2.set_ylim(0.4, 1.02)
     ax2.set_xlabel("SGD step")
     ax2.set_ylabel("test accuracy")
-    ax2.set_title("held-out digits classified correctly", fontsize=10)
-    fig.tight_layout()
-    return fig
+    ax2.set_title("held-out digits classified correctly")
+    return readable(fig)
+
+
+def backprop_table(errors: np.ndarray, checkpoints: list[int], accuracy: list[float], window: int = 100) -> HTML:
+    """The numbers of plot_backprop: at each checkpoint, the mean E_n of the steps since the last one
+    and the test accuracy."""
+    errors = np.asarray(errors, dtype=np.float64)
+    rows = [[checkpoints[0], "—", accuracy[0]]]
+    rows += [[c, float(errors[p:c].mean()), a] for p, c, a in zip(checkpoints, checkpoints[1:], accuracy[1:])]
+    return data_table(
+        "mean squared error of the steps since the last checkpoint, and test accuracy",
+        ["SGD step", "mean E_n", "test accuracy"],
+        rows,
+    )
 
 
 def plot_timings(batch_sizes: list[int], loop_seconds: list[float], matrix_seconds: list[float]) -> "plt.Figure":
     """Time to compute a minibatch gradient: a Python loop over samples vs the matrix form."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    fig, ax = column_figure(height=4.4)
     ax.loglog(batch_sizes, np.array(loop_seconds) * 1e3, "o-", label="loop: forward + backward per sample")
     ax.loglog(batch_sizes, np.array(matrix_seconds) * 1e3, "s-", label="matrix form: one product per layer")
     for b, t1, t2 in zip(batch_sizes, loop_seconds, matrix_seconds):
-        ax.annotate(f"{t1 / t2:.0f}x", (b, np.sqrt(t1 * t2) * 1e3), ha="center", fontsize=8)
+        ax.annotate(f"{t1 / t2:.0f}x", (b, np.sqrt(t1 * t2) * 1e3), ha="center")
     ax.set_xlabel("minibatch size B")
     ax.set_ylabel("milliseconds per gradient")
-    ax.set_title("Same gradient, different speed (numbers: speed-up)", fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    ax.set_title("Same gradient, different speed\n(numbers: speed-up)")
+    ax.legend()
+    return readable(fig)
+
+
+def timings_table(batch_sizes: list[int], loop_seconds: list[float], matrix_seconds: list[float]) -> HTML:
+    """The numbers of plot_timings, one row per minibatch size."""
+    rows = [[b, t1 * 1e3, t2 * 1e3, f"{t1 / t2:.0f}x"] for b, t1, t2 in zip(batch_sizes, loop_seconds, matrix_seconds)]
+    return data_table(
+        "milliseconds per gradient on this computer", ["minibatch size B", "loop (ms)", "matrix form (ms)", "speed-up"], rows
+    )
 
 
 TRAINING_CONTROLS = {"learning_rate": [0.01, 0.1, 1.0], "hidden_width": [4, 32, 128]}
@@ -80,21 +102,19 @@ class TrainingExplorer:
         self.history, self.n_train, self.n_test = history, n_train, n_test
 
     def __call__(self, learning_rate: float, hidden_width: int) -> "plt.Figure":
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3))
+        fig, (ax1, ax2) = column_figure(2, 1, height=6.6)
         for b, style in zip(BATCH_SIZES, ("o-", "s-", "^-")):
             h = self.history(learning_rate, hidden_width, b)
             label = f"batch {b} ({-(-self.n_train // b)} updates/epoch)"
             ax1.plot(h["epoch"], np.minimum(np.nan_to_num(h["loss"], nan=9.0), 2.55), style, label=label)
             ax2.plot(h["epoch"], h["val_accuracy"], style, label=label)
         ax1.set_ylim(0, 2.6)
-        ax1.set_title(f"training loss (cross-entropy), lr {learning_rate:g}, width {hidden_width}", fontsize=9)
+        ax1.set_title(f"training loss (cross-entropy),\nlr {learning_rate:g}, width {hidden_width}")
         ax2.set_ylim(0, 1.02)
-        ax2.set_title(f"accuracy on the {self.n_test:,} test digits", fontsize=9)
-        for ax in (ax1, ax2):
-            ax.set_xlabel(f"epoch (one pass over the {self.n_train:,} training digits)", fontsize=8)
-        ax2.legend(fontsize=8, loc="lower right")
-        fig.subplots_adjust(left=0.06, right=0.98, bottom=0.16, top=0.9, wspace=0.2)
-        return fig
+        ax2.set_title(f"accuracy on the {self.n_test:,} test digits")
+        ax2.set_xlabel(f"epoch (one pass over the\n{self.n_train:,} training digits)")
+        ax2.legend(loc="lower right")
+        return readable(fig)
 
     def describe(self, learning_rate: float, hidden_width: int) -> str:
         """Caption and alt text of one explorer state."""

@@ -19,6 +19,9 @@ from ..filters import apply_filter, kernel
 from ..functional import POOL_MODES, pool2d_backward, pool2d_forward
 from ..layers import AvgPool2D
 from ..windows import crop_to_fit, shift_change, shift_invariance
+from .explore import HTML
+from .figure_data import data_table
+from .readability import COLUMN_WIDTH_IN, column_figure, readable
 from .sliding import draw_grid
 
 #: One colour per window of a 2x2 grid of windows, as on CS231n's max-pooling slide.
@@ -65,13 +68,15 @@ def _tint_cells(ax: plt.Axes, h: int, w: int) -> None:
             ax.add_patch(Rectangle((c, r), 1, 1, facecolor=WINDOW_COLORS[(r % 2) * 2 + c % 2], alpha=0.5, zorder=2))
 
 
-def pool_example_figure(x: np.ndarray, kernel_size: int = 2, stride: int = 2, modes=POOL_MODES, figsize=(10, 3.0)) -> plt.Figure:
-    """One depth slice x (H, W) with its windows coloured, and its pooled output for each mode
-    (pool2d_forward), each output cell in the colour of its window."""
+def pool_example_figure(
+    x: np.ndarray, kernel_size: int = 2, stride: int = 2, modes=POOL_MODES, figsize=(COLUMN_WIDTH_IN, 5.0)
+) -> plt.Figure:
+    """One depth slice x (H, W) with its windows coloured (top), and its pooled output for each
+    mode (pool2d_forward) below, each output cell in the colour of its window."""
     x = np.asarray(x, dtype=float)
-    fig, axes = plt.subplots(
-        1, len(modes) + 1, figsize=figsize, gridspec_kw={"width_ratios": [x.shape[1]] + [x.shape[1] / 2 + 0.5] * len(modes)}
-    )
+    fig = plt.figure(figsize=figsize, layout="constrained")
+    grid = fig.add_gridspec(2, len(modes), height_ratios=[1.4, 1])
+    axes = [fig.add_subplot(grid[0, :])] + [fig.add_subplot(grid[1, i]) for i in range(len(modes))]
     outs = {m: pool2d_forward(x[None, None], kernel_size, stride, m)[0][0, 0] for m in modes}
     h2, w2 = next(iter(outs.values())).shape
     draw_grid(axes[0], x, title=f"input {x.shape[0]}×{x.shape[1]} (one depth slice)", color="white")
@@ -83,15 +88,15 @@ def pool_example_figure(x: np.ndarray, kernel_size: int = 2, stride: int = 2, mo
             ax,
             out,
             fmt=_two_decimals,
-            title=f"{MODE_NAMES[m]} {kernel_size}×{kernel_size},\nstride {stride} → {h2}×{w2}",
+            title=f"{MODE_NAMES[m]}\n{kernel_size}×{kernel_size}, stride {stride}\n→ {h2}×{w2}",
             color="white",
         )
         _tint_cells(ax, h2, w2)
-    return fig
+    return readable(fig)
 
 
 def pool_backward_figure(
-    x: np.ndarray, dout: np.ndarray, kernel_size: int = 2, stride: int = 2, figsize=(10.5, 3.0)
+    x: np.ndarray, dout: np.ndarray, kernel_size: int = 2, stride: int = 2, figsize=(COLUMN_WIDTH_IN, 6.4)
 ) -> plt.Figure:
     """Max pooling forward and backward on one slice: the input with each window's max outlined,
     the output, the upstream gradient dL/dout, and dL/dx (pool2d_backward): each window's
@@ -100,11 +105,14 @@ def pool_backward_figure(
     out, cache = pool2d_forward(x[None, None], kernel_size, stride, "max")
     dx = pool2d_backward(np.asarray(dout, dtype=float)[None, None], cache)[0, 0]
     h2, w2 = out.shape[2:]
-    fig, axes = plt.subplots(1, 4, figsize=figsize, gridspec_kw={"width_ratios": [4, 2.5, 2.5, 4]})
-    draw_grid(axes[0], x, title=f"input x {x.shape[0]}×{x.shape[1]}\n(max of each window outlined)", color="white")
-    draw_grid(axes[1], out[0, 0], title=f"max pool {kernel_size}×{kernel_size}, stride {stride}\noutput {h2}×{w2}", color="white")
-    draw_grid(axes[2], np.asarray(dout, dtype=float), title=f"upstream gradient\ndL/d(output) {h2}×{w2}", color="white")
-    draw_grid(axes[3], dx, title=f"dL/dx {x.shape[0]}×{x.shape[1]}\n(only the maxima get gradient)", color="white")
+    fig, (top, bottom) = column_figure(2, 2, height=figsize[1], gridspec_kw={"width_ratios": [4, 2.5]})
+    axes = [top[0], top[1], bottom[1], bottom[0]]  # forward on top, backward below: dL/dx under x
+    draw_grid(axes[0], x, title=f"input x {x.shape[0]}×{x.shape[1]}\n(max of each window\noutlined)", color="white")
+    draw_grid(
+        axes[1], out[0, 0], title=f"max pool {kernel_size}×{kernel_size},\nstride {stride}:\noutput {h2}×{w2}", color="white"
+    )
+    draw_grid(axes[2], np.asarray(dout, dtype=float), title=f"upstream\ngradient\ndL/d(output) {h2}×{w2}", color="white")
+    draw_grid(axes[3], dx, title=f"dL/dx {x.shape[0]}×{x.shape[1]}\n(only the maxima\nget gradient)", color="white")
     if stride >= kernel_size:
         _color_windows(axes[0], h2, w2, kernel_size, stride)
         _color_windows(axes[3], h2, w2, kernel_size, stride)
@@ -113,7 +121,7 @@ def pool_backward_figure(
     for r, c in zip(*np.nonzero(dx)):
         for ax in (axes[0], axes[3]):
             ax.add_patch(Rectangle((c + 0.08, r + 0.08), 0.84, 0.84, fill=False, edgecolor="#d62728", lw=2.2))
-    return fig
+    return readable(fig)
 
 
 def _bright(x: np.ndarray) -> float:
@@ -123,7 +131,7 @@ def _bright(x: np.ndarray) -> float:
 
 def _show(ax: plt.Axes, img: np.ndarray, title: str, vmax: float | None = None) -> None:
     ax.imshow(img, cmap="gray", vmin=0, vmax=vmax, interpolation="nearest")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -134,7 +142,7 @@ def pool_maps_figure(
     stride: int | None = None,
     modes=POOL_MODES,
     names=("vertical edges", "horizontal edges"),
-    figsize=(10, 5.2),
+    figsize=(COLUMN_WIDTH_IN, 4.6),
 ) -> plt.Figure:
     """Each activation map of maps (1, D, H, W) (one row each) and its pooled versions, one column
     per mode, all drawn at the same display size so the coarser grid shows. Each map is pooled on
@@ -142,28 +150,32 @@ def pool_maps_figure(
     stride = kernel_size if stride is None else stride
     x = crop_to_fit(np.asarray(maps, dtype=float), kernel_size, stride)
     depth = x.shape[1]
-    fig, axes = plt.subplots(depth, len(modes) + 1, figsize=figsize, squeeze=False)
+    fig, axes = plt.subplots(depth, len(modes) + 1, figsize=figsize, squeeze=False, layout="constrained")
     pooled = {m: pool2d_forward(x, kernel_size, stride, m)[0] for m in modes}
     for d in range(depth):
         name = names[d] if d < len(names) else f"map {d}"
         vmax = _bright(x[0, d])
-        _show(axes[d, 0], x[0, d], f"input: {name}\n{x.shape[2]}×{x.shape[3]}", vmax)
+        _show(axes[d, 0], x[0, d], f"input:\n{name}\n{x.shape[2]}×{x.shape[3]}", vmax)
         for ax, m in zip(axes[d, 1:], modes):
             out = pooled[m][0, d]
-            _show(ax, out, f"{MODE_NAMES[m]} {kernel_size}×{kernel_size}/{stride}\n{out.shape[0]}×{out.shape[1]}", vmax)
-    return fig
+            _show(
+                ax,
+                out,
+                f"{MODE_NAMES[m].replace(' pool', '')}\n{kernel_size}×{kernel_size}/{stride}\n{out.shape[0]}×{out.shape[1]}",
+                vmax,
+            )
+    return readable(fig)
 
 
 def render(mode: str = "max", size: int = 2, stride: int = 2) -> plt.Figure:
     """The explorer's picture: example_map() and its pooled version side by side, with sizes."""
     x = crop_to_fit(example_map(), size, stride)
     out = pool2d_forward(x, size, stride, mode)[0][0, 0]
-    fig, axes = plt.subplots(1, 2, figsize=(7.2, 2.9))
+    fig, axes = column_figure(1, 2, height=2.9)
     vmax = _bright(x[0, 0])
-    _show(axes[0], x[0, 0], f"input: cat's vertical edges\n{x.shape[2]}×{x.shape[3]}", vmax)
-    _show(axes[1], out, f"output: {MODE_NAMES[mode]} {size}×{size}, stride {stride}\n{out.shape[0]}×{out.shape[1]}", vmax)
-    fig.tight_layout()
-    return fig
+    _show(axes[0], x[0, 0], f"input: cat's\nvertical edges\n{x.shape[2]}×{x.shape[3]}", vmax)
+    _show(axes[1], out, f"output: {MODE_NAMES[mode]}\n{size}×{size}, stride {stride}\n{out.shape[0]}×{out.shape[1]}", vmax)
+    return readable(fig)
 
 
 def describe(mode: str = "max", size: int = 2, stride: int = 2) -> str:
@@ -181,26 +193,48 @@ def invariance_figure(
     maps: np.ndarray,
     shifts=range(5),
     settings=((1, 1, "max"), (2, 2, "max"), (2, 2, "avg"), (2, 2, "l2"), (3, 3, "max"), (4, 4, "max")),
-    figsize=(10, 3.6),
+    figsize=(COLUMN_WIDTH_IN, 8.0),
 ) -> plt.Figure:
     """What survives a shift of the maps by 0, 1, 2, ... pixels to the right, for each
     (size, stride, mode) in settings ((1, 1, 'max') = no pooling): left, the fraction of
     (active) outputs exactly unchanged (shift_invariance); right, the relative change
     sum|after - before| / sum|before| (shift_change)."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize)
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=figsize, layout="constrained")
     shifts = list(shifts)
     for f, s, m in settings:
         label = "no pooling" if f == 1 else f"{m} {f}×{f}/{s}"
         style = dict(marker="o", ls="-" if m == "max" else "--", lw=2.2 if f == 1 else 1.4, color="black" if f == 1 else None)
         ax1.plot(shifts, [shift_invariance(maps, f, s, m, 0, dx) for dx in shifts], label=label, **style)
         ax2.plot(shifts, [shift_change(maps, f, s, m, 0, dx) for dx in shifts], label=label, **style)
-    ax1.set_title("fraction of outputs unchanged", fontsize=10)
-    ax2.set_title("relative change of the outputs", fontsize=10)
+    ax1.set_title("fraction of outputs unchanged")
+    ax2.set_title("relative change of the outputs")
     for ax in (ax1, ax2):
         ax.set_xlabel("shift of the input (pixels to the right)")
         ax.set_xticks(shifts)
         ax.grid(alpha=0.3)
     ax1.set_ylim(-0.03, 1.03)
-    ax2.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return fig
+    fig.legend(*ax1.get_legend_handles_labels(), loc="outside lower center", ncol=2)
+    return readable(fig)
+
+
+def invariance_table(
+    maps: np.ndarray,
+    shifts=range(5),
+    settings=((1, 1, "max"), (2, 2, "max"), (2, 2, "avg"), (2, 2, "l2"), (3, 3, "max"), (4, 4, "max")),
+) -> HTML:
+    """The numbers of invariance_figure: per setting and shift, the fraction unchanged and the relative change."""
+    shifts = list(shifts)
+    rows = []
+    for f, s, m in settings:
+        label = "no pooling" if f == 1 else f"{m} {f}×{f}/{s}"
+        rows.append(
+            [
+                label,
+                *(f"{shift_invariance(maps, f, s, m, 0, dx):.2f} / {shift_change(maps, f, s, m, 0, dx):.2f}" for dx in shifts),
+            ]
+        )
+    return data_table(
+        "fraction of outputs unchanged / relative change, per shift of the input (pixels)",
+        ["pooling", *(f"shift {dx}" for dx in shifts)],
+        rows,
+    )

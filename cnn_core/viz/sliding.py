@@ -15,6 +15,7 @@ from matplotlib.patches import Rectangle
 from ..functional import conv2d_naive, pad
 from ..shapes import output_size
 from .explore import HTML, animate
+from .readability import COLUMN_WIDTH_IN, MIN_FONT_PT, readable
 
 INPUT_COLOR, PAD_COLOR, WINDOW_COLOR, OUT_COLOR = "#dbe9f6", "#eeeeee", "#d62728", "#fde0c5"
 
@@ -78,13 +79,32 @@ def conv_step_figure(
 
     Raises ValueError (from output_size) when the filter does not fit.
     """
-    f = w.shape[0]
-    ratios = [x.shape[1] + 2 * padding, max(f, 3), max(output_size(x.shape[1], f, stride, padding), 3)]
-    fig, axes = plt.subplots(1, 3, figsize=(9, 3.6), gridspec_kw={"width_ratios": ratios})
-    fig.subplots_adjust(top=0.78, wspace=0.25)
+    fig, axes = _conv_panels(x, w, stride, padding)
     update = _conv_stepper(fig, axes, x, w, stride, padding, bias, show_values)
     update(step)
     return fig
+
+
+def _conv_panels(x: np.ndarray, w: np.ndarray, stride: int, padding: int) -> tuple[plt.Figure, list[plt.Axes]]:
+    """A column-wide figure: the (padded) input on the left, the filter above the output on the right.
+    Fixed margins (no layout engine): the panels stay put while an animation plays."""
+    f = w.shape[0]
+    n_in = x.shape[1] + 2 * padding
+    n_out = max(output_size(x.shape[1], f, stride, padding), 3)
+    fig = plt.figure(figsize=(COLUMN_WIDTH_IN, 4.4))
+    grid = fig.add_gridspec(
+        2,
+        2,
+        width_ratios=[n_in, n_out],
+        height_ratios=[max(f, 3), n_out],
+        left=0.02,
+        right=0.98,
+        bottom=0.02,
+        top=0.84,
+        wspace=0.15,
+        hspace=0.35,
+    )
+    return fig, [fig.add_subplot(grid[:, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, 1])]
 
 
 def _conv_stepper(fig, axes, x, w, stride, padding, bias, show_values):
@@ -112,8 +132,9 @@ def _conv_stepper(fig, axes, x, w, stride, padding, bias, show_values):
                 show_values=show_values,
                 color=OUT_COLOR,
                 window=(0, 0, 1),
-                title=f"output {h2}×{w2}  (stride {stride})",
+                title=f"output {h2}×{w2}\n(stride {stride})",
             )
+            readable(fig)
             drawn["windows"] = [axes[0].patches[-1], axes[2].patches[-1]]
             drawn["cells"] = list(axes[2].patches[: h2 * w2])  # row-major, as draw_grid adds them
             drawn["texts"] = list(axes[2].texts)  # one per cell when values are shown
@@ -123,7 +144,7 @@ def _conv_stepper(fig, axes, x, w, stride, padding, bias, show_values):
             cell.set_facecolor(OUT_COLOR if on else "white")  # outputs not computed yet stay blank
             if text is not None:
                 text.set_visible(bool(on))
-        fig.suptitle(f"output[{r}, {c}] = sum(window ∘ filter){' + b' if bias else ''} = {out[r, c]:g}", fontsize=11)
+        fig.suptitle(f"output[{r}, {c}] = sum(window ∘ filter){' + b' if bias else ''} = {out[r, c]:g}", fontsize=MIN_FONT_PT)
         return []
 
     update.frames = h2 * w2
@@ -140,6 +161,14 @@ def conv_animation(
     interval: int = 700,
 ) -> HTML:
     """The filter sliding over the input, one output per frame (play / step / speed controls)."""
-    fig = conv_step_figure(x, w, stride, padding, 0, bias, show_values)
-    update = _conv_stepper(fig, fig.axes, x, w, stride, padding, bias, show_values)
-    return animate(fig, update, update.frames, interval)
+    fig, axes = _conv_panels(x, w, stride, padding)
+    update = _conv_stepper(fig, axes, x, w, stride, padding, bias, show_values)
+    f, (n_h, n_w) = w.shape[0], x.shape
+    h2, w2 = output_size(n_h, f, stride, padding), output_size(n_w, f, stride, padding)
+    alt = (
+        f"A {f}×{f} filter slides over a {n_h}×{n_w} input"
+        + (f" padded by {padding}" if padding else "")
+        + f" with stride {stride}: each of the {update.frames} frames outlines one window in red, writes the sum of"
+        f" its products with the filter into the next cell of the {h2}×{w2} output, and gives that sum in the title."
+    )
+    return animate(fig, update, update.frames, interval, alt=alt)
