@@ -178,7 +178,7 @@ def test_convolution_playground_computes_what_cnn_core_computes(page):
 def test_the_numbers_under_the_cursor_add_up(page):
     page.select_option("#conv select[aria-label='preset kernel']", "vertical edge (Sobel)")
     page.fill("#conv input[aria-label='bias b']", "0.5")
-    canvas = page.locator("#conv canvas[tabindex='0']")
+    canvas = page.locator("#conv canvas[aria-label^='activation map']")
     canvas.focus()
     r, c = state(page, "conv", "selected")["selected"]  # the page opens on the centre pixel
     for key in ["ArrowDown"] * 5 + ["ArrowRight"] * 7:
@@ -267,7 +267,7 @@ def test_pooling_explorer_forward_and_gradient_routing(page):
         except ValueError as err:
             assert state(page, "pool", "error")["error"] == str(err).removeprefix("pool2d_naive: ")
             continue
-        page.locator("#pool canvas[tabindex='0']").focus()
+        page.locator("#pool canvas[aria-label^='pooled map']").focus()
         page.keyboard.press("ArrowDown")
         page.keyboard.press("ArrowRight")
         st = state(page, "pool", "output", "dx", "selected", "ms")
@@ -497,7 +497,7 @@ def test_a_typed_kernel_is_named_custom(page):
     cell = page.locator("#conv input[aria-label='kernel row 1 column 1']")
     old = cell.input_value()
     enter(page, cell, "7", "type")
-    label = page.locator("#conv canvas[tabindex='0']").get_attribute("aria-label")
+    label = page.locator("#conv canvas[aria-label^='activation map']").get_attribute("aria-label")
     assert "custom kernel" in status.inner_text() and "Sobel" not in status.inner_text()
     assert "custom kernel" in label and "Sobel" not in label
     assert page.locator("#conv select[aria-label='preset kernel']").input_value() == "custom kernel"

@@ -147,7 +147,7 @@ def sobel_on_the_cat(tab) -> tuple[np.ndarray, np.ndarray]:
 def test_the_selected_pixel_and_its_window_are_drawn_on_both_convolution_panels(page):  # noqa: F811 (the fixture imported above)
     cat, w = sobel_on_the_cat(page)
     cell, P = page.config["conv"]["cell"], 1
-    canvas = page.locator("#conv canvas[tabindex='0']")
+    canvas = page.locator("#conv canvas[aria-label^='activation map']")
     r0, c0 = state(page, "conv", "selected")["selected"]
     assert (r0, c0) == (cat.shape[0] // 2, cat.shape[1] // 2)  # the page opens on the centre
     canvas.focus()
@@ -219,7 +219,7 @@ def test_pooling_shows_a_recognisable_photo_its_window_and_the_routed_gradient(p
     page.select_option("#pool select[aria-label='pooling mode']", "max")
     page.fill("#pool input[aria-label='window size F']", "2")
     page.fill("#pool input[aria-label='stride S']", "2")
-    outmap = page.locator("#pool canvas[tabindex='0']")
+    outmap = page.locator("#pool canvas[aria-label^='pooled map']")
     outmap.focus()
     for key in ["ArrowUp"] * 40 + ["ArrowLeft"] * 60 + ["ArrowDown"] * 9 + ["ArrowRight"] * 21:
         page.keyboard.press(key)

@@ -422,7 +422,9 @@
       cv.addEventListener("click", (e) => choose(...cellAt(cv, e, cfg.cell)));
       cv.addEventListener("mousemove", (e) => { if (e.buttons === 1) choose(...cellAt(cv, e, cfg.cell)); });
     }
-    onArrows(outCanvas, (dr, dc) => choose(state.r + dr, state.c + dc));
+    // either map, focused (Tab), moves the selection with the arrow keys: what a click does, by keyboard
+    inCanvas.setAttribute("tabindex", "0");
+    for (const cv of [outCanvas, inCanvas]) onArrows(cv, (dr, dc) => choose(state.r + dr, state.c + dc));
 
     buildGrid(presets[presetSel.value]);
     root.append(
