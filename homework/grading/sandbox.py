@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -577,30 +577,24 @@ def kill_uid(uid: int) -> int:
     return found
 
 
-def _process_table() -> list[tuple[int, int, str]]:
-    """(pid, parent pid, pid in its own PID namespace) of every process on the machine."""
-    rows = []
+def _statuses() -> Iterator[tuple[int, dict[str, str]]]:
+    """(pid, fields of /proc/PID/status) of every process on the machine (one that ends meanwhile is skipped)."""
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/status") as f:
-                    status = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
-                rows.append((int(entry), int(status["PPid"]), status.get("NSpid", entry).split()[-1]))
-            except (OSError, KeyError, ValueError):
+                    yield int(entry), dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+            except (FileNotFoundError, ProcessLookupError):
                 continue
-    return rows
+
+
+def _process_table() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, pid in its own PID namespace) of every process on the machine."""
+    return [(pid, int(status["PPid"]), status.get("NSpid", str(pid)).split()[-1]) for pid, status in _statuses()]
 
 
 def processes_of(uid: int) -> list[int]:
     """Live (not zombie) processes whose real uid is ``uid``."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/status") as f:
-                    status = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-            if int(status["Uid"].split()[0]) == uid and not status["State"].strip().startswith("Z"):
-                pids.append(int(entry))
-    return pids
+    return [
+        pid for pid, status in _statuses() if int(status["Uid"].split()[0]) == uid and not status["State"].strip().startswith("Z")
+    ]
