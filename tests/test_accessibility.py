@@ -49,13 +49,13 @@ def axe_source() -> str:
     return AXE_JS.read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def tabs(browser, base_url):  # noqa: F811 (the fixture imported above)
-    """One browser context and one tab per width, reused for every page; only 127.0.0.1 is reachable."""
-    allowed = base_url + "/"
+def tabs_per_width(browser, root_url: str, widths, height: int = HEIGHT):
+    """One browser context and one tab per width (a generator for a fixture: yields {width: tab},
+    closes them after); only 127.0.0.1 is reachable."""
+    allowed = root_url + "/"
     contexts, pages = [], {}
-    for width in WIDTHS:
-        ctx = browser.new_context(viewport={"width": width, "height": HEIGHT})
+    for width in widths:
+        ctx = browser.new_context(viewport={"width": width, "height": height})
         ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith((allowed, "data:")) else r.abort())
         page = ctx.new_page()
         page.set_default_timeout(PAGE_TIMEOUT_MS)
@@ -64,6 +64,12 @@ def tabs(browser, base_url):  # noqa: F811 (the fixture imported above)
     yield pages
     for ctx in contexts:
         ctx.close()
+
+
+@pytest.fixture(scope="module")
+def tabs(browser, base_url):  # noqa: F811 (the fixture imported above)
+    """One tab per width of WIDTHS, reused for every page."""
+    yield from tabs_per_width(browser, base_url, WIDTHS)
 
 
 def axe_violations(page, url: str, axe_source: str) -> list[dict]:

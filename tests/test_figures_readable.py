@@ -27,6 +27,7 @@ import pytest
 
 from cnn_core.viz.readability import MIN_TEXT_KEY, read_text_chunks
 from test_book_build import html_for
+from test_accessibility import tabs_per_width
 from test_browser import PAGE_TIMEOUT_MS, PAGES, READY_JS, _page_id, base_url, html_dir  # noqa: F401 (fixtures)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -72,18 +73,7 @@ FIGURES_JS = """() => {
 @pytest.fixture(scope="module")
 def figure_tabs(browser, base_url):  # noqa: F811 (the fixture imported above)
     """One tab per tested width, reused for every page; only 127.0.0.1 is reachable."""
-    allowed = base_url + "/"
-    contexts, tabs = [], {}
-    for width in MIN_CSS_PX:
-        ctx = browser.new_context(viewport={"width": width, "height": HEIGHT})
-        ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith((allowed, "data:")) else r.abort())
-        tab = ctx.new_page()
-        tab.set_default_timeout(PAGE_TIMEOUT_MS)
-        contexts.append(ctx)
-        tabs[width] = tab
-    yield tabs
-    for ctx in contexts:
-        ctx.close()
+    yield from tabs_per_width(browser, base_url, MIN_CSS_PX, HEIGHT)
 
 
 def recorded_text_px(figure: dict, html_root: Path, base: str) -> float | None | str:
